@@ -1,0 +1,178 @@
+/* Interfaces between the parts of libcubie. Nothing here is exported:
+ * libcubie exports only ^cubie_ (see Makefile.am). */
+#ifndef CUBIE_INTERNAL_H
+#define CUBIE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <cubie/cubie.h>
+#include <cubie/plugin.h>
+#include <cubie/device/args.h>
+
+#if defined(__GNUC__)
+#define CB_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define CB_PRINTF(a, b)
+#endif
+
+/* ---- errors and logging (error.c) ---- */
+/* Fill *e (may be NULL) and return code. */
+int cb_fail(cubie_error *e, int code, const char *fmt, ...) CB_PRINTF(3, 4);
+void cb_log(int level, const char *fmt, ...) CB_PRINTF(2, 3);
+char *cb_strdup(const char *s);
+char *cb_printf(const char *fmt, ...) CB_PRINTF(1, 2); /* malloc'd */
+/* Growable string. */
+typedef struct sbuf { char *s; size_t len, cap; } sbuf;
+void sb_add(sbuf *b, const char *fmt, ...) CB_PRINTF(2, 3);
+void sb_addn(sbuf *b, const char *s, size_t n);
+
+/* ---- configuration (config.c, schema.c) ---- */
+struct cfg_entry {
+	char *section, *key, *value;
+	char *file; /* file the value came from, or "command line" */
+	int line;   /* 0 for the command line */
+};
+struct cubie_config {
+	char *path;  /* the user's file */
+	char *dir;   /* its directory, for relative paths */
+	struct cfg_entry *e;
+	size_t n, cap;
+};
+/* The value set for section.key, or NULL. */
+const struct cfg_entry *cfg_get(const cubie_config *c, const char *sec, const char *key);
+/* Set value, else the schema default (NULL when it has none). */
+const char *cfg_str(const cubie_config *c, const char *sec, const char *key);
+/* "file:line" of an entry (or "FILE" with no line), for messages. */
+const char *cfg_loc(const struct cfg_entry *en, char *buf, size_t len);
+/* Typed getters: value or default; a malformed value is CUBIE_ERR_CONFIG
+ * "FILE:LINE: [sec] key: ...". Return 0 when found or defaulted. */
+int cfg_num(const cubie_config *c, const char *sec, const char *key, double *v, cubie_error *e);
+int cfg_int(const cubie_config *c, const char *sec, const char *key, long long *v, cubie_error *e);
+/* Comma-separated identifiers (validated: [A-Za-z_][A-Za-z0-9_]*). *n may be
+ * 0 when unset without default. Free with cfg_free_names. */
+int cfg_names(const cubie_config *c, const char *sec, const char *key, char ***names,
+              size_t *n, cubie_error *e);
+void cfg_free_names(char **names, size_t n);
+/* Entries of a free-form section ([constants], [equations], [initial],
+ * [parameters]) in file order; *n entries written to a malloc'd array. */
+const struct cfg_entry **cfg_section(const cubie_config *c, const char *sec, size_t *n);
+/* A value list: "1.5", "1, 2, 3", "linspace(a, b, n)", "logspace(a, b, n)". */
+int cfg_values(const struct cfg_entry *en, double **v, size_t *n, cubie_error *e);
+/* Directory-relative path: relative values resolve against the file's dir. */
+char *cfg_path(const cubie_config *c, const struct cfg_entry *en);
+
+/* ---- model: expressions, resolution, code generation (expr.c, model.c) ---- */
+struct model {
+	char *name;
+	size_t n_states, n_params, n_obs;
+	char **states, **params, **obs; /* names, in [model] order */
+	void *priv;                     /* parsed equations and constants */
+};
+/* Read [model], [constants], [equations] and check them: unknown names
+ * (with a did-you-mean hint), states without an equation, cycles among
+ * auxiliaries, bad syntax — each "FILE:LINE: message", CUBIE_ERR_CONFIG. */
+int model_build(const cubie_config *c, struct model **out, cubie_error *e);
+void model_free(struct model *m);
+/* Index in states (0..) or observables (n_states..), or -1. */
+int model_var(const struct model *m, const char *name);
+/* C source (valid C99 and CUDA C++, precision-neutral: it uses cubie_real,
+ * CUBIE_R(), CUBIE_M(fn), CUBIE_DEV from prelude.h) defining
+ *   CUBIE_NSTATES, CUBIE_NPARAMS, CUBIE_NSAVED
+ *   CUBIE_DEV void cubie_rhs(double t, const cubie_real *y,
+ *                            const cubie_real *p, cubie_real *dydt);
+ *   CUBIE_DEV void cubie_saved(double t, const cubie_real *y,
+ *                              const cubie_real *p, cubie_real *v);
+ * save[] are indices from model_var. malloc'd. */
+char *model_source(const struct model *m, const int *save, size_t n_save);
+/* Evaluate a constant expression with no names (for numeric settings). */
+int expr_eval_const(const char *text, double *v, char *errbuf, size_t errlen);
+
+/* ---- runs (runs.c) ---- */
+struct run_table {
+	size_t n_runs, n_inputs; /* inputs: the model's states, then parameters */
+	double *v;               /* [n_inputs][n_runs] */
+};
+int runs_build(const cubie_config *c, const struct model *m, struct run_table *rt,
+               cubie_error *e);
+void runs_free(struct run_table *rt);
+
+/* ---- plugins (registry.c) ---- */
+struct plugin {
+	const cubie_plugin *desc;
+	char *path;
+	void *handle;
+};
+/* Directories searched, in order: [plugins] path (relative to the file),
+ * CUBIE_PLUGIN_PATH (colon-separated), the build tree when running
+ * uninstalled, the installed plugin directory. Each holds <kind>/<name>.so.
+ * Free with cfg_free_names. */
+char **plugin_dirs(const cubie_config *c, size_t *n);
+const char *plugin_kind_name(int kind); /* "integrator", "allocator", "writer" */
+/* Find name (or an alias) of that kind and load it; refusals are
+ * CUBIE_ERR_CONFIG with a message that names the path and what to do. */
+int plugin_load(int kind, const char *name, char *const *dirs, size_t n_dirs,
+                struct plugin *out, cubie_error *e);
+/* Load and check one file as a plugin of any kind (for listing and tests). */
+int plugin_open(const char *path, struct plugin *out, cubie_error *e);
+void plugin_close(struct plugin *p);
+/* One line per plugin found: kind, name, version, aliases, path, ABI. */
+char *plugin_list(char *const *dirs, size_t n_dirs);
+
+/* ---- on-disk cache of compiled modules (cache.c) ---- */
+/* $CUBIE_CACHE_DIR, else $XDG_CACHE_HOME/cubie, else ~/.cache/cubie;
+ * created on demand. malloc'd, or NULL when none can be made. */
+char *cache_dir(void);
+/* Hex digest naming an entry; key is everything that shapes the binary. */
+void cache_key(const void *data, size_t len, const char *salt, char out[33]);
+/* Path of the verified payload for digest+ext, or NULL (missing or corrupt:
+ * a corrupt entry is removed). malloc'd. */
+char *cache_lookup(const char *digest, const char *ext);
+/* Store atomically (temporary file + rename); returns the entry's path or
+ * NULL when the cache is unusable. malloc'd. */
+char *cache_store(const char *digest, const char *ext, const void *data, size_t len);
+
+/* ---- backends (backend_cpu.c, backend_cuda.c) ---- */
+typedef struct backend backend;
+struct backend_ops {
+	const char *name; /* "cpu" | "cuda" */
+	void (*close)(backend *b);
+	int (*mem_info)(backend *b, size_t *free_b, size_t *total_b);
+	/* Compile complete kernel source (through the cache) and load it. */
+	int (*load)(backend *b, const char *src, cubie_error *e);
+	int (*launch)(backend *b, const struct cubie_args *a, void *stream, cubie_error *e);
+	int (*stream_create)(backend *b, void **s, cubie_error *e);
+	void (*stream_destroy)(backend *b, void *s);
+	int (*stream_sync)(backend *b, void *s, cubie_error *e);
+	int (*copy_h2d)(backend *b, uint64_t dst, const void *src, size_t n, void *s, cubie_error *e);
+	int (*copy_d2h)(backend *b, void *dst, uint64_t src, size_t n, void *s, cubie_error *e);
+	/* The primitives behind cubie_host (ctx = the backend). */
+	int (*mem_alloc)(void *ctx, size_t bytes, uint64_t *ptr);
+	int (*mem_free)(void *ctx, uint64_t ptr);
+	int (*mem_alloc_async)(void *ctx, size_t bytes, void *stream, uint64_t *ptr);
+	int (*mem_free_async)(void *ctx, uint64_t ptr, void *stream);
+	int (*mem_pool_keep)(void *ctx, size_t bytes);
+	int (*pinned_alloc)(void *ctx, size_t bytes, void **ptr);
+	int (*pinned_free)(void *ctx, void *ptr);
+};
+struct backend {
+	const struct backend_ops *ops;
+	char device[256];  /* "NVIDIA H100 80GB HBM3 (sm_90)", "cpu: 16 threads" */
+	int block_size;    /* threads per block the kernel launches with */
+	double compile_s;  /* seconds spent in the last load (0 on a cache hit) */
+	int cache_hit;     /* the last load came from the cache */
+};
+/* gpu: device ordinal. Fails with a message when no GPU is usable. */
+int backend_cuda_open(int gpu, int block_size, backend **out, cubie_error *e);
+/* threads: 0 = OpenMP default. */
+int backend_cpu_open(int threads, backend **out, cubie_error *e);
+/* NVRTC alone, no GPU needed: compile src for sm_<arch> into a cubin and
+ * report registers and local memory per thread. For tests and `check`. */
+int cuda_compile_only(const char *src, int arch, int *regs, size_t *local_bytes,
+                      cubie_error *e);
+/* Assemble complete kernel source: precision define, prelude, model source,
+ * integrator source, loop; every #include <cubie/device/...> expanded from
+ * the headers compiled into the library. malloc'd. */
+char *kernel_source(int precision, const char *model_src, const char *integrator_src);
+
+#endif

@@ -1,0 +1,89 @@
+/* cubie — batches of independent ODE initial-value problems on GPUs and CPUs.
+ * Public C API. Every fallible call returns 0 or a CUBIE_ERR_* code and fills
+ * *err (which may be NULL) with a one-line message. The library never prints
+ * and never exits; log lines go through cubie_set_log. */
+#ifndef CUBIE_CUBIE_H
+#define CUBIE_CUBIE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cubie/device/status.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CUBIE_VERSION_STRING "0.1.0"
+
+/* Error codes double as the CLI's exit statuses. */
+enum {
+	CUBIE_OK = 0,
+	CUBIE_ERR_CONFIG = 2,  /* bad input: configuration, model, plugin, usage */
+	CUBIE_ERR_RUNTIME = 3  /* device, memory, I/O */
+};
+
+typedef struct cubie_error {
+	int code;
+	char msg[1024];
+} cubie_error;
+
+typedef struct cubie_config cubie_config;
+typedef struct cubie_solver cubie_solver;
+typedef struct cubie_result cubie_result;
+
+enum { CUBIE_LOG_ERROR, CUBIE_LOG_WARN, CUBIE_LOG_INFO, CUBIE_LOG_DEBUG };
+typedef void (*cubie_log_fn)(int level, const char *msg, void *user);
+void cubie_set_log(cubie_log_fn fn, void *user);
+
+const char *cubie_version(void);
+
+/* Configuration: an INI file plus overrides, validated against the schema. */
+int cubie_config_load(const char *path, cubie_config **out, cubie_error *err);
+/* "section.key=value", as given to `cubie run -s`. */
+int cubie_config_set(cubie_config *cfg, const char *assignment, cubie_error *err);
+void cubie_config_free(cubie_config *cfg);
+/* Every schema key with its value and where that value came from, one per
+ * line, as `cubie check` shows it. Caller frees. */
+char *cubie_config_describe(const cubie_config *cfg);
+
+/* A solver: model parsed, plugins loaded, kernel compiled, runs tabulated. */
+int cubie_solver_create(const cubie_config *cfg, cubie_solver **out, cubie_error *err);
+/* The backend, device, kernel, run count and memory plan. Caller frees. */
+char *cubie_solver_describe(const cubie_solver *s);
+int cubie_solve(cubie_solver *s, cubie_result **out, cubie_error *err);
+void cubie_solver_free(cubie_solver *s);
+
+/* Results. Arrays (C order):
+ *   "time"    float64 [saves]
+ *   "values"  float32|float64 [saves][variables][runs]
+ *   "status"  int32 [runs]       (CUBIE_STATUS_* bits, 0 = success)
+ *   "inputs"  float64 [inputs][runs]  (initial states then parameters)  */
+enum { CUBIE_DTYPE_INT32 = 1, CUBIE_DTYPE_FLOAT32, CUBIE_DTYPE_FLOAT64 };
+typedef struct cubie_array {
+	const char *name;
+	int dtype;
+	int ndim;
+	size_t shape[3];
+	const void *data;
+} cubie_array;
+
+size_t cubie_result_runs(const cubie_result *r);
+size_t cubie_result_count(const cubie_result *r);          /* arrays */
+const cubie_array *cubie_result_array(const cubie_result *r, size_t i);
+const cubie_array *cubie_result_find(const cubie_result *r, const char *name);
+/* Names along an array's axis of variables: saved variables or inputs. */
+const char *const *cubie_result_names(const cubie_result *r, const char *array, size_t *n);
+size_t cubie_result_failed(const cubie_result *r);        /* runs with status != 0 */
+/* Through the writer the configuration names; path NULL means [output] file. */
+int cubie_result_write(const cubie_result *r, const cubie_solver *s, const char *path,
+                       cubie_error *err);
+void cubie_result_free(cubie_result *r);
+
+/* Every plugin found on the search path of cfg (NULL: environment and
+ * installed directories only), one line each. Caller frees. */
+char *cubie_plugins_describe(const cubie_config *cfg, cubie_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,16 @@
+/* The kernel's one argument, passed by value. The host fills the same
+ * struct, so its layout must not depend on the precision: pointers are
+ * device addresses, arrays are column-major over runs ([row][stride]). */
+#ifndef CUBIE_DEVICE_ARGS_H
+#define CUBIE_DEVICE_ARGS_H
+struct cubie_args {
+	const void *y0;     /* [states][stride] initial values */
+	const void *params; /* [parameters][stride] */
+	void *out;          /* [saves][saved variables][stride] */
+	int *status;        /* [stride] CUBIE_STATUS_* bits */
+	long long n;        /* runs in this launch */
+	long long stride;   /* column length of every array above */
+	long long n_saves;  /* >= 2: t0 and the end time at least */
+	double t0, duration, dt, save_every;
+};
+#endif

@@ -1,0 +1,35 @@
+/* What every generated kernel sees first: the real type, the function
+ * qualifiers and the math-function spelling of the chosen precision.
+ * The including source defines CUBIE_PRECISION (32 or 64) beforehand. */
+#ifndef CUBIE_DEVICE_PRELUDE_H
+#define CUBIE_DEVICE_PRELUDE_H
+
+#if defined(__CUDACC__)
+#define CUBIE_DEV static __device__ __forceinline__
+#define CUBIE_UNROLL _Pragma("unroll")
+#define CUBIE_NAN __longlong_as_double(0x7ff8000000000000ULL)
+#else
+#include <math.h>
+#define CUBIE_DEV static inline
+#define CUBIE_NAN ((double)NAN)
+#if defined(__clang__)
+#define CUBIE_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define CUBIE_UNROLL _Pragma("GCC unroll 64")
+#else
+#define CUBIE_UNROLL
+#endif
+#endif
+
+#if CUBIE_PRECISION == 32
+typedef float cubie_real;
+#define CUBIE_M(f) f##f /* sqrt -> sqrtf */
+#else
+typedef double cubie_real;
+#define CUBIE_M(f) f
+#endif
+#define CUBIE_R(x) ((cubie_real)(x))
+
+#include <cubie/device/status.h>
+#include <cubie/device/args.h>
+#endif

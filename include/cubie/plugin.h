@@ -1,0 +1,106 @@
+/* cubie plugin ABI. A plugin is a shared object that exports exactly one
+ * symbol, cubie_plugin_describe, returning a const descriptor. Plugins link
+ * nothing of the core: what they need from it comes in as cubie_host, a const
+ * table of function pointers. The core refuses a plugin whose ABI major
+ * differs from its own or whose minor is newer. */
+#ifndef CUBIE_PLUGIN_H
+#define CUBIE_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cubie/cubie.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CUBIE_ABI_MAJOR 1
+#define CUBIE_ABI_MINOR 0
+
+enum cubie_plugin_kind {
+	CUBIE_PLUGIN_INTEGRATOR = 1,
+	CUBIE_PLUGIN_ALLOCATOR = 2,
+	CUBIE_PLUGIN_WRITER = 3
+};
+
+/* Services of the core, handed to allocator and writer plugins. Memory
+ * primitives act on the solve's backend: device memory on cuda, host memory
+ * on cpu. A stream is opaque (NULL: the default stream). All return 0 on
+ * success. */
+typedef struct cubie_host {
+	void *ctx; /* pass back as the first argument */
+	const char *backend; /* "cuda" or "cpu" */
+	int (*mem_alloc)(void *ctx, size_t bytes, uint64_t *ptr);
+	int (*mem_free)(void *ctx, uint64_t ptr);
+	/* Stream-ordered; NULL where the backend has no such primitive. */
+	int (*mem_alloc_async)(void *ctx, size_t bytes, void *stream, uint64_t *ptr);
+	int (*mem_free_async)(void *ctx, uint64_t ptr, void *stream);
+	/* Keep up to this many bytes of freed stream-ordered memory cached. */
+	int (*mem_pool_keep)(void *ctx, size_t bytes);
+	int (*pinned_alloc)(void *ctx, size_t bytes, void **ptr);
+	int (*pinned_free)(void *ctx, void *ptr);
+	void (*log)(void *ctx, int level, const char *msg);
+} cubie_host;
+
+/* Integrator: device source for one method. The source is C that compiles
+ * both as C99 and as CUDA C++; it sees cubie_real, CUBIE_NSTATES, CUBIE_DEV
+ * and the model's cubie_rhs (see cubie/device/prelude.h), may #include
+ * <cubie/device/...>, and defines
+ *   CUBIE_DEV void cubie_step(double t, cubie_real h, const cubie_real *y,
+ *                             const cubie_real *p, cubie_real *y_new,
+ *                             cubie_real *err);
+ * err receives the local error estimate when error_order > 0. */
+typedef struct cubie_integrator_ops {
+	const char *source;
+	int order;        /* convergence order of y_new */
+	int error_order;  /* order of the embedded estimate; 0: none */
+	int stages;
+	int fsal;         /* last stage equals the next step's first */
+	const char *const *aliases; /* NULL-terminated; may be NULL */
+} cubie_integrator_ops;
+
+/* Allocator: a policy over the host's memory primitives. */
+typedef struct cubie_allocator_ops {
+	void *(*create)(const cubie_host *host, char *errbuf, size_t errlen);
+	int (*alloc)(void *self, size_t bytes, void *stream, uint64_t *ptr);
+	int (*free)(void *self, uint64_t ptr, void *stream);
+	void (*end_solve)(void *self); /* a solve finished with its buffers */
+	void (*trim)(void *self);      /* release everything cached, unused */
+	void (*destroy)(void *self);
+} cubie_allocator_ops;
+
+/* What a writer receives: the result's arrays (see cubie.h) and the names
+ * along their axes of variables. */
+typedef struct cubie_output {
+	size_t n_arrays;
+	const cubie_array *arrays;
+	size_t n_vars;
+	const char *const *var_names;   /* axis 1 of "values" */
+	size_t n_inputs;
+	const char *const *input_names; /* axis 0 of "inputs" */
+} cubie_output;
+
+/* Writer: one result to one path. Write to a temporary name and rename it,
+ * so that a failure leaves nothing behind. */
+typedef struct cubie_writer_ops {
+	const char *const *extensions; /* NULL-terminated, without the dot */
+	int (*write)(const cubie_host *host, const cubie_output *out, const char *path,
+	             char *errbuf, size_t errlen);
+} cubie_writer_ops;
+
+typedef struct cubie_plugin {
+	uint16_t abi_major, abi_minor;
+	int kind;             /* enum cubie_plugin_kind */
+	const char *name;
+	const char *version;
+	const char *summary;  /* one line */
+	const void *ops;      /* the kind's ops table */
+} cubie_plugin;
+
+#define CUBIE_PLUGIN_ENTRY cubie_plugin_describe
+const cubie_plugin *cubie_plugin_describe(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
