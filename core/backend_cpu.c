@@ -1,1 +1,276 @@
-/* placeholder: being written */
+/* The cpu backend: the kernel source compiled by the host C compiler into
+ * a shared object (cached), dlopened, and run with OpenMP over runs.
+ * "Device" memory is host memory, copies are memcpy, streams are nominal:
+ * everything completes before the call returns. */
+#include "config.h"
+#include "internal.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+struct cpu_backend {
+	backend base;
+	int threads;
+	void *so;
+	void (*solve)(const struct cubie_args *a);
+};
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static const char *compiler(void)
+{
+	const char *cc = getenv("CUBIE_CC");
+	return cc && *cc ? cc : CUBIE_CC;
+}
+
+static const char *const cpu_flags = "-O2 -fPIC -shared -w";
+
+/* Run `cc flags -o out in -lm` without a shell; diagnostics go to log. */
+static int run_compiler(const char *in, const char *out, const char *log)
+{
+	char *cmd = cb_printf("%s %s %s -o %s %s -lm", compiler(), cpu_flags, CUBIE_OPENMP_CFLAGS,
+	                      out, in);
+	if (!cmd)
+		return -1;
+	char *argv[64];
+	int argc = 0;
+	for (char *tok = strtok(cmd, " \t"); tok && argc < 63; tok = strtok(NULL, " \t"))
+		argv[argc++] = tok;
+	argv[argc] = NULL;
+	pid_t pid = fork();
+	if (pid == 0) {
+		FILE *f = freopen(log, "w", stderr);
+		(void)f;
+		dup2(2, 1);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	int status = -1;
+	if (pid > 0)
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	free(cmd);
+	return pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+static char *first_lines(const char *path, int lines)
+{
+	sbuf b = {0};
+	char buf[512];
+	FILE *f = fopen(path, "r");
+	while (f && lines-- > 0 && fgets(buf, sizeof buf, f)) {
+		buf[strcspn(buf, "\n")] = 0;
+		sb_add(&b, "%s%s", b.len ? " | " : "", buf);
+	}
+	if (f)
+		fclose(f);
+	return b.s;
+}
+
+/* Compile src into the cache; return the shared object's path. */
+static char *compile(struct cpu_backend *cb, const char *src, const char *digest, cubie_error *e)
+{
+	char *dir = cache_dir();
+	char *work = cb_printf("%s/cubie-cc-XXXXXX", dir ? dir : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp"));
+	free(dir);
+	if (!work || !mkdtemp(work)) {
+		free(work);
+		cb_fail(e, CUBIE_ERR_RUNTIME, "cannot make a directory to compile the kernel in: %s",
+		        strerror(errno));
+		return NULL;
+	}
+	char *in = cb_printf("%s/kernel.c", work), *out = cb_printf("%s/kernel.so", work);
+	char *log = cb_printf("%s/cc.log", work), *path = NULL;
+	FILE *f = fopen(in, "w");
+	int ok = f && fputs(src, f) >= 0;
+	ok = f && fclose(f) == 0 && ok;
+	double t = now();
+	if (!ok) {
+		cb_fail(e, CUBIE_ERR_RUNTIME, "cannot write %s: %s", in, strerror(errno));
+	} else if (run_compiler(in, out, log)) {
+		char *msg = first_lines(log, 6);
+		cb_fail(e, CUBIE_ERR_RUNTIME, "the C compiler '%s' failed on the kernel: %s", compiler(),
+		        msg ? msg : "(no output)");
+		free(msg);
+	} else {
+		cb->base.compile_s = now() - t;
+		size_t len = 0;
+		FILE *so = fopen(out, "rb");
+		char *data = NULL;
+		if (so && !fseek(so, 0, SEEK_END) && (len = (size_t)ftell(so)) > 0 &&
+		    !fseek(so, 0, SEEK_SET) && (data = malloc(len)) && fread(data, 1, len, so) == len)
+			path = cache_store(digest, "so", data, len);
+		if (so)
+			fclose(so);
+		free(data);
+		if (!path) /* no usable cache: load from the work directory */
+			path = cb_printf("%s.%s", out, "keep"), rename(out, path);
+	}
+	unlink(in);
+	unlink(out);
+	unlink(log);
+	rmdir(work);
+	free(in), free(out), free(log), free(work);
+	return path;
+}
+
+static int cpu_load(backend *b, const char *src, cubie_error *e)
+{
+	struct cpu_backend *cb = (struct cpu_backend *)b;
+	char salt[512], digest[33];
+	char *full = cb->threads > 0 ? cb_printf("#define CUBIE_THREADS %d\n%s", cb->threads, src)
+	                             : cb_strdup(src);
+	if (!full)
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	snprintf(salt, sizeof salt, "cpu|%s|%s|%s", compiler(), cpu_flags, CUBIE_OPENMP_CFLAGS);
+	cache_key(full, strlen(full), salt, digest);
+	b->compile_s = 0;
+	char *path = cache_lookup(digest, "so");
+	b->cache_hit = path != NULL;
+	if (!path)
+		path = compile(cb, full, digest, e);
+	free(full);
+	if (!path)
+		return CUBIE_ERR_RUNTIME;
+	if (cb->so)
+		dlclose(cb->so);
+	cb->so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	cb->solve = cb->so ? (void (*)(const struct cubie_args *))dlsym(cb->so, "cubie_cpu_solve") : NULL;
+	int rc = 0;
+	if (!cb->solve)
+		rc = cb_fail(e, CUBIE_ERR_RUNTIME, "cannot load the compiled kernel %s: %s", path,
+		             dlerror());
+	free(path);
+	return rc;
+}
+
+static int cpu_launch(backend *b, const struct cubie_args *a, void *s, cubie_error *e)
+{
+	((struct cpu_backend *)b)->solve(a);
+	return 0;
+}
+
+static int cpu_mem_info(backend *b, size_t *free_b, size_t *total_b)
+{
+	/* MemAvailable is what can be had without swapping */
+	unsigned long long tot = 0, avail = 0, v;
+	char key[64];
+	FILE *f = fopen("/proc/meminfo", "r");
+	while (f && fscanf(f, "%63s %llu kB", key, &v) == 2) {
+		if (!strcmp(key, "MemTotal:"))
+			tot = v * 1024;
+		else if (!strcmp(key, "MemAvailable:"))
+			avail = v * 1024;
+	}
+	if (f)
+		fclose(f);
+	if (!tot) {
+		long pages = sysconf(_SC_PHYS_PAGES), avp = sysconf(_SC_AVPHYS_PAGES);
+		long ps = sysconf(_SC_PAGESIZE);
+		tot = (unsigned long long)pages * (unsigned long long)ps;
+		avail = (unsigned long long)avp * (unsigned long long)ps;
+	}
+	*free_b = (size_t)avail;
+	*total_b = (size_t)tot;
+	return 0;
+}
+
+static int cpu_stream_create(backend *b, void **s, cubie_error *e)
+{
+	*s = NULL;
+	return 0;
+}
+static void cpu_stream_destroy(backend *b, void *s) {}
+static int cpu_stream_sync(backend *b, void *s, cubie_error *e) { return 0; }
+
+static int cpu_copy_h2d(backend *b, uint64_t dst, const void *src, size_t n, void *s, cubie_error *e)
+{
+	memcpy((void *)(uintptr_t)dst, src, n);
+	return 0;
+}
+
+static int cpu_copy_d2h(backend *b, void *dst, uint64_t src, size_t n, void *s, cubie_error *e)
+{
+	memcpy(dst, (const void *)(uintptr_t)src, n);
+	return 0;
+}
+
+static int cpu_mem_alloc(void *ctx, size_t bytes, uint64_t *ptr)
+{
+	void *p = malloc(bytes ? bytes : 1);
+	*ptr = (uint64_t)(uintptr_t)p;
+	return p ? 0 : -1;
+}
+
+static int cpu_mem_free(void *ctx, uint64_t ptr)
+{
+	free((void *)(uintptr_t)ptr);
+	return 0;
+}
+
+static int cpu_pinned_alloc(void *ctx, size_t bytes, void **ptr)
+{
+	*ptr = malloc(bytes ? bytes : 1);
+	return *ptr ? 0 : -1;
+}
+
+static int cpu_pinned_free(void *ctx, void *ptr)
+{
+	free(ptr);
+	return 0;
+}
+
+static void cpu_close(backend *b)
+{
+	struct cpu_backend *cb = (struct cpu_backend *)b;
+	if (cb->so)
+		dlclose(cb->so);
+	free(cb);
+}
+
+static const struct backend_ops cpu_ops = {
+	.name = "cpu",
+	.close = cpu_close,
+	.mem_info = cpu_mem_info,
+	.load = cpu_load,
+	.launch = cpu_launch,
+	.stream_create = cpu_stream_create,
+	.stream_destroy = cpu_stream_destroy,
+	.stream_sync = cpu_stream_sync,
+	.copy_h2d = cpu_copy_h2d,
+	.copy_d2h = cpu_copy_d2h,
+	.mem_alloc = cpu_mem_alloc,
+	.mem_free = cpu_mem_free,
+	.pinned_alloc = cpu_pinned_alloc,
+	.pinned_free = cpu_pinned_free,
+	/* no stream-ordered primitives: async_pool needs the cuda backend */
+};
+
+int backend_cpu_open(int threads, backend **out, cubie_error *e)
+{
+	struct cpu_backend *cb = calloc(1, sizeof *cb);
+	if (!cb)
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	cb->base.ops = &cpu_ops;
+	cb->threads = threads;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (threads > 0)
+		snprintf(cb->base.device, sizeof cb->base.device, "cpu: %d threads (of %ld cores)",
+		         threads, n);
+	else
+		snprintf(cb->base.device, sizeof cb->base.device, "cpu: %ld cores%s", n,
+		         *CUBIE_OPENMP_CFLAGS ? ", OpenMP" : ", no OpenMP");
+	cb->base.block_size = 1;
+	*out = &cb->base;
+	return 0;
+}

@@ -1,1 +1,552 @@
-/* placeholder: being written */
+/* Reading the INI file (through inih, counting lines ourselves so that
+ * locations do not depend on how inih was built), command-line overrides,
+ * schema validation and typed access. */
+#include "config.h"
+#include "internal.h"
+#include "schema.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct cfg_key *schema_key(const char *sec, const char *key)
+{
+	for (const struct cfg_key *k = cfg_schema; k->section; k++)
+		if (!strcmp(k->section, sec) && !strcmp(k->key, key))
+			return k;
+	return NULL;
+}
+
+static int free_section(const char *sec)
+{
+	for (const char *const *s = cfg_free_sections; *s; s++)
+		if (!strcmp(*s, sec))
+			return 1;
+	return 0;
+}
+
+static int known_section(const char *sec)
+{
+	if (free_section(sec))
+		return 1;
+	for (const struct cfg_key *k = cfg_schema; k->section; k++)
+		if (!strcmp(k->section, sec))
+			return 1;
+	return 0;
+}
+
+const char *cfg_loc(const struct cfg_entry *en, char *buf, size_t len)
+{
+	if (en->line > 0)
+		snprintf(buf, len, "%s:%d", en->file, en->line);
+	else
+		snprintf(buf, len, "%s", en->file);
+	return buf;
+}
+
+static struct cfg_entry *find(const cubie_config *c, const char *sec, const char *key)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(c->e[i].section, sec) && !strcmp(c->e[i].key, key))
+			return &c->e[i];
+	return NULL;
+}
+
+const struct cfg_entry *cfg_get(const cubie_config *c, const char *sec, const char *key)
+{
+	return find(c, sec, key);
+}
+
+/* Check that section.key is known and add or (override) replace it. */
+static int put(cubie_config *c, const char *sec, const char *key, const char *value,
+               const char *file, int line, int override, cubie_error *e)
+{
+	char where[600];
+	if (line > 0)
+		snprintf(where, sizeof where, "%s:%d", file, line);
+	else
+		snprintf(where, sizeof where, "%s", file);
+	if (!*sec)
+		return cb_fail(e, CUBIE_ERR_CONFIG, "%s: key '%s' outside any section", where, key);
+	if (!known_section(sec))
+		return cb_fail(e, CUBIE_ERR_CONFIG, "%s: unknown section [%s]", where, sec);
+	if (!free_section(sec) && !schema_key(sec, key))
+		return cb_fail(e, CUBIE_ERR_CONFIG, "%s: unknown key '%s' in [%s]", where, key, sec);
+	struct cfg_entry *old = find(c, sec, key);
+	if (old && !override) {
+		char first[600];
+		return cb_fail(e, CUBIE_ERR_CONFIG, "%s: duplicate key '%s' in [%s] (first set at %s)",
+		               where, key, sec, cfg_loc(old, first, sizeof first));
+	}
+	if (old) {
+		char *v = cb_strdup(value), *f = cb_strdup(file);
+		if (!v || !f) {
+			free(v);
+			free(f);
+			return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+		}
+		free(old->value);
+		free(old->file);
+		old->value = v;
+		old->file = f;
+		old->line = line;
+		return 0;
+	}
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 32;
+		struct cfg_entry *p = realloc(c->e, cap * sizeof *p);
+		if (!p)
+			return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+		c->e = p;
+		c->cap = cap;
+	}
+	struct cfg_entry *en = &c->e[c->n];
+	en->section = cb_strdup(sec);
+	en->key = cb_strdup(key);
+	en->value = cb_strdup(value);
+	en->file = cb_strdup(file);
+	en->line = line;
+	if (!en->section || !en->key || !en->value || !en->file) {
+		free(en->section), free(en->key), free(en->value), free(en->file);
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	}
+	c->n++;
+	return 0;
+}
+
+/* inih reads through this, so the line number is ours to count. A line
+ * that starts with blanks and is not blank continues the previous value. */
+struct reader {
+	FILE *f;
+	int line;
+	int continuation;
+	cubie_config *c;
+	const char *file;
+	cubie_error *e;
+	int failed;
+};
+
+static char *read_line(char *buf, int size, void *stream)
+{
+	struct reader *r = stream;
+	if (!fgets(buf, size, r->f))
+		return NULL;
+	r->line++;
+	const char *p = buf;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	r->continuation = p != buf && *p && *p != '\n' && *p != '\r' && *p != ';' && *p != '#';
+	return buf;
+}
+
+static int on_value(void *user, const char *sec, const char *key, const char *value)
+{
+	struct reader *r = user;
+	if (r->failed)
+		return 0;
+	if (r->continuation) {
+		struct cfg_entry *en = find(r->c, sec, key);
+		if (en) {
+			char *v = cb_printf("%s %s", en->value, value);
+			if (!v)
+				return 0;
+			free(en->value);
+			en->value = v;
+			return 1;
+		}
+	}
+	if (put(r->c, sec, key, value, r->file, r->line, 0, r->e)) {
+		r->failed = 1;
+		return 0;
+	}
+	return 1;
+}
+
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return cb_strdup(".");
+	if (slash == path)
+		return cb_strdup("/");
+	char *d = cb_strdup(path);
+	if (d)
+		d[slash - path] = 0;
+	return d;
+}
+
+static int bad(const cubie_config *c, const char *sec, const char *key, cubie_error *e,
+               const char *what);
+
+/* Check a schema key's value against its type, so that a bad value is
+ * reported where it was written, before anything else happens. */
+static int validate(const cubie_config *c, const struct cfg_entry *en, cubie_error *e)
+{
+	const struct cfg_key *k = schema_key(en->section, en->key);
+	if (!k)
+		return 0;
+	double d;
+	long long i;
+	char **names;
+	size_t n;
+	switch (k->type) {
+	case CFG_NUM:
+		return cfg_num(c, en->section, en->key, &d, e);
+	case CFG_INT:
+	case CFG_AUTO_INT:
+		return cfg_int(c, en->section, en->key, &i, e);
+	case CFG_NAMES: {
+		int rc = cfg_names(c, en->section, en->key, &names, &n, e);
+		if (!rc)
+			cfg_free_names(names, n);
+		return rc;
+	}
+	case CFG_CHOICE: {
+		size_t len = strlen(en->value);
+		for (const char *p = k->doc; p; p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL)
+			if (!strncmp(p, en->value, len) && (p[len] == '|' || p[len] == 0))
+				return 0;
+		char msg[300];
+		snprintf(msg, sizeof msg, "expected one of %s", k->doc);
+		return bad(c, en->section, en->key, e, msg);
+	}
+	}
+	return 0;
+}
+
+int cubie_config_load(const char *path, cubie_config **out, cubie_error *e)
+{
+	*out = NULL;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return cb_fail(e, CUBIE_ERR_CONFIG, "%s: %s", path, strerror(errno));
+	cubie_config *c = calloc(1, sizeof *c);
+	if (!c) {
+		fclose(f);
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	}
+	c->path = cb_strdup(path);
+	c->dir = dir_of(path);
+	struct reader r = {f, 0, 0, c, path, e, 0};
+	int rc = ini_parse_stream(read_line, &r, on_value, &r);
+	fclose(f);
+	if (rc != 0 && !r.failed)
+		cb_fail(e, CUBIE_ERR_CONFIG, rc > 0 ? "%s:%d: expected 'key = value' or '[section]'"
+		                                    : "%s:%d: cannot read the file", path, rc);
+	if (rc != 0) {
+		cubie_config_free(c);
+		return CUBIE_ERR_CONFIG;
+	}
+	for (size_t i = 0; i < c->n; i++)
+		if (validate(c, &c->e[i], e)) {
+			cubie_config_free(c);
+			return CUBIE_ERR_CONFIG;
+		}
+	if (!cfg_get(c, "model", "states")) {
+		cubie_config_free(c);
+		return cb_fail(e, CUBIE_ERR_CONFIG, "%s: [model] states is required", path);
+	}
+	*out = c;
+	return 0;
+}
+
+int cubie_config_set(cubie_config *c, const char *a, cubie_error *e)
+{
+	const char *dot = strchr(a, '.'), *eq = strchr(a, '=');
+	if (!dot || !eq || dot > eq)
+		return cb_fail(e, CUBIE_ERR_CONFIG,
+		               "-s %s: expected SECTION.KEY=VALUE, e.g. -s solve.dt=1e-4", a);
+	char *sec = cb_strdup(a);
+	if (!sec)
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	sec[dot - a] = 0;
+	char *key = sec + (dot - a) + 1;
+	sec[eq - a] = 0;
+	const char *v = eq + 1;
+	while (isspace((unsigned char)*v))
+		v++;
+	int rc = put(c, sec, key, v, "command line", 0, 1, e);
+	if (!rc)
+		rc = validate(c, find(c, sec, key), e);
+	free(sec);
+	return rc;
+}
+
+void cubie_config_free(cubie_config *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++) {
+		free(c->e[i].section);
+		free(c->e[i].key);
+		free(c->e[i].value);
+		free(c->e[i].file);
+	}
+	free(c->e);
+	free(c->path);
+	free(c->dir);
+	free(c);
+}
+
+const char *cfg_str(const cubie_config *c, const char *sec, const char *key)
+{
+	const struct cfg_entry *en = find(c, sec, key);
+	if (en)
+		return en->value;
+	const struct cfg_key *k = schema_key(sec, key);
+	return k ? k->def : NULL;
+}
+
+/* Prefix for a message about section.key: "file:line: [sec] key" */
+static int bad(const cubie_config *c, const char *sec, const char *key, cubie_error *e,
+               const char *what)
+{
+	const struct cfg_entry *en = find(c, sec, key);
+	char loc[600];
+	return cb_fail(e, CUBIE_ERR_CONFIG, "%s: [%s] %s = '%s': %s",
+	               en ? cfg_loc(en, loc, sizeof loc) : "default", sec, key,
+	               en ? en->value : "", what);
+}
+
+int cfg_num(const cubie_config *c, const char *sec, const char *key, double *v, cubie_error *e)
+{
+	const char *s = cfg_str(c, sec, key);
+	char msg[256];
+	if (!s)
+		return bad(c, sec, key, e, "a value is required");
+	if (expr_eval_const(s, v, msg, sizeof msg))
+		return bad(c, sec, key, e, msg);
+	if (!isfinite(*v))
+		return bad(c, sec, key, e, "not a finite number");
+	return 0;
+}
+
+int cfg_int(const cubie_config *c, const char *sec, const char *key, long long *v, cubie_error *e)
+{
+	const char *s = cfg_str(c, sec, key);
+	char *end;
+	if (!s)
+		return bad(c, sec, key, e, "a value is required");
+	const struct cfg_key *k = schema_key(sec, key);
+	if (k && k->type == CFG_AUTO_INT && !strcmp(s, "auto")) {
+		*v = 0;
+		return 0;
+	}
+	errno = 0;
+	*v = strtoll(s, &end, 10);
+	while (isspace((unsigned char)*end))
+		end++;
+	if (errno || end == s || *end)
+		return bad(c, sec, key, e, k && k->type == CFG_AUTO_INT ? "expected an integer or auto"
+		                                                         : "expected an integer");
+	return 0;
+}
+
+static int is_name(const char *s)
+{
+	if (!isalpha((unsigned char)*s) && *s != '_')
+		return 0;
+	for (s++; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return 0;
+	return 1;
+}
+
+void cfg_free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* Split on commas, trimming blanks. Empty text gives no items. */
+static int split(const char *s, char ***items, size_t *n)
+{
+	*items = NULL;
+	*n = 0;
+	size_t cap = 1;
+	for (const char *p = s; *p; p++)
+		cap += *p == ',';
+	char **v = calloc(cap, sizeof *v);
+	if (!v)
+		return -1;
+	const char *p = s;
+	while (isspace((unsigned char)*p))
+		p++;
+	if (!*p) {
+		*items = v;
+		return 0;
+	}
+	for (;;) {
+		const char *q = strchr(p, ',');
+		const char *end = q ? q : p + strlen(p);
+		while (isspace((unsigned char)*p) && p < end)
+			p++;
+		const char *z = end;
+		while (z > p && isspace((unsigned char)z[-1]))
+			z--;
+		v[*n] = malloc((size_t)(z - p) + 1);
+		if (!v[*n]) {
+			cfg_free_names(v, *n);
+			return -1;
+		}
+		memcpy(v[*n], p, (size_t)(z - p));
+		v[(*n)++][z - p] = 0;
+		if (!q)
+			break;
+		p = q + 1;
+	}
+	*items = v;
+	return 0;
+}
+
+int cfg_names(const cubie_config *c, const char *sec, const char *key, char ***names,
+              size_t *n, cubie_error *e)
+{
+	const char *s = cfg_str(c, sec, key);
+	*names = NULL;
+	*n = 0;
+	if (!s)
+		return 0;
+	if (split(s, names, n))
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	char msg[300] = "";
+	for (size_t i = 0; i < *n && !*msg; i++) {
+		for (size_t j = 0; j < i && !*msg; j++)
+			if (!strcmp((*names)[i], (*names)[j]))
+				snprintf(msg, sizeof msg, "'%s' is listed twice", (*names)[i]);
+		if (!*msg && !is_name((*names)[i]))
+			snprintf(msg, sizeof msg, "'%s' is not a name (letters, digits, _)", (*names)[i]);
+	}
+	if (*msg) {
+		cfg_free_names(*names, *n);
+		*names = NULL;
+		*n = 0;
+		return bad(c, sec, key, e, msg);
+	}
+	return 0;
+}
+
+const struct cfg_entry **cfg_section(const cubie_config *c, const char *sec, size_t *n)
+{
+	const struct cfg_entry **v = malloc((c->n + 1) * sizeof *v);
+	*n = 0;
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(c->e[i].section, sec))
+			v[(*n)++] = &c->e[i];
+	return v;
+}
+
+static int entry_error(const struct cfg_entry *en, cubie_error *e, const char *what)
+{
+	char loc[600];
+	return cb_fail(e, CUBIE_ERR_CONFIG, "%s: [%s] %s = '%s': %s", cfg_loc(en, loc, sizeof loc),
+	               en->section, en->key, en->value, what);
+}
+
+int cfg_values(const struct cfg_entry *en, double **v, size_t *n, cubie_error *e)
+{
+	const char *s = en->value;
+	char msg[256];
+	*v = NULL;
+	*n = 0;
+	while (isspace((unsigned char)*s))
+		s++;
+	int lin = !strncmp(s, "linspace", 8), lg = !strncmp(s, "logspace", 8);
+	if (lin || lg) {
+		const char *open = s + 8;
+		while (isspace((unsigned char)*open))
+			open++;
+		const char *close = strrchr(s, ')');
+		if (*open != '(' || !close)
+			return entry_error(en, e, lin ? "expected linspace(start, stop, count)"
+			                              : "expected logspace(start, stop, count)");
+		char *inner = cb_strdup(open + 1);
+		if (!inner)
+			return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+		inner[close - open - 1] = 0;
+		char **parts;
+		size_t np;
+		double a[3];
+		int rc = split(inner, &parts, &np);
+		free(inner);
+		if (rc)
+			return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+		rc = np != 3;
+		for (size_t i = 0; !rc && i < 3; i++)
+			rc = expr_eval_const(parts[i], &a[i], msg, sizeof msg);
+		cfg_free_names(parts, np);
+		if (rc)
+			return entry_error(en, e, np != 3 ? "expected 3 arguments: start, stop, count" : msg);
+		if (a[2] < 1 || a[2] != floor(a[2]) || a[2] > 1e12)
+			return entry_error(en, e, "the count must be a whole number >= 1");
+		size_t count = (size_t)a[2];
+		double *x = malloc(count * sizeof *x);
+		if (!x)
+			return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory for %zu values", count);
+		for (size_t i = 0; i < count; i++) {
+			/* a + i*step, with the last point exactly the stop value */
+			double u = count > 1 ? a[0] + (a[1] - a[0]) * ((double)i / (double)(count - 1)) : a[0];
+			if (i == count - 1 && count > 1)
+				u = a[1];
+			x[i] = lg ? pow(10.0, u) : u;
+		}
+		*v = x;
+		*n = count;
+		return 0;
+	}
+	char **parts;
+	size_t np;
+	if (split(s, &parts, &np))
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	if (np == 0) {
+		cfg_free_names(parts, np);
+		return entry_error(en, e, "a value is required");
+	}
+	double *x = malloc(np * sizeof *x);
+	if (!x) {
+		cfg_free_names(parts, np);
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	}
+	for (size_t i = 0; i < np; i++)
+		if (expr_eval_const(parts[i], &x[i], msg, sizeof msg) || !isfinite(x[i])) {
+			char what[400];
+			snprintf(what, sizeof what, "item %zu '%s': %s", i + 1, parts[i],
+			         isfinite(x[i]) ? msg : "not finite");
+			free(x);
+			cfg_free_names(parts, np);
+			return entry_error(en, e, what);
+		}
+	cfg_free_names(parts, np);
+	*v = x;
+	*n = np;
+	return 0;
+}
+
+char *cfg_path(const cubie_config *c, const struct cfg_entry *en)
+{
+	/* command-line paths are relative to the working directory */
+	if (en->value[0] == '/' || en->line == 0)
+		return cb_strdup(en->value);
+	return cb_printf("%s/%s", c->dir, en->value);
+}
+
+char *cubie_config_describe(const cubie_config *c)
+{
+	sbuf b = {0};
+	char loc[600];
+	for (const struct cfg_key *k = cfg_schema; k->section; k++) {
+		const struct cfg_entry *en = find(c, k->section, k->key);
+		const char *v = en ? en->value : k->def;
+		sb_add(&b, "[%s] %s = %s", k->section, k->key, v ? v : "(unset)");
+		if (en)
+			sb_add(&b, "    ; %s", cfg_loc(en, loc, sizeof loc));
+		sb_add(&b, "\n");
+	}
+	return b.s;
+}

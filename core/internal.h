@@ -175,4 +175,19 @@ int cuda_compile_only(const char *src, int arch, int *regs, size_t *local_bytes,
  * the headers compiled into the library. malloc'd. */
 char *kernel_source(int precision, const char *model_src, const char *integrator_src);
 
+
+/* ---- results (result.c) ---- */
+struct cubie_result {
+	cubie_output out;     /* what writers see */
+	cubie_array arrays[4]; /* time, values, status, inputs */
+	char **var_names, **input_names;
+	double *time;
+	void *values;
+	int32_t *status;
+	double *inputs;
+	size_t n_failed;
+};
+/* Allocate the arrays for runs x saves x vars in the given precision. */
+cubie_result *result_new(size_t n_runs, size_t n_saves, char *const *vars, size_t n_vars,
+                         char *const *inputs, size_t n_inputs, int precision);
 #endif

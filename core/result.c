@@ -1,1 +1,115 @@
-/* placeholder: being written */
+/* A solve's result: named arrays, one whatever the chunking. */
+#include "config.h"
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char **copy_names(char *const *names, size_t n)
+{
+	char **v = calloc(n ? n : 1, sizeof *v);
+	for (size_t i = 0; v && i < n; i++)
+		if (!(v[i] = cb_strdup(names[i]))) {
+			cfg_free_names(v, i);
+			return NULL;
+		}
+	return v;
+}
+
+static void set_array(cubie_array *a, const char *name, int dtype, const void *data, int ndim,
+                      size_t d0, size_t d1, size_t d2)
+{
+	a->name = name;
+	a->dtype = dtype;
+	a->data = data;
+	a->ndim = ndim;
+	a->shape[0] = d0;
+	a->shape[1] = d1;
+	a->shape[2] = d2;
+}
+
+cubie_result *result_new(size_t n_runs, size_t n_saves, char *const *vars, size_t n_vars,
+                         char *const *inputs, size_t n_inputs, int precision)
+{
+	cubie_result *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	size_t real = precision == 32 ? 4 : 8;
+	r->var_names = copy_names(vars, n_vars);
+	r->input_names = copy_names(inputs, n_inputs);
+	r->time = calloc(n_saves, sizeof *r->time);
+	r->values = malloc(n_saves * n_vars * n_runs * real + 1);
+	r->status = calloc(n_runs + 1, sizeof *r->status);
+	r->inputs = malloc(n_inputs * n_runs * sizeof *r->inputs + 1);
+	r->out.n_vars = n_vars;
+	r->out.n_inputs = n_inputs;
+	if (!r->var_names || !r->input_names || !r->time || !r->values || !r->status || !r->inputs) {
+		cubie_result_free(r);
+		return NULL;
+	}
+	set_array(&r->arrays[0], "time", CUBIE_DTYPE_FLOAT64, r->time, 1, n_saves, 0, 0);
+	set_array(&r->arrays[1], "values", precision == 32 ? CUBIE_DTYPE_FLOAT32 : CUBIE_DTYPE_FLOAT64,
+	          r->values, 3, n_saves, n_vars, n_runs);
+	set_array(&r->arrays[2], "status", CUBIE_DTYPE_INT32, r->status, 1, n_runs, 0, 0);
+	set_array(&r->arrays[3], "inputs", CUBIE_DTYPE_FLOAT64, r->inputs, 2, n_inputs, n_runs, 0);
+	r->out.n_arrays = 4;
+	r->out.arrays = r->arrays;
+	r->out.var_names = (const char *const *)r->var_names;
+	r->out.input_names = (const char *const *)r->input_names;
+	return r;
+}
+
+void cubie_result_free(cubie_result *r)
+{
+	if (!r)
+		return;
+	cfg_free_names(r->var_names, r->out.n_vars);
+	cfg_free_names(r->input_names, r->out.n_inputs);
+	free(r->time);
+	free(r->values);
+	free(r->status);
+	free(r->inputs);
+	free(r);
+}
+
+size_t cubie_result_runs(const cubie_result *r)
+{
+	return r->arrays[2].shape[0];
+}
+
+size_t cubie_result_count(const cubie_result *r)
+{
+	return r->out.n_arrays;
+}
+
+const cubie_array *cubie_result_array(const cubie_result *r, size_t i)
+{
+	return i < r->out.n_arrays ? &r->arrays[i] : NULL;
+}
+
+const cubie_array *cubie_result_find(const cubie_result *r, const char *name)
+{
+	for (size_t i = 0; i < r->out.n_arrays; i++)
+		if (!strcmp(r->arrays[i].name, name))
+			return &r->arrays[i];
+	return NULL;
+}
+
+const char *const *cubie_result_names(const cubie_result *r, const char *array, size_t *n)
+{
+	if (!strcmp(array, "values")) {
+		*n = r->out.n_vars;
+		return r->out.var_names;
+	}
+	if (!strcmp(array, "inputs")) {
+		*n = r->out.n_inputs;
+		return r->out.input_names;
+	}
+	*n = 0;
+	return NULL;
+}
+
+size_t cubie_result_failed(const cubie_result *r)
+{
+	return r->n_failed;
+}

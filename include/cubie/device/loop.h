@@ -83,7 +83,11 @@ extern "C" __global__ void cubie_kernel(const struct cubie_args a)
 void cubie_cpu_solve(const struct cubie_args *a);
 void cubie_cpu_solve(const struct cubie_args *a)
 {
+#ifdef CUBIE_THREADS
+#pragma omp parallel for schedule(static) num_threads(CUBIE_THREADS)
+#else
 #pragma omp parallel for schedule(static)
+#endif
 	for (long long i = 0; i < a->n; i++)
 		cubie_run(a, i);
 }
