@@ -1,0 +1,86 @@
+#!/bin/sh
+# The cubie command: exit statuses and one-line messages. TAP.
+cubie=${CUBIE_BUILDDIR:-.}/cubie
+src=${CUBIE_SRCDIR:-.}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cubie-cli.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+n=0 failed=0
+check() { # description, expected status, command...
+	desc=$1 want=$2; shift 2
+	"$@" >"$tmp/out" 2>"$tmp/err"; got=$?
+	n=$((n + 1))
+	if [ "$got" = "$want" ]; then echo "ok $n - $desc"
+	else echo "not ok $n - $desc (exit $got, want $want)"; sed 's/^/# /' "$tmp/err"; failed=1; fi
+}
+has() { # description, pattern, file
+	n=$((n + 1))
+	if grep -q -- "$2" "$3"; then echo "ok $n - $1"
+	else echo "not ok $n - $1"; echo "# expected '$2' in:"; sed 's/^/# /' "$3"; failed=1; fi
+}
+
+cat >"$tmp/m.ini" <<'INI'
+[model]
+states = x
+parameters = k
+[equations]
+dx = -k * x
+[initial]
+x = 1
+[parameters]
+k = 1, 2, 3
+[solve]
+integrator = rk4
+dt = 0.01
+[device]
+backend = cpu
+INI
+
+check "--version exits 0" 0 "$cubie" --version
+has "--version prints the version" "^cubie [0-9]" "$tmp/out"
+check "--help exits 0" 0 "$cubie" --help
+has "--help shows usage" "usage: cubie run" "$tmp/out"
+check "no command is a usage error" 2 "$cubie"
+check "unknown command is a usage error" 2 "$cubie" frobnicate
+has "... saying which" "^cubie: unknown command 'frobnicate'" "$tmp/err"
+check "run without a file is a usage error" 2 "$cubie" run
+check "unknown option is a usage error" 2 "$cubie" run "$tmp/m.ini" --bogus
+
+check "run writes csv" 0 "$cubie" run "$tmp/m.ini" -o "$tmp/out.csv"
+has "csv header" "^run,t,x" "$tmp/out.csv"
+has "csv has run 2 at t = 1 with x = exp(-3)" "^2,1,0.0497870" "$tmp/out.csv"
+check "run writes npy" 0 "$cubie" run "$tmp/m.ini" -o "$tmp/out.npy" -q
+n=$((n + 1)); if [ -f "$tmp/out.npy/values.npy" ] && [ -f "$tmp/out.npy/variables.txt" ]; then
+	echo "ok $n - npy directory holds values.npy and variables.txt"; else echo "not ok $n - npy directory"; failed=1; fi
+n=$((n + 1)); if [ ! -s "$tmp/err" ]; then echo "ok $n - -q prints nothing"; else echo "not ok $n - -q printed"; failed=1; fi
+
+check "-s overrides a key" 0 "$cubie" run "$tmp/m.ini" -s solve.duration=2 -o "$tmp/two.csv"
+has "... the end time moved to 2" "^0,2," "$tmp/two.csv"
+check "-s with an unknown key exits 2" 2 "$cubie" run "$tmp/m.ini" -s solve.bogus=1 -o "$tmp/x.csv"
+has "... one line naming the key" "^cubie: command line: unknown key 'bogus' in \[solve\]" "$tmp/err"
+
+sed 's/dx = -k \* x/dx = -kk * x/' "$tmp/m.ini" >"$tmp/typo.ini"
+check "unknown name exits 2" 2 "$cubie" run "$tmp/typo.ini" -o "$tmp/t.csv"
+has "... file:line with a hint" "typo.ini:5: unknown name 'kk' in dx (did you mean 'k'?)" "$tmp/err"
+n=$((n + 1)); if [ "$(wc -l <"$tmp/err")" -eq 1 ]; then echo "ok $n - the error is one line"; else echo "not ok $n - error is one line"; failed=1; fi
+n=$((n + 1)); if [ ! -e "$tmp/t.csv" ]; then echo "ok $n - no output after an error"; else echo "not ok $n - output left behind"; failed=1; fi
+
+check "unknown integrator exits 2" 2 "$cubie" run "$tmp/m.ini" -s solve.integrator=nosuch -o "$tmp/x.csv"
+has "... listing the searched directories" "no integrator plugin 'nosuch'.*searched" "$tmp/err"
+check "unknown output format exits 2" 2 "$cubie" run "$tmp/m.ini" -o "$tmp/x.h6"
+check "output into a missing directory exits 3" 3 "$cubie" run "$tmp/m.ini" -o "$tmp/no/such/dir/x.csv"
+has "... naming the path" "no/such/dir" "$tmp/err"
+
+sed 's/^x = 1$/x = 2/; s/dx = -k \* x/dx = x^2/; s/^dt = 0.01$/dt = 0.001/' "$tmp/m.ini" >"$tmp/blow.ini"
+check "a failed run exits 1, output still written" 1 "$cubie" run "$tmp/blow.ini" -o "$tmp/blow.csv"
+n=$((n + 1)); if [ -s "$tmp/blow.csv" ]; then echo "ok $n - ... and the output holds every run"; else echo "not ok $n - output missing"; failed=1; fi
+
+check "check exits 0" 0 "$cubie" check "$tmp/m.ini"
+has "check prints the plan" "bytes per run" "$tmp/out"
+has "check prints where a value came from" "dt = 0.01 *; .*m.ini:12" "$tmp/out"
+check "plugins exits 0" 0 "$cubie" plugins
+has "plugins lists rk4" "rk4" "$tmp/out"
+has "plugins lists the npy writer" "npy" "$tmp/out"
+check "examples/lorenz.ini runs" 0 "$cubie" run "$src/examples/lorenz.ini" -s device.backend=cpu -o "$tmp/lorenz.npy"
+
+echo "1..$n"
+exit $failed

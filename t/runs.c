@@ -1,0 +1,64 @@
+/* Run tables: grid and zip combinations, errors. */
+#include "config.h"
+#include "internal.h"
+#include "tap.h"
+
+static int build(const char *ini, struct run_table *rt, cubie_error *e)
+{
+	char *p = write_tmp("runs", ini);
+	cubie_config *c;
+	struct model *m = NULL;
+	int rc = cubie_config_load(p, &c, e);
+	if (!rc)
+		rc = model_build(c, &m, e);
+	if (!rc)
+		rc = runs_build(c, m, rt, e);
+	model_free(m);
+	cubie_config_free(c);
+	unlink(p);
+	free(p);
+	return rc;
+}
+
+#define MODEL "[model]\nstates = x, y\nparameters = a, b\n[equations]\ndx = a\ndy = b\n"
+
+int main(void)
+{
+	struct run_table rt;
+	cubie_error e = {0};
+	ok(build(MODEL "[initial]\nx = 1, 2\ny = 5\n[parameters]\na = 10, 20, 30\nb = 7\n", &rt, &e) == 0,
+	   "grid builds");
+	is_int(rt.n_runs, 6, "grid: 2 x 3 runs");
+	is_int(rt.n_inputs, 4, "inputs: states then parameters");
+	/* first input slowest: x = 1 1 1 2 2 2, a = 10 20 30 10 20 30 */
+	double wx[] = {1, 1, 1, 2, 2, 2}, wa[] = {10, 20, 30, 10, 20, 30};
+	int good = 1;
+	for (int r = 0; r < 6; r++)
+		good &= rt.v[0 * 6 + r] == wx[r] && rt.v[1 * 6 + r] == 5 && rt.v[2 * 6 + r] == wa[r] &&
+		        rt.v[3 * 6 + r] == 7;
+	ok(good, "grid order: the first swept input varies slowest, scalars broadcast");
+	runs_free(&rt);
+
+	ok(build(MODEL "[initial]\nx = 1, 2, 3\ny = 0\n[parameters]\na = linspace(0, 1, 3)\nb = 4, 5, 6\n"
+	               "[runs]\ncombine = zip\n", &rt, &e) == 0, "zip builds");
+	is_int(rt.n_runs, 3, "zip: element-wise, 3 runs");
+	ok(rt.v[0 * 3 + 2] == 3 && rt.v[2 * 3 + 1] == 0.5 && rt.v[3 * 3 + 2] == 6 && rt.v[1 * 3 + 2] == 0,
+	   "zip pairs the i-th values");
+	runs_free(&rt);
+
+	ok(build(MODEL "[initial]\nx = 1, 2, 3\ny = 0\n[parameters]\na = 1, 2\nb = 4\n"
+	               "[runs]\ncombine = zip\n", &rt, &e) == CUBIE_ERR_CONFIG, "zip of unequal lengths refused");
+	like(e.msg, ":12: combine = zip needs equal lengths, but 'x' has 3 values and 'a' has 2",
+	     "... naming both and the line");
+	ok(build(MODEL "[initial]\nx = 1\n[parameters]\na = 1\nb = 1\n", &rt, &e) == CUBIE_ERR_CONFIG,
+	   "missing initial value refused");
+	like(e.msg, "no value for state 'y': add it to [initial]", "... saying where to add it");
+	ok(build(MODEL "[initial]\nx = 1\ny = 1\nq = 3\n[parameters]\na = 1\nb = 1\n", &rt, &e) ==
+	       CUBIE_ERR_CONFIG, "an [initial] key that is not a state is refused");
+	like(e.msg, ":10: 'q' in [initial] is not a state of the model", "... with its line");
+	ok(build(MODEL "[initial]\nx = 1\ny = 1\n[parameters]\na = 1\nb = logspace(0, 2, 3)\n", &rt, &e) == 0 &&
+	       rt.n_runs == 3 && fabs(rt.v[3 * 3 + 2] - 100) < 1e-12, "single sweep via logspace");
+	runs_free(&rt);
+	done_testing();
+	return tap_exit();
+}
