@@ -142,9 +142,9 @@ static int cpu_load(backend *b, const char *src, cubie_error *e)
 	free(full);
 	if (!path)
 		return CUBIE_ERR_RUNTIME;
-	if (cb->so)
-		dlclose(cb->so);
-	cb->so = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	/* Never unloaded: OpenMP's idle worker threads outlive a dlclose of
+	 * the runtime that the kernel pulled in, and would crash. */
+	cb->so = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	cb->solve = cb->so ? (void (*)(const struct cubie_args *))dlsym(cb->so, "cubie_cpu_solve") : NULL;
 	int rc = 0;
 	if (!cb->solve)
@@ -156,7 +156,9 @@ static int cpu_load(backend *b, const char *src, cubie_error *e)
 
 static int cpu_launch(backend *b, const struct cubie_args *a, void *s, cubie_error *e)
 {
+	double t = now();
 	((struct cpu_backend *)b)->solve(a);
+	b->kernel_s += now() - t;
 	return 0;
 }
 
@@ -234,7 +236,7 @@ static void cpu_close(backend *b)
 {
 	struct cpu_backend *cb = (struct cpu_backend *)b;
 	if (cb->so)
-		dlclose(cb->so);
+		dlclose(cb->so); /* drops the reference; RTLD_NODELETE keeps the code */
 	free(cb);
 }
 

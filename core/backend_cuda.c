@@ -1,1 +1,652 @@
-/* placeholder: being written */
+/* The CUDA backend: the driver API and NVRTC, both opened with dlopen at run
+ * time so that one build runs with or without a GPU (the build needs only
+ * cuda.h and nvrtc.h). Kernels are compiled to a CUBIN for the device's own
+ * architecture and cached on disk. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, dlopen */
+#endif
+#include "config.h"
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+
+#ifdef HAVE_CUDA
+#include <dlfcn.h>
+#include <elf.h>
+#include <time.h>
+#include <cuda.h>
+#include <nvrtc.h>
+
+/* Driver entry points. cuda.h #defines many names to their versioned ABI
+ * symbol (cuMemAlloc -> cuMemAlloc_v2); X() receives the expanded name, so
+ * the member, its type and the string given to dlsym all agree with it. */
+#define CU_API(X) X(cuInit) X(cuDriverGetVersion) X(cuGetErrorName) X(cuGetErrorString) \
+	X(cuDeviceGetCount) X(cuDeviceGet) X(cuDeviceGetName) X(cuDeviceGetAttribute) \
+	X(cuDeviceTotalMem) X(cuDevicePrimaryCtxRetain) X(cuDevicePrimaryCtxRelease) \
+	X(cuCtxSetCurrent) X(cuCtxSynchronize) X(cuMemGetInfo) X(cuMemAlloc) X(cuMemFree) \
+	X(cuMemAllocAsync) X(cuMemFreeAsync) X(cuDeviceGetDefaultMemPool) \
+	X(cuMemPoolSetAttribute) X(cuMemAllocHost) X(cuMemFreeHost) X(cuMemcpyHtoDAsync) \
+	X(cuMemcpyDtoHAsync) X(cuStreamCreate) X(cuStreamDestroy) X(cuStreamSynchronize) \
+	X(cuModuleLoadData) X(cuModuleUnload) X(cuModuleGetFunction) X(cuLaunchKernel) \
+	X(cuFuncGetAttribute) X(cuEventCreate) X(cuEventRecord) X(cuEventQuery) \
+	X(cuEventSynchronize) X(cuEventDestroy)
+#define NVRTC_API(X) X(nvrtcVersion) X(nvrtcGetErrorString) X(nvrtcCreateProgram) \
+	X(nvrtcDestroyProgram) X(nvrtcCompileProgram) X(nvrtcGetProgramLogSize) \
+	X(nvrtcGetProgramLog) X(nvrtcGetCUBINSize) X(nvrtcGetCUBIN)
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define MEMBER(f) __typeof__(&f) f;
+#define RESOLVE(f) \
+	if (!(api->f = (__typeof__(&f))dlsym(api->lib, STR(f)))) missing = STR(f);
+
+#ifdef RTLD_NODELETE
+#define DL_FLAGS (RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) /* reopening NVRTC is slow */
+#else
+#define DL_FLAGS (RTLD_NOW | RTLD_LOCAL)
+#endif
+
+struct nvrtc { void *lib; NVRTC_API(MEMBER) };
+
+/* $CUBIE_NVRTC alone when set; else the loader path, then $CUDA_HOME and
+ * /usr/local/cuda, whose lib64 is often not on the loader path. */
+static int nvrtc_open(struct nvrtc *api, cubie_error *e)
+{
+	static const char *const names[] = {"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"};
+	const char *dirs[] = {getenv("CUDA_HOME"), "/usr/local/cuda"};
+	const char *only = getenv("CUBIE_NVRTC"), *missing = NULL;
+	char path[4096], first[512] = "";
+	memset(api, 0, sizeof *api);
+	if (only && *only) {
+		if (!(api->lib = dlopen(only, DL_FLAGS)))
+			return cb_fail(e, CUBIE_ERR_RUNTIME, "NVRTC not found: CUBIE_NVRTC=%s: %s",
+			               only, dlerror());
+	}
+	for (int i = 0; !api->lib && i < 9; i++) {
+		const char *dir = i < 3 ? "" : dirs[i / 3 - 1];
+		if (!dir || (i >= 3 && !*dir))
+			continue;
+		snprintf(path, sizeof path, "%s%s%s", dir, *dir ? "/lib64/" : "", names[i % 3]);
+		if (!(api->lib = dlopen(path, DL_FLAGS)) && !*first)
+			snprintf(first, sizeof first, "%s", dlerror());
+	}
+	if (!api->lib)
+		return cb_fail(e, CUBIE_ERR_RUNTIME,
+		               "NVRTC not found (libnvrtc.so.13/.12 on the loader path, in "
+		               "$CUDA_HOME/lib64 or /usr/local/cuda/lib64; or set CUBIE_NVRTC): %s",
+		               first);
+	NVRTC_API(RESOLVE)
+	if (missing) {
+		dlclose(api->lib);
+		api->lib = NULL;
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "NVRTC library lacks %s", missing);
+	}
+	return 0;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The first error lines of a compiler log (else its first lines), on one
+ * line, since cubie_error holds a one-line message. */
+static void log_excerpt(const char *log, char *out, size_t len)
+{
+	size_t n = 0, used = 0;
+	out[0] = '\0';
+	for (int pass = 0; pass < 2 && !n; pass++)
+		for (const char *l = log; *l && n < 4; l += strcspn(l, "\n"), l += *l == '\n') {
+			size_t ll = strcspn(l, "\n");
+			const char *err = strstr(l, "error");
+			if (strspn(l, " \t^") >= ll || (pass == 0 && (!err || err >= l + ll)))
+				continue;
+			int w = snprintf(out + used, len - used, "%s%.*s", n ? " | " : "", (int)ll, l);
+			if (w < 0 || (size_t)w >= len - used)
+				return;
+			used += (size_t)w, n++;
+		}
+}
+
+/* A CUBIN of src for sm_<arch>, through the cache. *secs: compile time, 0
+ * when the cache had it (*hit). The CUBIN is malloc'd. */
+static int nvrtc_cubin(const struct nvrtc *nv, const char *src, int arch, char **bin,
+                       size_t *len, double *secs, int *hit, cubie_error *e)
+{
+	char opt_arch[64], salt[160], digest[33];
+	const char *opts[] = {opt_arch, "--std=c++17"};
+	int major = 0, minor = 0;
+	nv->nvrtcVersion(&major, &minor);
+	snprintf(opt_arch, sizeof opt_arch, "--gpu-architecture=sm_%d", arch);
+	/* The key's salt: everything besides the source that shapes the binary. */
+	snprintf(salt, sizeof salt, "nvrtc-%d.%d-sm_%d-%s %s", major, minor, arch, opts[0], opts[1]);
+	cache_key(src, strlen(src), salt, digest);
+	*secs = 0;
+	*hit = 0;
+	*bin = NULL;
+	char *path = cache_lookup(digest, "cubin");
+	if (path) {
+		FILE *f = fopen(path, "rb");
+		long n = -1;
+		if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
+		    (*bin = malloc((size_t)n)) && fread(*bin, 1, (size_t)n, f) == (size_t)n) {
+			fclose(f);
+			free(path);
+			*len = (size_t)n;
+			*hit = 1;
+			return 0;
+		}
+		if (f)
+			fclose(f);
+		cb_log(CUBIE_LOG_WARN, "cuda: cannot read cached %s; compiling again", path);
+		free(path);
+		free(*bin);
+		*bin = NULL;
+	}
+
+	nvrtcProgram prog;
+	nvrtcResult rc = nv->nvrtcCreateProgram(&prog, src, "cubie_kernel.cu", 0, NULL, NULL);
+	if (rc != NVRTC_SUCCESS)
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "nvrtcCreateProgram: %s", nv->nvrtcGetErrorString(rc));
+	double t0 = now();
+	rc = nv->nvrtcCompileProgram(prog, 2, opts);
+	*secs = now() - t0;
+	size_t loglen = 0;
+	char *log = NULL;
+	if (nv->nvrtcGetProgramLogSize(prog, &loglen) == NVRTC_SUCCESS && (log = malloc(loglen + 1))) {
+		if (nv->nvrtcGetProgramLog(prog, log) != NVRTC_SUCCESS)
+			log[0] = '\0';
+		log[loglen] = '\0';
+	}
+	if (log && log[strspn(log, " \n")])
+		cb_log(CUBIE_LOG_DEBUG, "cuda: NVRTC log for sm_%d:\n%s", arch, log);
+	if (rc != NVRTC_SUCCESS) {
+		char ex[640];
+		log_excerpt(log ? log : "", ex, sizeof ex);
+		free(log);
+		nv->nvrtcDestroyProgram(&prog);
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "NVRTC could not compile the kernel for sm_%d (%s): %s",
+		               arch, nv->nvrtcGetErrorString(rc), *ex ? ex : "no log");
+	}
+	free(log);
+	*bin = NULL;
+	if ((rc = nv->nvrtcGetCUBINSize(prog, len)) != NVRTC_SUCCESS || !(*bin = malloc(*len)) ||
+	    (rc = nv->nvrtcGetCUBIN(prog, *bin)) != NVRTC_SUCCESS) {
+		free(*bin);
+		nv->nvrtcDestroyProgram(&prog);
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "nvrtcGetCUBIN: %s",
+		               rc != NVRTC_SUCCESS ? nv->nvrtcGetErrorString(rc) : "out of memory");
+	}
+	nv->nvrtcDestroyProgram(&prog);
+	if ((path = cache_store(digest, "cubin", *bin, *len)))
+		free(path);
+	else
+		cb_log(CUBIE_LOG_DEBUG, "cuda: no usable cache directory; the kernel is not cached");
+	return 0;
+}
+
+/* Registers and stack bytes per thread of function fn, read from the
+ * CUBIN's ELF: the .nv.info section holds records {u8 format, u8 attribute,
+ * u16 size} + payload, and the per-function attributes below have the
+ * payload {u32 symbol index, u32 value}. (ptxas -v prints the same numbers,
+ * but the ELF does not depend on a log's wording.) */
+enum { EIFMT_SVAL = 4, EIATTR_FRAME_SIZE = 0x11, EIATTR_MIN_STACK_SIZE = 0x12,
+       EIATTR_MAX_STACK_SIZE = 0x23, EIATTR_REGCOUNT = 0x2f };
+static int cubin_usage(const unsigned char *d, size_t n, const char *fn, int *regs, size_t *local)
+{
+	Elf64_Ehdr eh;
+	Elf64_Shdr sh, link;
+	uint32_t sym = 0, u[2];
+	int found = 0;
+	if (n < sizeof eh || memcmp(d, ELFMAG, SELFMAG) || d[EI_CLASS] != ELFCLASS64)
+		return -1;
+	memcpy(&eh, d, sizeof eh);
+	if (eh.e_shentsize != sizeof sh || eh.e_shoff > n || eh.e_shstrndx >= eh.e_shnum ||
+	    (n - eh.e_shoff) / sizeof sh < eh.e_shnum)
+		return -1;
+#define SHDR(i, s) memcpy(&(s), d + eh.e_shoff + (size_t)(i) * sizeof(s), sizeof(s))
+#define INSIDE(s) ((s).sh_offset <= n && (s).sh_size <= n - (s).sh_offset)
+	/* The symbol index of fn. */
+	for (unsigned i = 0; i < eh.e_shnum && !sym; i++) {
+		SHDR(i, sh);
+		if (sh.sh_type != SHT_SYMTAB || !INSIDE(sh) || sh.sh_link >= eh.e_shnum)
+			continue;
+		SHDR(sh.sh_link, link);
+		if (!INSIDE(link))
+			continue;
+		for (size_t k = 1; k < sh.sh_size / sizeof(Elf64_Sym); k++) {
+			Elf64_Sym s;
+			memcpy(&s, d + sh.sh_offset + k * sizeof s, sizeof s);
+			if (s.st_name < link.sh_size &&
+			    !strncmp((const char *)d + link.sh_offset + s.st_name, fn, link.sh_size - s.st_name)) {
+				sym = (uint32_t)k;
+				break;
+			}
+		}
+	}
+	Elf64_Shdr names;
+	SHDR(eh.e_shstrndx, names);
+	if (!sym || !INSIDE(names))
+		return -1;
+	*regs = 0;
+	*local = 0;
+	for (unsigned i = 0; i < eh.e_shnum; i++) {
+		SHDR(i, sh);
+		if (!INSIDE(sh) || sh.sh_name >= names.sh_size ||
+		    strncmp((const char *)d + names.sh_offset + sh.sh_name, ".nv.info",
+		            names.sh_size - sh.sh_name))
+			continue;
+		const unsigned char *p = d + sh.sh_offset, *end = p + sh.sh_size;
+		while (end - p >= 4) {
+			uint16_t size = (uint16_t)(p[2] | p[3] << 8);
+			int fmt = p[0], attr = p[1];
+			p += 4;
+			if (fmt != EIFMT_SVAL)
+				continue;
+			if (size > end - p)
+				break;
+			if (size >= 8) {
+				memcpy(u, p, 8);
+				if (u[0] == sym && attr == EIATTR_REGCOUNT)
+					*regs = (int)u[1], found = 1;
+				else if (u[0] == sym && (attr == EIATTR_FRAME_SIZE ||
+				                         attr == EIATTR_MIN_STACK_SIZE ||
+				                         attr == EIATTR_MAX_STACK_SIZE) && u[1] > *local)
+					*local = u[1];
+			}
+			p += size;
+		}
+	}
+#undef SHDR
+#undef INSIDE
+	return found ? 0 : -1;
+}
+
+int cuda_compile_only(const char *src, int arch, int *regs, size_t *local_bytes, cubie_error *e)
+{
+	struct nvrtc nv;
+	char *bin = NULL;
+	size_t len;
+	double secs;
+	int hit, rc = nvrtc_open(&nv, e);
+	if (rc)
+		return rc;
+	rc = nvrtc_cubin(&nv, src, arch, &bin, &len, &secs, &hit, e);
+	dlclose(nv.lib);
+	if (rc)
+		return rc;
+	if (cubin_usage((const unsigned char *)bin, len, "cubie_kernel", regs, local_bytes))
+		rc = cb_fail(e, CUBIE_ERR_RUNTIME,
+		             "cannot read the register count of cubie_kernel from the CUBIN (sm_%d)", arch);
+	free(bin);
+	return rc;
+}
+
+/* ---- the backend ---- */
+struct cuda_backend {
+	backend base;
+	struct backend_ops ops; /* a copy: the async primitives go without pools */
+	void *lib;
+	CU_API(MEMBER)
+	struct nvrtc nv;
+	CUdevice dev;
+	CUcontext ctx;
+	CUmodule mod;
+	CUfunction fn;
+	int arch, auto_block;
+	/* cuda.h names the _v2 of CUDA 12.8; older drivers have the same call
+	 * unversioned. */
+	__typeof__(&cuEventElapsedTime) cuEventElapsedTime;
+	/* Launches whose device time is not yet added to kernel_s. */
+	struct { CUevent start, stop; } timed[64];
+	int n_timed;
+};
+#define CB(b) ((struct cuda_backend *)(b))
+
+/* 0, or a message naming the call and the driver's error. The cubie_host
+ * primitives (e NULL) have no error argument: the cause goes to the log. */
+static int ck(struct cuda_backend *c, CUresult rc, const char *what, cubie_error *e)
+{
+	const char *name = NULL, *desc = NULL;
+	cubie_error tmp;
+	if (rc == CUDA_SUCCESS)
+		return 0;
+	if (c->cuGetErrorName)
+		c->cuGetErrorName(rc, &name);
+	if (c->cuGetErrorString)
+		c->cuGetErrorString(rc, &desc);
+	cb_fail(e ? e : &tmp, CUBIE_ERR_RUNTIME, "%s failed: %s (%s)", what,
+	        name ? name : "CUDA error", desc ? desc : "no description");
+	if (!e)
+		cb_log(CUBIE_LOG_DEBUG, "cuda: %s", tmp.msg);
+	return CUBIE_ERR_RUNTIME;
+}
+#define CHECK(what, call) do { int rc_ = ck(c, (call), what, e); if (rc_) return rc_; } while (0)
+
+/* The context is current per host thread: make it so for whichever thread
+ * calls (the solver, a writer, an allocator). */
+#define BIND(c) (c)->cuCtxSetCurrent((c)->ctx)
+
+/* Add the device time of finished launches to kernel_s (all: wait for them). */
+static void collect(struct cuda_backend *c, int all)
+{
+	int keep = 0;
+	for (int i = 0; i < c->n_timed; i++) {
+		float ms;
+		CUresult r = all ? c->cuEventSynchronize(c->timed[i].stop) : c->cuEventQuery(c->timed[i].stop);
+		if (r == CUDA_ERROR_NOT_READY) {
+			c->timed[keep++] = c->timed[i];
+			continue;
+		}
+		if (r == CUDA_SUCCESS && c->cuEventElapsedTime &&
+		    c->cuEventElapsedTime(&ms, c->timed[i].start, c->timed[i].stop) == CUDA_SUCCESS)
+			c->base.kernel_s += 1e-3 * ms;
+		c->cuEventDestroy(c->timed[i].start);
+		c->cuEventDestroy(c->timed[i].stop);
+	}
+	c->n_timed = keep;
+}
+
+static void unload(struct cuda_backend *c)
+{
+	if (c->mod)
+		c->cuModuleUnload(c->mod);
+	c->mod = NULL;
+	c->fn = NULL;
+}
+
+static void cuda_close(backend *b)
+{
+	struct cuda_backend *c = CB(b);
+	if (!c)
+		return;
+	if (c->ctx) {
+		BIND(c);
+		c->cuCtxSynchronize();
+		collect(c, 1);
+		unload(c);
+		c->cuDevicePrimaryCtxRelease(c->dev);
+	}
+	if (c->nv.lib)
+		dlclose(c->nv.lib);
+	if (c->lib)
+		dlclose(c->lib);
+	free(c);
+}
+
+static int cuda_mem_info(backend *b, size_t *free_b, size_t *total_b)
+{
+	struct cuda_backend *c = CB(b);
+	BIND(c);
+	return ck(c, c->cuMemGetInfo(free_b, total_b), "cuMemGetInfo", NULL);
+}
+
+static int cuda_load(backend *b, const char *src, cubie_error *e)
+{
+	struct cuda_backend *c = CB(b);
+	char *bin = NULL;
+	size_t len;
+	int rc, regs = 0, local = 0, maxt = 0;
+	if (!c->nv.lib && (rc = nvrtc_open(&c->nv, e)))
+		return rc;
+	if ((rc = nvrtc_cubin(&c->nv, src, c->arch, &bin, &len, &b->compile_s, &b->cache_hit, e)))
+		return rc;
+	BIND(c);
+	unload(c);
+	CUresult r = c->cuModuleLoadData(&c->mod, bin);
+	free(bin);
+	if (r != CUDA_SUCCESS) {
+		int drv = 0, major = 0, minor = 0;
+		cubie_error why;
+		c->cuDriverGetVersion(&drv);
+		c->nv.nvrtcVersion(&major, &minor);
+		c->mod = NULL;
+		ck(c, r, "cuModuleLoadData", &why);
+		/* A CUBIN from an NVRTC newer than the driver is the likely cause. */
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "%s [the driver supports CUDA %d.%d, NVRTC is %d.%d]",
+		               why.msg, drv / 1000, drv % 1000 / 10, major, minor);
+	}
+	CHECK("cuModuleGetFunction(cubie_kernel)", c->cuModuleGetFunction(&c->fn, c->mod, "cubie_kernel"));
+	CHECK("cuFuncGetAttribute", c->cuFuncGetAttribute(&regs, CU_FUNC_ATTRIBUTE_NUM_REGS, c->fn));
+	CHECK("cuFuncGetAttribute", c->cuFuncGetAttribute(&local, CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES, c->fn));
+	CHECK("cuFuncGetAttribute",
+	      c->cuFuncGetAttribute(&maxt, CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, c->fn));
+	cb_log(CUBIE_LOG_DEBUG, "cuda: kernel %s: %d registers, %d bytes local, up to %d threads/block",
+	       b->cache_hit ? "from cache" : "compiled", regs, local, maxt);
+	/* Registers bound the block size: shrink our own choice, refuse the user's. */
+	if (b->block_size > maxt) {
+		if (!c->auto_block || maxt < 32)
+			return cb_fail(e, CUBIE_ERR_CONFIG,
+			               "block_size %d is too large for this kernel (%d registers per thread "
+			               "allow at most %d threads per block)", b->block_size, regs, maxt);
+		b->block_size = maxt / 32 * 32;
+	}
+	return 0;
+}
+
+static int cuda_launch(backend *b, const struct cubie_args *a, void *stream, cubie_error *e)
+{
+	struct cuda_backend *c = CB(b);
+	if (!c->fn)
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "cuda: launch before a kernel was loaded");
+	if (a->n <= 0)
+		return 0;
+	long long grid = (a->n + b->block_size - 1) / b->block_size;
+	if (grid > 0x7fffffffLL)
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "cuda: %lld runs are too many for one launch", a->n);
+	void *params[] = {(void *)a}; /* the struct is the kernel's one by-value argument */
+	CUevent ev[2] = {NULL, NULL};
+	BIND(c);
+	/* Events around the launch time it (best effort: no events, no time). */
+	if (c->n_timed == (int)(sizeof c->timed / sizeof c->timed[0])) {
+		c->cuEventSynchronize(c->timed[0].stop);
+		collect(c, 0);
+	}
+	int timed = c->cuEventCreate(&ev[0], CU_EVENT_DEFAULT) == CUDA_SUCCESS &&
+	            c->cuEventCreate(&ev[1], CU_EVENT_DEFAULT) == CUDA_SUCCESS &&
+	            c->cuEventRecord(ev[0], (CUstream)stream) == CUDA_SUCCESS;
+	int rc = ck(c, c->cuLaunchKernel(c->fn, (unsigned)grid, 1, 1, (unsigned)b->block_size, 1, 1, 0,
+	                                 (CUstream)stream, params, NULL), "cuLaunchKernel", e);
+	if (!rc && timed && c->cuEventRecord(ev[1], (CUstream)stream) == CUDA_SUCCESS) {
+		c->timed[c->n_timed].start = ev[0];
+		c->timed[c->n_timed++].stop = ev[1];
+	} else {
+		for (int i = 0; i < 2; i++)
+			if (ev[i])
+				c->cuEventDestroy(ev[i]);
+	}
+	return rc;
+}
+
+static int cuda_stream_create(backend *b, void **s, cubie_error *e)
+{
+	struct cuda_backend *c = CB(b);
+	BIND(c);
+	/* Blocking streams keep their order against the NULL (default) stream. */
+	return ck(c, c->cuStreamCreate((CUstream *)s, CU_STREAM_DEFAULT), "cuStreamCreate", e);
+}
+
+static void cuda_stream_destroy(backend *b, void *s)
+{
+	struct cuda_backend *c = CB(b);
+	BIND(c);
+	if (s)
+		ck(c, c->cuStreamDestroy((CUstream)s), "cuStreamDestroy", NULL);
+}
+
+static int cuda_stream_sync(backend *b, void *s, cubie_error *e)
+{
+	struct cuda_backend *c = CB(b);
+	BIND(c);
+	int rc = ck(c, c->cuStreamSynchronize((CUstream)s), "cuStreamSynchronize", e);
+	collect(c, 0);
+	return rc;
+}
+
+static int cuda_copy_h2d(backend *b, uint64_t dst, const void *src, size_t n, void *s, cubie_error *e)
+{
+	struct cuda_backend *c = CB(b);
+	BIND(c);
+	return n ? ck(c, c->cuMemcpyHtoDAsync((CUdeviceptr)dst, src, n, (CUstream)s),
+	              "cuMemcpyHtoDAsync", e) : 0;
+}
+
+static int cuda_copy_d2h(backend *b, void *dst, uint64_t src, size_t n, void *s, cubie_error *e)
+{
+	struct cuda_backend *c = CB(b);
+	BIND(c);
+	return n ? ck(c, c->cuMemcpyDtoHAsync(dst, (CUdeviceptr)src, n, (CUstream)s),
+	              "cuMemcpyDtoHAsync", e) : 0;
+}
+
+/* Zero bytes is a null pointer, and freeing one is a no-op: the driver
+ * refuses zero-byte allocations. */
+static int dev_alloc(void *ctx, size_t bytes, int async, void *s, uint64_t *ptr)
+{
+	struct cuda_backend *c = ctx;
+	CUdeviceptr p = 0;
+	int rc = 0;
+	BIND(c);
+	if (bytes)
+		rc = async ? ck(c, c->cuMemAllocAsync(&p, bytes, (CUstream)s), "cuMemAllocAsync", NULL)
+		           : ck(c, c->cuMemAlloc(&p, bytes), "cuMemAlloc", NULL);
+	*ptr = rc ? 0 : (uint64_t)p;
+	return rc;
+}
+
+static int dev_free(void *ctx, uint64_t ptr, int async, void *s)
+{
+	struct cuda_backend *c = ctx;
+	BIND(c);
+	if (!ptr)
+		return 0;
+	return async ? ck(c, c->cuMemFreeAsync((CUdeviceptr)ptr, (CUstream)s), "cuMemFreeAsync", NULL)
+	             : ck(c, c->cuMemFree((CUdeviceptr)ptr), "cuMemFree", NULL);
+}
+
+static int cuda_mem_alloc(void *ctx, size_t n, uint64_t *p) { return dev_alloc(ctx, n, 0, NULL, p); }
+static int cuda_mem_free(void *ctx, uint64_t p) { return dev_free(ctx, p, 0, NULL); }
+static int cuda_mem_alloc_async(void *ctx, size_t n, void *s, uint64_t *p)
+{
+	return dev_alloc(ctx, n, 1, s, p);
+}
+static int cuda_mem_free_async(void *ctx, uint64_t p, void *s) { return dev_free(ctx, p, 1, s); }
+
+static int cuda_mem_pool_keep(void *ctx, size_t bytes)
+{
+	struct cuda_backend *c = ctx;
+	CUmemoryPool pool;
+	cuuint64_t keep = bytes;
+	return ck(c, c->cuDeviceGetDefaultMemPool(&pool, c->dev), "cuDeviceGetDefaultMemPool", NULL) ||
+	       ck(c, c->cuMemPoolSetAttribute(pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &keep),
+	          "cuMemPoolSetAttribute(RELEASE_THRESHOLD)", NULL) ? CUBIE_ERR_RUNTIME : 0;
+}
+
+static int cuda_pinned_alloc(void *ctx, size_t bytes, void **ptr)
+{
+	struct cuda_backend *c = ctx;
+	*ptr = NULL;
+	BIND(c);
+	return bytes ? ck(c, c->cuMemAllocHost(ptr, bytes), "cuMemAllocHost", NULL) : 0;
+}
+
+static int cuda_pinned_free(void *ctx, void *ptr)
+{
+	struct cuda_backend *c = ctx;
+	BIND(c);
+	return ptr ? ck(c, c->cuMemFreeHost(ptr), "cuMemFreeHost", NULL) : 0;
+}
+
+static const struct backend_ops cuda_ops = {
+	.name = "cuda", .close = cuda_close, .mem_info = cuda_mem_info, .load = cuda_load,
+	.launch = cuda_launch, .stream_create = cuda_stream_create,
+	.stream_destroy = cuda_stream_destroy, .stream_sync = cuda_stream_sync,
+	.copy_h2d = cuda_copy_h2d, .copy_d2h = cuda_copy_d2h, .mem_alloc = cuda_mem_alloc,
+	.mem_free = cuda_mem_free, .mem_alloc_async = cuda_mem_alloc_async,
+	.mem_free_async = cuda_mem_free_async, .mem_pool_keep = cuda_mem_pool_keep,
+	.pinned_alloc = cuda_pinned_alloc, .pinned_free = cuda_pinned_free,
+};
+
+static int open_device(struct cuda_backend *c, int gpu, cubie_error *e)
+{
+	const char *missing = NULL;
+	struct cuda_backend *api = c; /* for RESOLVE */
+	int count = 0, major = 0, minor = 0, pools = 0;
+	size_t total = 0;
+	char name[200];
+	if (!(c->lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL)))
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "no CUDA driver (libcuda.so.1): %s", dlerror());
+	CU_API(RESOLVE)
+	if (!(c->cuEventElapsedTime = (__typeof__(&cuEventElapsedTime))dlsym(c->lib, STR(cuEventElapsedTime))))
+		c->cuEventElapsedTime = (__typeof__(&cuEventElapsedTime))dlsym(c->lib, "cuEventElapsedTime");
+	if (missing)
+		return cb_fail(e, CUBIE_ERR_RUNTIME,
+		               "the CUDA driver (libcuda.so.1) lacks %s: it is too old for cubie", missing);
+	CHECK("cuInit", c->cuInit(0));
+	CHECK("cuDeviceGetCount", c->cuDeviceGetCount(&count));
+	if (gpu < 0 || gpu >= count)
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "no GPU %d: this machine has %d CUDA device%s%s",
+		               gpu, count, count == 1 ? "" : "s", count ? " (numbered from 0)" : "");
+	CHECK("cuDeviceGet", c->cuDeviceGet(&c->dev, gpu));
+	CHECK("cuDeviceGetName", c->cuDeviceGetName(name, sizeof name, c->dev));
+	CHECK("cuDeviceGetAttribute", c->cuDeviceGetAttribute(
+		&major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, c->dev));
+	CHECK("cuDeviceGetAttribute", c->cuDeviceGetAttribute(
+		&minor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, c->dev));
+	CHECK("cuDeviceGetAttribute", c->cuDeviceGetAttribute(
+		&pools, CU_DEVICE_ATTRIBUTE_MEMORY_POOLS_SUPPORTED, c->dev));
+	CHECK("cuDeviceTotalMem", c->cuDeviceTotalMem(&total, c->dev));
+	/* The primary context is the one the runtime API and other libraries
+	 * share, so cubie coexists with them in one process. */
+	CHECK("cuDevicePrimaryCtxRetain", c->cuDevicePrimaryCtxRetain(&c->ctx, c->dev));
+	CHECK("cuCtxSetCurrent", BIND(c));
+	c->arch = major * 10 + minor;
+	snprintf(c->base.device, sizeof c->base.device, "%s (sm_%d, %.1f GiB)", name, c->arch,
+	         (double)total / (1024.0 * 1024.0 * 1024.0));
+	if (!pools)
+		c->ops.mem_alloc_async = NULL, c->ops.mem_free_async = NULL, c->ops.mem_pool_keep = NULL;
+	return 0;
+}
+
+int backend_cuda_open(int gpu, int block_size, backend **out, cubie_error *e)
+{
+	struct cuda_backend *c;
+	*out = NULL;
+	if (block_size && (block_size < 32 || block_size > 1024 || block_size % 32))
+		return cb_fail(e, CUBIE_ERR_CONFIG,
+		               "block_size %d: must be a multiple of 32 from 32 to 1024 (or 0: choose)",
+		               block_size);
+	if (!(c = calloc(1, sizeof *c)))
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	c->ops = cuda_ops;
+	c->base.ops = &c->ops;
+	/* One thread per run and many registers per thread: 128 threads (four
+	 * warps) keep blocks schedulable at up to 255 registers per thread and
+	 * leave small batches spread over many SMs; load() shrinks it when the
+	 * kernel's registers allow fewer. */
+	c->auto_block = block_size == 0;
+	c->base.block_size = block_size ? block_size : 128;
+	int rc = open_device(c, gpu, e);
+	if (rc) {
+		cuda_close(&c->base);
+		return rc;
+	}
+	*out = &c->base;
+	return 0;
+}
+
+#else /* !HAVE_CUDA */
+
+#define NO_CUDA "cubie was built without CUDA headers (configure --with-cuda=DIR)"
+int backend_cuda_open(int gpu, int block_size, backend **out, cubie_error *e)
+{
+	*out = NULL;
+	return cb_fail(e, CUBIE_ERR_RUNTIME, NO_CUDA);
+}
+
+int cuda_compile_only(const char *src, int arch, int *regs, size_t *local_bytes, cubie_error *e)
+{
+	return cb_fail(e, CUBIE_ERR_RUNTIME, NO_CUDA);
+}
+#endif

@@ -135,6 +135,15 @@ static char *read_line(char *buf, int size, void *stream)
 	if (!fgets(buf, size, r->f))
 		return NULL;
 	r->line++;
+	size_t len = strlen(buf);
+	if (len == (size_t)size - 1 && buf[len - 1] != '\n' && !feof(r->f)) {
+		/* inih's line buffer is fixed when inih is built */
+		cb_fail(r->e, CUBIE_ERR_CONFIG,
+		        "%s:%d: line longer than %d characters: continue it on an indented line",
+		        r->file, r->line, size - 2);
+		r->failed = 1;
+		return NULL;
+	}
 	const char *p = buf;
 	while (*p == ' ' || *p == '\t')
 		p++;
@@ -236,7 +245,7 @@ int cubie_config_load(const char *path, cubie_config **out, cubie_error *e)
 	if (rc != 0 && !r.failed)
 		cb_fail(e, CUBIE_ERR_CONFIG, rc > 0 ? "%s:%d: expected 'key = value' or '[section]'"
 		                                    : "%s:%d: cannot read the file", path, rc);
-	if (rc != 0) {
+	if (rc != 0 || r.failed) {
 		cubie_config_free(c);
 		return CUBIE_ERR_CONFIG;
 	}

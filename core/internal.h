@@ -85,6 +85,19 @@ int model_var(const struct model *m, const char *name);
  *                              const cubie_real *p, cubie_real *v);
  * save[] are indices from model_var. malloc'd. */
 char *model_source(const struct model *m, const int *save, size_t n_save);
+/* Expressions (expr.c): parse to an AST, walk its names, evaluate, emit C.
+ * value() resolves a name to a constant (returns 0) or declines; emit
+ * writes the C spelling of a name that did not resolve. */
+struct expr;
+typedef int (*expr_value_fn)(const char *name, double *v, void *ctx);
+typedef void (*expr_emit_fn)(sbuf *b, const char *name, void *ctx);
+int expr_parse(const char *text, struct expr **out, char *err, size_t errlen);
+void expr_free(struct expr *x);
+int expr_names(const struct expr *x, int (*fn)(const char *name, void *ctx), void *ctx);
+int expr_eval(const struct expr *x, expr_value_fn value, void *ctx, double *v);
+void expr_emit(sbuf *b, const struct expr *x, expr_value_fn value, expr_emit_fn name, void *ctx);
+const char *expr_hint(const char *name, const char *const *cands, size_t n);
+extern const char *const expr_helpers;
 /* Evaluate a constant expression with no names (for numeric settings). */
 int expr_eval_const(const char *text, double *v, char *errbuf, size_t errlen);
 
@@ -161,6 +174,7 @@ struct backend {
 	int block_size;    /* threads per block the kernel launches with */
 	double compile_s;  /* seconds spent in the last load (0 on a cache hit) */
 	int cache_hit;     /* the last load came from the cache */
+	double kernel_s;   /* device time of launches since the solver zeroed it */
 };
 /* gpu: device ordinal. Fails with a message when no GPU is usable. */
 int backend_cuda_open(int gpu, int block_size, backend **out, cubie_error *e);

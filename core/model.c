@@ -1,1 +1,456 @@
-/* placeholder: being written */
+/* The model: [model], [constants] and [equations] read and checked (names,
+ * missing equations, cycles), then turned into device code that is valid
+ * C99 and CUDA C++ in either precision. */
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+
+enum { K_STATE, K_PARAM, K_TIME, K_CONST, K_AUX };
+static const char *const kinds[] = {"state", "parameter", "time", "constant", "auxiliary"};
+#define A_(k) (kinds[k][0] == 'a' ? "an" : "a")
+
+struct def {                    /* one [constants] or [equations] entry */
+	const struct cfg_entry *en; /* where it came from (during model_build only) */
+	char *name;                 /* the key: "dx" for a derivative */
+	int kind;                   /* K_CONST, K_AUX, or K_STATE for a derivative */
+	struct expr *x;
+	double v;                   /* a constant's value */
+	int mark;                   /* depth-first walks: 0 new, 1 open, 2 done */
+};
+struct sym {
+	const char *name;
+	int kind;
+	size_t i; /* index in states or parameters, or of the def */
+};
+struct priv {
+	struct def *d; /* constants, then equations, in file order */
+	struct sym *s; /* states, parameters, constants, auxiliaries, t */
+	size_t nd, ns;
+	size_t *order, no; /* auxiliaries, dependencies first */
+	size_t *deriv;     /* the def of each state's derivative */
+};
+
+static const struct sym *lookup(const struct priv *P, const char *name)
+{
+	for (size_t i = 0; i < P->ns; i++)
+		if (!strcmp(P->s[i].name, name))
+			return &P->s[i];
+	return NULL;
+}
+
+static int valid_name(const char *s)
+{
+	if (!isalpha((unsigned char)*s) && *s != '_')
+		return 0;
+	while (isalnum((unsigned char)*s) || *s == '_')
+		s++;
+	return !*s;
+}
+
+/* Every user name is a C identifier and unique across kinds, so the
+ * prefixed spellings cannot meet each other, C keywords or ours. */
+static int add_sym(struct priv *P, const char *name, int kind, size_t i, const char *loc,
+                   cubie_error *e)
+{
+	const struct sym *s = lookup(P, name);
+	if (!valid_name(name))
+		return cb_fail(e, CUBIE_ERR_CONFIG, "%s: '%s' is not a valid name", loc, name);
+	if (!strcmp(name, "t"))
+		return cb_fail(e, CUBIE_ERR_CONFIG, "%s: 't' is reserved for time", loc);
+	if (s && s->kind == K_STATE && kind == K_AUX)
+		return cb_fail(e, CUBIE_ERR_CONFIG, "%s: '%s' is a state: its equation is 'd%s'",
+		               loc, name, name);
+	if (s)
+		return cb_fail(e, CUBIE_ERR_CONFIG, "%s: '%s' is already %s %s", loc, name,
+		               A_(s->kind), kinds[s->kind]);
+	P->s[P->ns++] = (struct sym){name, kind, i};
+	return 0;
+}
+
+static int const_value(const char *name, double *v, void *ctx)
+{
+	const struct priv *P = ctx;
+	const struct sym *s = lookup(P, name);
+	if (!s || s->kind != K_CONST)
+		return 0;
+	*v = P->d[s->i].v;
+	return 1;
+}
+
+/* ---- checks ---- */
+
+struct check {
+	struct priv *P;
+	const struct def *D;
+	const char **names; /* every known name, for hints */
+	cubie_error *e;
+	int kind; /* of the walk: K_CONST or K_AUX */
+	size_t *stack, depth;
+	size_t *order, n;
+};
+
+static int check_name(const char *name, void *ctx)
+{
+	struct check *c = ctx;
+	const struct sym *s = lookup(c->P, name);
+	char loc[512];
+	cfg_loc(c->D->en, loc, sizeof loc);
+	if (!s) {
+		const char *h = expr_hint(name, c->names, c->P->ns);
+		return cb_fail(c->e, CUBIE_ERR_CONFIG, "%s: unknown name '%s' in %s%s%s%s", loc,
+		               name, c->D->name, h ? " (did you mean '" : "", h ? h : "", h ? "'?)" : "");
+	}
+	if (c->D->kind == K_CONST && s->kind != K_CONST)
+		return cb_fail(c->e, CUBIE_ERR_CONFIG,
+		               "%s: constant %s uses %s '%s'; constants may use only numbers and "
+		               "other constants", loc, c->D->name, kinds[s->kind], name);
+	return 0;
+}
+
+static int visit(struct check *c, size_t d);
+
+static int dep(const char *name, void *ctx)
+{
+	struct check *c = ctx;
+	const struct sym *s = lookup(c->P, name);
+	return s && s->kind == c->kind ? visit(c, s->i) : 0;
+}
+
+/* Depth first along the dependencies of one kind: dependencies enter
+ * c->order before their users; a way back to an open def is a cycle. */
+static int visit(struct check *c, size_t d)
+{
+	struct def *D = &c->P->d[d];
+	int rc;
+	if (D->mark == 2)
+		return 0;
+	if (D->mark == 1) {
+		size_t j = 0;
+		char loc[512];
+		sbuf b = {0};
+		while (c->stack[j] != d)
+			j++;
+		for (size_t k = j; k < c->depth; k++)
+			sb_add(&b, "%s -> ", c->P->d[c->stack[k]].name);
+		sb_add(&b, "%s", D->name);
+		rc = cb_fail(c->e, CUBIE_ERR_CONFIG, "%s: cycle among %s: %s",
+		             cfg_loc(c->P->d[c->stack[j]].en, loc, sizeof loc),
+		             c->kind == K_CONST ? "constants" : "auxiliaries", b.s);
+		free(b.s);
+		return rc;
+	}
+	D->mark = 1;
+	c->stack[c->depth++] = d;
+	rc = expr_names(D->x, dep, c);
+	c->depth--;
+	if (rc)
+		return rc;
+	D->mark = 2;
+	c->order[c->n++] = d;
+	return 0;
+}
+
+/* Names first, then order; constants are evaluated in that order. */
+static int check_kind(struct check *c, int kind)
+{
+	int rc = 0;
+	c->kind = kind;
+	for (size_t d = 0; d < c->P->nd && !rc; d++)
+		if ((kind == K_CONST) == (c->P->d[d].kind == K_CONST)) {
+			c->D = &c->P->d[d];
+			rc = expr_names(c->D->x, check_name, c);
+		}
+	c->n = 0;
+	for (size_t d = 0; d < c->P->nd && !rc; d++)
+		if (c->P->d[d].kind == kind)
+			rc = visit(c, d);
+	for (size_t k = 0; k < c->n && !rc && kind == K_CONST; k++) {
+		struct def *D = &c->P->d[c->order[k]];
+		char loc[512];
+		expr_eval(D->x, const_value, c->P, &D->v);
+		if (!isfinite(D->v))
+			rc = cb_fail(c->e, CUBIE_ERR_CONFIG, "%s: constant %s is not finite (%g)",
+			             cfg_loc(D->en, loc, sizeof loc), D->name, D->v);
+	}
+	return rc;
+}
+
+/* ---- reading ---- */
+
+/* "FILE:LINE" of a [model] key, or the file where the key is unset. */
+static const char *model_loc(const cubie_config *c, const char *key, char *buf, size_t len)
+{
+	const struct cfg_entry *en = cfg_get(c, "model", key);
+	if (en)
+		return cfg_loc(en, buf, len);
+	snprintf(buf, len, "%s", c->path ? c->path : "model");
+	return buf;
+}
+
+/* The entries of [constants] (ce) and [equations] (ee), in file order. */
+static int read_defs(struct model *m, const struct cfg_entry **ce, size_t nc,
+                     const struct cfg_entry **ee, size_t ne, cubie_error *e)
+{
+	struct priv *P = m->priv;
+	int rc = 0;
+	for (size_t i = 0; !rc && i < nc + ne; i++) {
+		const struct cfg_entry *en = i < nc ? ce[i] : ee[i - nc];
+		struct def *D = &P->d[P->nd++];
+		const struct sym *s;
+		char loc[512], err[256];
+		cfg_loc(en, loc, sizeof loc);
+		D->en = en;
+		D->kind = i < nc ? K_CONST : K_AUX;
+		if (!(D->name = cb_strdup(en->key))) {
+			rc = cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+		} else if (D->kind == K_AUX && en->key[0] == 'd' && (s = lookup(P, en->key + 1)) &&
+		           s->kind == K_STATE) {
+			D->kind = K_STATE;
+			if (P->deriv[s->i] != (size_t)-1)
+				rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: '%s' is defined twice", loc, D->name);
+			P->deriv[s->i] = P->nd - 1;
+		} else {
+			rc = add_sym(P, D->name, D->kind, P->nd - 1, loc, e);
+		}
+		if (!rc && expr_parse(en->value, &D->x, err, sizeof err))
+			rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: syntax error in %s: %s", loc, D->name, err);
+	}
+	return rc;
+}
+
+static int read_model(const cubie_config *c, struct model *m, cubie_error *e)
+{
+	static const char *const keys[] = {"states", "parameters", "observables"};
+	char ***lists[] = {&m->states, &m->params, &m->obs};
+	size_t *ns[] = {&m->n_states, &m->n_params, &m->n_obs};
+	int rc = 0;
+	for (int k = 0; k < 3 && !rc; k++)
+		rc = cfg_names(c, "model", keys[k], lists[k], ns[k], e);
+	if (!rc && !m->n_states)
+		rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: [model] states: the model needs at least one state",
+		             c->path ? c->path : "model");
+	return rc;
+}
+
+/* Every state has an equation and every observable is one. */
+static int check_model(const cubie_config *c, struct model *m, cubie_error *e)
+{
+	struct priv *P = m->priv;
+	char loc[512];
+	model_loc(c, "states", loc, sizeof loc);
+	for (size_t i = 0; i < m->n_states; i++)
+		if (P->deriv[i] == (size_t)-1)
+			return cb_fail(e, CUBIE_ERR_CONFIG,
+			               "%s: state '%s' has no equation (d%s in [equations])", loc,
+			               m->states[i], m->states[i]);
+	model_loc(c, "observables", loc, sizeof loc);
+	for (size_t i = 0; i < m->n_obs; i++) {
+		const struct sym *s = lookup(P, m->obs[i]);
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(m->obs[i], m->obs[j]))
+				return cb_fail(e, CUBIE_ERR_CONFIG, "%s: observable '%s' is listed twice",
+				               loc, m->obs[i]);
+		if (!s)
+			return cb_fail(e, CUBIE_ERR_CONFIG,
+			               "%s: observable '%s' has no equation in [equations]", loc, m->obs[i]);
+		if (s->kind != K_AUX)
+			return cb_fail(e, CUBIE_ERR_CONFIG, "%s: observable '%s' is %s %s, not an equation",
+			               loc, m->obs[i], A_(s->kind), kinds[s->kind]);
+	}
+	return 0;
+}
+
+int model_build(const cubie_config *c, struct model **out, cubie_error *e)
+{
+	struct model *m = calloc(1, sizeof *m);
+	struct priv *P = calloc(1, sizeof *P);
+	struct check chk = {.P = P, .e = e};
+	const struct cfg_entry **ce = NULL, **ee = NULL;
+	const char *name = cfg_str(c, "model", "name");
+	size_t nc = 0, ne = 0, nsym;
+	char loc[512];
+	int rc;
+
+	*out = NULL;
+	if (!m || !P || !(m->name = cb_strdup(name ? name : "model"))) {
+		free(P);
+		model_free(m);
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	}
+	m->priv = P;
+	if (!(rc = read_model(c, m, e))) {
+		ce = cfg_section(c, "constants", &nc);
+		ee = cfg_section(c, "equations", &ne);
+		nsym = m->n_states + m->n_params + nc + ne + 1;
+		P->d = calloc(nc + ne + 1, sizeof *P->d);
+		P->s = calloc(nsym, sizeof *P->s);
+		P->deriv = malloc(m->n_states * sizeof *P->deriv);
+		P->order = chk.order = malloc((nc + ne + 1) * sizeof *P->order);
+		chk.stack = malloc((nc + ne + 1) * sizeof *chk.stack);
+		chk.names = malloc(nsym * sizeof *chk.names);
+		if (!P->d || !P->s || !P->deriv || !P->order || !chk.stack || !chk.names)
+			rc = cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	}
+	for (size_t i = 0; !rc && i < m->n_states; i++)
+		P->deriv[i] = (size_t)-1;
+	for (size_t i = 0; !rc && i < m->n_states + m->n_params; i++) {
+		int st = i < m->n_states;
+		model_loc(c, st ? "states" : "parameters", loc, sizeof loc);
+		rc = add_sym(P, st ? m->states[i] : m->params[i - m->n_states], st ? K_STATE : K_PARAM,
+		             st ? i : i - m->n_states, loc, e);
+	}
+	if (!rc && !(rc = read_defs(m, ce, nc, ee, ne, e))) {
+		P->s[P->ns++] = (struct sym){"t", K_TIME, 0};
+		for (size_t i = 0; i < P->ns; i++)
+			chk.names[i] = P->s[i].name;
+		if (!(rc = check_model(c, m, e)) && !(rc = check_kind(&chk, K_CONST)))
+			rc = check_kind(&chk, K_AUX);
+		P->no = chk.n;
+	}
+	free(ce);
+	free(ee);
+	free(chk.stack);
+	free(chk.names);
+	if (rc)
+		model_free(m);
+	else
+		*out = m;
+	return rc;
+}
+
+void model_free(struct model *m)
+{
+	struct priv *P;
+	if (!m)
+		return;
+	if ((P = m->priv)) {
+		for (size_t i = 0; i < P->nd; i++) {
+			free(P->d[i].name);
+			expr_free(P->d[i].x);
+		}
+		free(P->d);
+		free(P->s);
+		free(P->order);
+		free(P->deriv);
+		free(P);
+	}
+	cfg_free_names(m->states, m->n_states);
+	cfg_free_names(m->params, m->n_params);
+	cfg_free_names(m->obs, m->n_obs);
+	free(m->name);
+	free(m);
+}
+
+int model_var(const struct model *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_states; i++)
+		if (!strcmp(m->states[i], name))
+			return (int)i;
+	for (size_t i = 0; i < m->n_obs; i++)
+		if (!strcmp(m->obs[i], name))
+			return (int)(m->n_states + i);
+	return -1;
+}
+
+/* ---- code generation ---- */
+
+struct gen {
+	const struct priv *P;
+	char *used; /* per symbol: needed by the function being written */
+};
+
+/* Marks a name and, for an auxiliary, everything it needs. */
+static int use(const char *name, void *ctx)
+{
+	struct gen *g = ctx;
+	const struct sym *s = lookup(g->P, name);
+	size_t k = (size_t)(s - g->P->s);
+	if (!g->used[k]) {
+		g->used[k] = 1;
+		if (s->kind == K_AUX)
+			expr_names(g->P->d[s->i].x, use, g);
+	}
+	return 0;
+}
+
+/* Constants never get here: they are folded into literals. */
+static void emit_name(sbuf *b, const char *name, void *ctx)
+{
+	static const char *const prefix[] = {"s_", "p_", "t_", "c_", "a_"};
+	const struct sym *s = lookup(ctx, name);
+	sb_add(b, "%s%s", prefix[s->kind], s->kind == K_TIME ? "" : name);
+}
+
+/* cubie_rhs, or with saved set, cubie_saved. */
+static void emit_fn(sbuf *b, const struct model *m, struct gen *g, int saved, const int *save,
+                    size_t n_save)
+{
+	const struct priv *P = g->P;
+	const char *out = saved ? "v" : "dydt";
+	int any[3] = {0, 0, 0}; /* states, parameters, t used */
+
+	memset(g->used, 0, P->ns);
+	for (size_t i = 0; !saved && i < m->n_states; i++)
+		expr_names(P->d[P->deriv[i]].x, use, g);
+	for (size_t k = 0; k < n_save; k++)
+		use((size_t)save[k] < m->n_states ? m->states[save[k]] : m->obs[save[k] - m->n_states], g);
+	sb_add(b, "CUBIE_DEV void cubie_%s(double t, const cubie_real *y, const cubie_real *p, "
+	       "cubie_real *%s)\n{\n", saved ? "saved" : "rhs", out);
+	for (size_t i = 0; i < P->ns; i++)
+		if (g->used[i] && P->s[i].kind <= K_TIME)
+			any[P->s[i].kind] = 1;
+	if (any[K_TIME])
+		sb_add(b, "\tconst cubie_real t_ = CUBIE_R(t);\n");
+	for (size_t i = 0; i < P->ns; i++)
+		if (g->used[i] && P->s[i].kind <= K_PARAM)
+			sb_add(b, "\tconst cubie_real %s_%s = %s[%zu];\n", P->s[i].kind ? "p" : "s",
+			       P->s[i].name, P->s[i].kind ? "p" : "y", P->s[i].i);
+	sb_add(b, "%s%s%s%s", any[K_TIME] ? "" : "\t(void)t;\n", any[K_STATE] ? "" : "\t(void)y;\n",
+	       any[K_PARAM] ? "" : "\t(void)p;\n", saved && !n_save ? "\t(void)v;\n" : "");
+	for (size_t k = 0; k < P->no; k++) {
+		const struct def *D = &P->d[P->order[k]];
+		if (!g->used[lookup(P, D->name) - P->s])
+			continue;
+		sb_add(b, "\tconst cubie_real a_%s = ", D->name);
+		expr_emit(b, D->x, const_value, emit_name, (void *)P);
+		sb_add(b, ";\n");
+	}
+	for (size_t i = 0; !saved && i < m->n_states; i++) {
+		sb_add(b, "\tdydt[%zu] = ", i);
+		expr_emit(b, P->d[P->deriv[i]].x, const_value, emit_name, (void *)P);
+		sb_add(b, ";\n");
+	}
+	for (size_t k = 0; k < n_save; k++) {
+		sb_add(b, "\tv[%zu] = ", k);
+		emit_name(b, (size_t)save[k] < m->n_states ? m->states[save[k]]
+		                                           : m->obs[save[k] - m->n_states], (void *)P);
+		sb_add(b, ";\n");
+	}
+	sb_add(b, "}\n");
+}
+
+char *model_source(const struct model *m, const int *save, size_t n_save)
+{
+	struct gen g = {m->priv, calloc(((struct priv *)m->priv)->ns, 1)};
+	sbuf b = {0};
+	int safe = 1;
+	for (size_t k = 0; k < n_save; k++)
+		if (save[k] < 0 || (size_t)save[k] >= m->n_states + m->n_obs)
+			return free(g.used), NULL;
+	if (!g.used)
+		return NULL;
+	for (const char *s = m->name; *s; s++) /* it goes into a comment */
+		safe &= isalnum((unsigned char)*s) || strchr("_-. ", *s);
+	sb_add(&b, "/* Model%s%s%s, generated by cubie. */\n", safe ? " '" : "", safe ? m->name : "",
+	       safe ? "'" : "");
+	sb_add(&b, "#define CUBIE_NSTATES %zu\n#define CUBIE_NPARAMS %zu\n#define CUBIE_NSAVED %zu\n\n",
+	       m->n_states, m->n_params, n_save);
+	sb_add(&b, "%s\n", expr_helpers);
+	emit_fn(&b, m, &g, 0, NULL, 0);
+	sb_add(&b, "\n");
+	emit_fn(&b, m, &g, 1, save, n_save);
+	free(g.used);
+	return b.s;
+}

@@ -28,7 +28,20 @@ struct cubie_solver {
 	/* plan */
 	size_t bytes_per_run, budget, chunk_runs;
 	char budget_from[160];
+	cubie_stats stats;
 };
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void cubie_solver_stats(const cubie_solver *s, cubie_stats *st)
+{
+	*st = s->stats;
+}
 
 static void host_log(void *ctx, int level, const char *msg)
 {
@@ -215,6 +228,8 @@ int cubie_solver_create(const cubie_config *cfg, cubie_solver **out, cubie_error
 	}
 	if ((rc = o->load(s->be, src, e)) || (rc = plan(s, e)))
 		goto fail;
+	s->stats.compile_s = s->be->compile_s;
+	s->stats.cache_hit = s->be->cache_hit;
 	free(msrc);
 	free(src);
 	*out = s;
@@ -351,7 +366,10 @@ static int run_chunk(cubie_solver *s, struct chunk_bufs *cb, size_t first, size_
 int cubie_solve(cubie_solver *s, cubie_result **out, cubie_error *e)
 {
 	*out = NULL;
+	double t_start = now();
 	size_t N = s->runs.n_runs;
+	s->be->kernel_s = 0;
+	s->stats.chunks = 0;
 	char **inputs = calloc(s->runs.n_inputs + 1, sizeof *inputs);
 	if (!inputs)
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
@@ -373,6 +391,7 @@ int cubie_solve(cubie_solver *s, cubie_result **out, cubie_error *e)
 	for (size_t first = 0; !rc && first < N; first += stride) {
 		size_t n = N - first < stride ? N - first : stride;
 		rc = run_chunk(s, &cb, first, n, stride, res, e);
+		s->stats.chunks++;
 		cb_log(CUBIE_LOG_DEBUG, "chunk of runs %zu..%zu done", first, first + n - 1);
 	}
 	free_bufs(s, &cb);
@@ -382,6 +401,8 @@ int cubie_solve(cubie_solver *s, cubie_result **out, cubie_error *e)
 	}
 	for (size_t i = 0; i < N; i++)
 		res->n_failed += res->status[i] != 0;
+	s->stats.kernel_s = s->be->kernel_s;
+	s->stats.solve_s = now() - t_start;
 	*out = res;
 	return 0;
 }

@@ -64,7 +64,7 @@ int main(void)
 	cubie_config_free(c);
 
 	like(load_err("foo = 1\n", NULL), ":9: unknown key 'foo' in [solve]", "unknown key: file:line");
-	like(load_err("[solver]\ndt = 1\n", NULL), ":9: unknown section [solver]", "unknown section");
+	like(load_err("[solver]\ndt = 1\n", NULL), ":10: unknown section [solver]", "unknown section");
 	like(load_err("dt = 0.1\n", NULL), ":9: duplicate key 'dt' in [solve] (first set at ",
 	     "duplicate key, with the first location");
 	like(load_err("t0 = abc\n", NULL), ":9: [solve] t0 = 'abc': ", "malformed number");

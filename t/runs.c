@@ -48,7 +48,7 @@ int main(void)
 
 	ok(build(MODEL "[initial]\nx = 1, 2, 3\ny = 0\n[parameters]\na = 1, 2\nb = 4\n"
 	               "[runs]\ncombine = zip\n", &rt, &e) == CUBIE_ERR_CONFIG, "zip of unequal lengths refused");
-	like(e.msg, ":12: combine = zip needs equal lengths, but 'x' has 3 values and 'a' has 2",
+	like(e.msg, ":14: combine = zip needs equal lengths, but 'x' has 3 values and 'a' has 2",
 	     "... naming both and the line");
 	ok(build(MODEL "[initial]\nx = 1\n[parameters]\na = 1\nb = 1\n", &rt, &e) == CUBIE_ERR_CONFIG,
 	   "missing initial value refused");

@@ -7,14 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__GNUC__)
+#define TAP_FN static __attribute__((unused))
+#else
+#define TAP_FN static
+#endif
+
 static int tap_n, tap_failed;
 
-static void plan(int n) { printf("1..%d\n", n); }
-static void plan_skip_all(const char *why) { printf("1..0 # SKIP %s\n", why); exit(0); }
-static void done_testing(void) { printf("1..%d\n", tap_n); }
-static int tap_exit(void) { return tap_failed ? 1 : 0; }
+TAP_FN void plan(int n) { printf("1..%d\n", n); }
+TAP_FN void plan_skip_all(const char *why) { printf("1..0 # SKIP %s\n", why); exit(0); }
+TAP_FN void done_testing(void) { printf("1..%d\n", tap_n); }
+TAP_FN int tap_exit(void) { return tap_failed ? 1 : 0; }
 
-static int ok(int cond, const char *fmt, ...)
+TAP_FN int ok(int cond, const char *fmt, ...)
 {
 	va_list ap;
 	printf("%s %d - ", cond ? "ok" : "not ok", ++tap_n);
@@ -28,7 +34,7 @@ static int ok(int cond, const char *fmt, ...)
 	return cond;
 }
 
-static void diag(const char *fmt, ...)
+TAP_FN void diag(const char *fmt, ...)
 {
 	va_list ap;
 	printf("# ");
@@ -38,7 +44,7 @@ static void diag(const char *fmt, ...)
 	printf("\n");
 }
 
-static void skip(const char *why) { printf("ok %d # SKIP %s\n", ++tap_n, why); }
+TAP_FN void skip(const char *why) { printf("ok %d # SKIP %s\n", ++tap_n, why); }
 
 /* got contains want (both strings; got may be NULL). */
 #define like(got, want, ...) \
@@ -52,3 +58,19 @@ static void skip(const char *why) { printf("ok %d # SKIP %s\n", ++tap_n, why); }
 	(ok(fabs((double)(got) - (double)(want)) <= (tol) * fmax(1.0, fabs((double)(want))), __VA_ARGS__) || \
 	 (diag("got %.17g, want %.17g, tol %g", (double)(got), (double)(want), (double)(tol)), 0))
 #endif
+
+/* Write text to a fresh file named after prefix in the current directory
+ * (the build tree); returns its malloc'd name. */
+#include <unistd.h>
+TAP_FN char *write_tmp(const char *prefix, const char *text)
+{
+	char *name = malloc(strlen(prefix) + 32);
+	sprintf(name, "t/tmp-%s-XXXXXX", prefix);
+	int fd = mkstemp(name);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+		printf("Bail out! cannot write %s\n", name);
+		exit(1);
+	}
+	close(fd);
+	return name;
+}

@@ -53,6 +53,16 @@ char *cubie_solver_describe(const cubie_solver *s);
 int cubie_solve(cubie_solver *s, cubie_result **out, cubie_error *err);
 void cubie_solver_free(cubie_solver *s);
 
+/* What the last compile and solve cost, for benchmarks and progress. */
+typedef struct cubie_stats {
+	double compile_s;  /* kernel compilation in cubie_solver_create; 0 when cached */
+	int cache_hit;     /* the kernel came from the on-disk cache */
+	double kernel_s;   /* device time of the kernels of the last solve */
+	double solve_s;    /* wall time of the last cubie_solve, host arrays in and out */
+	size_t chunks;     /* chunks the last solve ran in */
+} cubie_stats;
+void cubie_solver_stats(const cubie_solver *s, cubie_stats *st);
+
 /* Results. Arrays (C order):
  *   "time"    float64 [saves]
  *   "values"  float32|float64 [saves][variables][runs]

@@ -12,7 +12,7 @@
 CUBIE_DEV void cubie_store(const struct cubie_args *a, long long i, long long k,
                            double t, const cubie_real *y, const cubie_real *p, int failed)
 {
-	cubie_real v[CUBIE_NSAVED];
+	cubie_real v[CUBIE_NSAVED > 0 ? CUBIE_NSAVED : 1];
 	cubie_real *out = (cubie_real *)a->out;
 	cubie_saved(t, y, p, v);
 	CUBIE_UNROLL

@@ -23,7 +23,7 @@
 
 #if CUBIE_PRECISION == 32
 typedef float cubie_real;
-#define CUBIE_M(f) f##f /* sqrt -> sqrtf */
+#define CUBIE_M(fn) fn##f /* sqrt -> sqrtf */
 #else
 typedef double cubie_real;
 #define CUBIE_M(f) f

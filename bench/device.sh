@@ -1,0 +1,23 @@
+#!/bin/sh
+# On the GPU machine: build the tarball from .dev/ (see device-prepare.sh),
+# run the test suite (its CUDA tests run here), then the benchmark.
+# Logs go to $OUT when set.
+set -u
+dev=$(cd "$(dirname "$0")/.." && pwd)/.dev
+out=${OUT:-/tmp}
+work=$(mktemp -d)
+cd "$work" && tar xf "$dev"/cubie-*.tar.gz && cd cubie-*/ || exit 1
+export LD_LIBRARY_PATH=$dev${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+{ ./configure INIH_CFLAGS="-I$dev" INIH_LIBS="-L$dev -linih" && make -j"$(nproc)"; } \
+	>"$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+make -j"$(nproc)" check >"$out/check.log" 2>&1; rc=$?
+cp test-suite.log t/*.log "$out"/ 2>/dev/null
+grep -E '^(PASS|FAIL|SKIP|ERROR|XFAIL|XPASS|# )' "$out/check.log" | grep -v '^# ' ; grep -h -E '^(not ok|# )' t/*.log | head -40
+echo "make check: exit $rc"
+./cubie run examples/lorenz.ini -v -o "$work/lorenz.npy" 2>&1 | tail -3
+for b in ${CUBIE_BENCH:-bench}; do
+	case $b in
+	bench) make bench/lorenz-bench >/dev/null && ./bench/lorenz-bench bench/lorenz.ini 20 22 ;;
+	esac
+done

@@ -1,0 +1,189 @@
+/* The CUDA backend. Without a GPU: NVRTC compiles the kernels for sm_90 in
+ * both precisions with sane register use and no local memory, and a compile
+ * error carries NVRTC's diagnostic. With a GPU: the backend runs a kernel
+ * end to end (explicit Euler on dy/dt = -p y, exact to rounding). */
+#include "config.h"
+#include <stdint.h>
+#include "internal.h"
+#include "tap.h"
+
+#define ARCH 90
+
+static const char *model =
+	"#define CUBIE_NSTATES 1\n#define CUBIE_NPARAMS 1\n#define CUBIE_NSAVED 1\n"
+	"CUBIE_DEV void cubie_rhs(double t, const cubie_real *y, const cubie_real *p,\n"
+	"                         cubie_real *dydt) { dydt[0] = -p[0] * y[0]; }\n"
+	"CUBIE_DEV void cubie_saved(double t, const cubie_real *y, const cubie_real *p,\n"
+	"                           cubie_real *v) { v[0] = y[0]; }\n";
+
+#define STEP_HEAD "CUBIE_DEV void cubie_step(double t, cubie_real h, const cubie_real *y,\n" \
+	"    const cubie_real *p, cubie_real *y_new, cubie_real *err)\n"
+static const char *euler = STEP_HEAD
+	"{\n\tcubie_real k[CUBIE_NSTATES];\n\tcubie_rhs(t, y, p, k);\n\tCUBIE_UNROLL\n"
+	"\tfor (int i = 0; i < CUBIE_NSTATES; i++)\n\t\ty_new[i] = y[i] + h * k[i];\n\t(void)err;\n}\n";
+static const char *rk4 =
+	"#define ERK_STAGES 4\n"
+	"#define ERK_A {{0, 0, 0, 0}, {0.5, 0, 0, 0}, {0, 0.5, 0, 0}, {0, 0, 1, 0}}\n"
+	"#define ERK_B {1.0 / 6, 1.0 / 3, 1.0 / 3, 1.0 / 6}\n"
+	"#define ERK_C {0, 0.5, 0.5, 1}\n"
+	"#include <cubie/device/erk.h>\n";
+/* A dynamically indexed local array cannot live in registers. */
+static const char *stacky = STEP_HEAD
+	"{\n\tvolatile cubie_real tmp[32];\n\tcubie_rhs(t, y, p, y_new);\n"
+	"\tfor (int i = 0; i < 32; i++)\n\t\ttmp[i] = y_new[0] * i;\n"
+	"\ty_new[0] = y[0] + h * tmp[(int)t & 31];\n}\n";
+static const char *broken = STEP_HEAD "{\n\ty_new[0] = undefined_thing;\n}\n";
+
+/* One kernel: compiles, 1..255 registers, nothing spilled to local memory. */
+static void check_kernel(const char *label, const char *src)
+{
+	cubie_error e = {0};
+	int regs = 0;
+	size_t local = 1;
+	if (!ok(cuda_compile_only(src, ARCH, &regs, &local, &e) == 0, "%s: compiles for sm_%d",
+	        label, ARCH)) {
+		diag("%s", e.msg);
+		return;
+	}
+	ok(regs > 0 && regs <= 255, "%s: %d registers per thread", label, regs);
+	is_int(local, 0, "%s: no local memory", label);
+}
+
+/* An integrator's source in both precisions. */
+static void check_method(const char *name, const char *integrator_src)
+{
+	for (int prec = 32; prec <= 64; prec += 32) {
+		char label[128], *src = kernel_source(prec, model, integrator_src);
+		snprintf(label, sizeof label, "%s float%d", name, prec);
+		check_kernel(label, src);
+		free(src);
+	}
+}
+
+static uint64_t dalloc(backend *b, size_t bytes)
+{
+	uint64_t p = 0;
+	ok(b->ops->mem_alloc(b, bytes, &p) == 0 && p, "mem_alloc %zu bytes", bytes);
+	return p;
+}
+
+/* Euler on dy/dt = -p y with dt dividing each save interval: the saves are
+ * y0 (1 - dt p)^steps, which the host computes in the same order. */
+static void run_on_gpu(backend *b)
+{
+	cubie_error e = {0};
+	const long long n = 1000, stride = 1024, n_saves = 3;
+	const double dt = 0.01, save_every = 0.5;
+	size_t free_b = 0, total_b = 0;
+	void *s = NULL, *out_h = NULL;
+	char *src = kernel_source(64, model, euler);
+	double y0[1024] = {0}, p[1024] = {0};
+	int status[1024];
+
+	int rc = b->ops->mem_info(b, &free_b, &total_b);
+	ok(rc == 0 && total_b > 0 && free_b <= total_b, "mem_info: %.1f of %.1f GiB free",
+	   free_b / 1073741824.0, total_b / 1073741824.0);
+	if (!ok(b->ops->load(b, src, &e) == 0, "load the euler float64 kernel"))
+		diag("%s", e.msg);
+	diag("compile %.3f s, cache hit %d, block size %d", b->compile_s, b->cache_hit, b->block_size);
+	if (getenv("CUBIE_CACHE_DIR")) {
+		ok(b->ops->load(b, src, &e) == 0 && b->cache_hit && b->compile_s == 0,
+		   "a second load comes from the cache");
+	}
+	free(src);
+	b->kernel_s = 0;
+	for (long long i = 0; i < n; i++)
+		y0[i] = 1 + 0.001 * (double)i, p[i] = 0.001 * (double)i;
+	if (!ok(b->ops->stream_create(b, &s, &e) == 0, "stream_create"))
+		diag("%s", e.msg);
+	uint64_t dy = dalloc(b, sizeof y0), dp = dalloc(b, sizeof p), dst = dalloc(b, sizeof status);
+	uint64_t dout = 0;
+	size_t out_bytes = (size_t)(n_saves * stride) * sizeof(double);
+	if (b->ops->mem_alloc_async) {
+		ok(b->ops->mem_pool_keep(b, 64 << 20) == 0, "mem_pool_keep");
+		ok(b->ops->mem_alloc_async(b, out_bytes, s, &dout) == 0 && dout, "mem_alloc_async");
+	} else {
+		dout = dalloc(b, out_bytes);
+	}
+	ok(b->ops->pinned_alloc(b, out_bytes, &out_h) == 0 && out_h, "pinned_alloc");
+	struct cubie_args a = {
+		(const void *)(uintptr_t)dy, (const void *)(uintptr_t)dp, (void *)(uintptr_t)dout,
+		(int *)(uintptr_t)dst, n, stride, n_saves, 0.0, 1.0, dt, save_every};
+	rc = b->ops->copy_h2d(b, dy, y0, sizeof y0, s, &e) || b->ops->copy_h2d(b, dp, p, sizeof p, s, &e) ||
+	         b->ops->launch(b, &a, s, &e) || b->ops->copy_d2h(b, out_h, dout, out_bytes, s, &e) ||
+	         b->ops->copy_d2h(b, status, dst, sizeof status, s, &e) || b->ops->stream_sync(b, s, &e);
+	if (!ok(rc == 0, "copy in, launch, copy out, sync")) {
+		diag("%s", e.msg);
+	} else {
+		const double *out = out_h;
+		double worst = 0;
+		long long bad = 0;
+		for (long long i = 0; i < n; i++) {
+			double y = y0[i];
+			bad += status[i] != 0;
+			for (long long k = 0; k < n_saves; k++) {
+				if (k)
+					for (int j = 0; j < 50; j++)
+						y = y + dt * (-p[i] * y);
+				worst = fmax(worst, fabs(out[k * stride + i] - y) / fabs(y));
+			}
+		}
+		is_int(bad, 0, "every run succeeded");
+		ok(b->kernel_s > 0 && b->kernel_s < 10, "kernel_s: %.3g s of device time", b->kernel_s);
+		ok(worst < 1e-13, "saves match the host's Euler (worst relative error %.3g)", worst);
+	}
+	ok(b->ops->pinned_free(b, out_h) == 0, "pinned_free");
+	if (b->ops->mem_free_async)
+		ok(b->ops->mem_free_async(b, dout, s) == 0, "mem_free_async");
+	else
+		b->ops->mem_free(b, dout);
+	ok(b->ops->mem_free(b, dy) == 0 && b->ops->mem_free(b, dp) == 0 &&
+	   b->ops->mem_free(b, dst) == 0, "mem_free");
+	ok(b->ops->stream_sync(b, s, &e) == 0, "sync after the frees");
+	b->ops->stream_destroy(b, s);
+}
+
+int main(void)
+{
+	cubie_error e = {0};
+	int regs;
+	size_t local;
+	char *src;
+#ifndef HAVE_CUDA
+	plan_skip_all("no NVRTC (cubie built without CUDA headers)");
+#endif
+	src = kernel_source(64, model, euler);
+	if (cuda_compile_only(src, ARCH, &regs, &local, &e) && strstr(e.msg, "NVRTC not found"))
+		plan_skip_all("no NVRTC");
+	free(src);
+
+	check_method("euler", euler);
+	check_method("rk4", rk4);
+
+	src = kernel_source(64, model, stacky);
+	local = 0;
+	int rc = cuda_compile_only(src, ARCH, &regs, &local, &e);
+	ok(rc == 0 && local >= 32 * 8, "a local array shows as %zu bytes of local memory", local);
+	free(src);
+	src = kernel_source(32, model, broken);
+	memset(&e, 0, sizeof e);
+	is_int(cuda_compile_only(src, ARCH, &regs, &local, &e), CUBIE_ERR_RUNTIME,
+	       "a compile error fails");
+	like(e.msg, "identifier \"undefined_thing\" is undefined", "with NVRTC's diagnostic");
+	is_int(cuda_compile_only(src, 1, &regs, &local, &e), CUBIE_ERR_RUNTIME, "sm_1 fails");
+	free(src);
+
+	backend *b = NULL;
+	is_int(backend_cuda_open(0, 33, &b, &e), CUBIE_ERR_CONFIG, "block_size 33 is refused");
+	if (backend_cuda_open(0, 0, &b, &e)) {
+		ok(e.code == CUBIE_ERR_RUNTIME && e.msg[0], "no GPU here, and the reason given");
+		diag("%s", e.msg);
+		skip("no GPU: the backend's run is not tested");
+	} else {
+		ok(b->device[0] != '\0', "device: %s", b->device);
+		run_on_gpu(b);
+		b->ops->close(b);
+	}
+	done_testing();
+	return tap_exit();
+}

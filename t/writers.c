@@ -1,0 +1,327 @@
+/* The npy and csv writer plugins, called as the core calls them, on a
+ * result built by hand; their files are parsed back here byte by byte. */
+#define _XOPEN_SOURCE 700
+#define _DEFAULT_SOURCE /* tap.h uses mkstemps */
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "internal.h"
+#include "tap.h"
+
+enum { SAVES = 3, VARS = 2, RUNS = 4, INPUTS = 2 };
+
+static char root[1024];
+static const char *const var_names[] = {"x", "y"};
+static const char *const input_names[] = {"x0", "rho"};
+static double t_data[SAVES] = {0, 0.1, 1.0 / 3};
+static double v64[SAVES][VARS][RUNS];
+static float v32[SAVES][VARS][RUNS];
+static int32_t status_data[RUNS] = {0, 0, 4, 0};
+static double in_data[INPUTS][RUNS];
+static cubie_array arrays[4];
+static cubie_output out;
+
+static void quiet(void *ctx, int level, const char *msg) {}
+static const cubie_host host = {.log = quiet};
+
+static const char *at(const char *rel)
+{
+	static char buf[8][1200];
+	static int i;
+	char *b = buf[i++ % 8];
+	snprintf(b, sizeof buf[0], "%s/%s", root, rel);
+	return b;
+}
+
+static void build(int dtype)
+{
+	for (int k = 0; k < SAVES; k++)
+		for (int j = 0; j < VARS; j++)
+			for (int r = 0; r < RUNS; r++) {
+				/* not exactly representable: exercises round-tripping */
+				v64[k][j][r] = (k + 1) / 7.0 + j * 10 + r * 1e-3;
+				v32[k][j][r] = (float)v64[k][j][r];
+			}
+	for (int i = 0; i < INPUTS; i++)
+		for (int r = 0; r < RUNS; r++)
+			in_data[i][r] = i * 100 + r / 3.0;
+	arrays[0] = (cubie_array){"time", CUBIE_DTYPE_FLOAT64, 1, {SAVES}, t_data};
+	arrays[1] = (cubie_array){"values", dtype, 3, {SAVES, VARS, RUNS},
+	                          dtype == CUBIE_DTYPE_FLOAT32 ? (void *)v32 : (void *)v64};
+	arrays[2] = (cubie_array){"status", CUBIE_DTYPE_INT32, 1, {RUNS}, status_data};
+	arrays[3] = (cubie_array){"inputs", CUBIE_DTYPE_FLOAT64, 2, {INPUTS, RUNS}, in_data};
+	out = (cubie_output){4, arrays, VARS, var_names, INPUTS, input_names};
+}
+
+/* An array as a plain pointer, for like(), which also tests for NULL. */
+static const char *text(const char *s) { return s; }
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	rewind(f);
+	char *s = malloc((size_t)n + 1);
+	if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
+		free(s);
+		s = NULL;
+	}
+	if (s)
+		s[n] = 0;
+	if (len)
+		*len = (size_t)n;
+	fclose(f);
+	return s;
+}
+
+/* Entries of root whose name holds a writer's temporary marker. */
+static int leftovers(void)
+{
+	DIR *d = opendir(root);
+	struct dirent *e;
+	int n = 0;
+	while (d && (e = readdir(d)))
+		if (strstr(e->d_name, ".tmp-") || strstr(e->d_name, ".old-")) {
+			diag("left behind: %s", e->d_name);
+			n++;
+		}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* One .npy file: magic, version 1.0, the exact header dict, 64-byte
+ * alignment, then the data bytes as they are in memory. */
+static void check_npy(const char *dir, const cubie_array *a, const char *descr,
+                      const char *shape, size_t bytes)
+{
+	char path[1300], want[256];
+	snprintf(path, sizeof path, "%s/%s.npy", dir, a->name);
+	size_t len;
+	char *s = slurp(path, &len);
+	if (!ok(s != NULL, "%s.npy exists", a->name)) {
+		for (int i = 0; i < 4; i++)
+			skip("no file");
+		return;
+	}
+	ok(len > 10 && !memcmp(s, "\x93NUMPY\x01\x00", 8), "%s.npy: magic, version 1.0", a->name);
+	size_t hl = (unsigned char)s[8] | (size_t)(unsigned char)s[9] << 8;
+	ok(len >= 10 + hl && (10 + hl) % 64 == 0 && s[10 + hl - 1] == '\n',
+	   "%s.npy: header padded to 64 bytes, ends in a newline", a->name);
+	snprintf(want, sizeof want, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
+	         descr, shape);
+	size_t wl = strlen(want);
+	int header_ok = len >= 10 + hl && hl >= wl + 1 && !memcmp(s + 10, want, wl);
+	for (size_t i = 10 + wl; header_ok && i < 10 + hl - 1; i++)
+		header_ok = s[i] == ' ';
+	if (!ok(header_ok, "%s.npy: header %s", a->name, want))
+		diag("got: %.*s", (int)(len > 10 ? (hl < len - 10 ? hl : len - 10) : 0), s + 10);
+	ok(len == 10 + hl + bytes && !memcmp(s + 10 + hl, a->data, bytes),
+	   "%s.npy: %zu data bytes", a->name, bytes);
+	free(s);
+}
+
+static void test_npy(const struct plugin *w, int dtype)
+{
+	const cubie_writer_ops *ops = w->desc->ops;
+	int f32 = dtype == CUBIE_DTYPE_FLOAT32;
+	const char *dir = at(f32 ? "out32.npy" : "out.npy");
+	char errbuf[512] = "";
+	build(dtype);
+	int rc = ops->write(&host, &out, dir, errbuf, sizeof errbuf);
+	if (!is_int(rc, 0, "npy (%s): written", f32 ? "float32" : "float64"))
+		diag("%s", errbuf);
+	check_npy(dir, &arrays[0], "<f8", "(3,)", sizeof t_data);
+	check_npy(dir, &arrays[1], f32 ? "<f4" : "<f8", "(3, 2, 4)",
+	          f32 ? sizeof v32 : sizeof v64);
+	check_npy(dir, &arrays[2], "<i4", "(4,)", sizeof status_data);
+	check_npy(dir, &arrays[3], "<f8", "(2, 4)", sizeof in_data);
+	char path[1300];
+	snprintf(path, sizeof path, "%s/variables.txt", dir);
+	char *s = slurp(path, NULL);
+	ok(s && !strcmp(s, "x\ny\n"), "npy: variables.txt");
+	free(s);
+	snprintf(path, sizeof path, "%s/inputs.txt", dir);
+	s = slurp(path, NULL);
+	ok(s && !strcmp(s, "x0\nrho\n"), "npy: inputs.txt");
+	free(s);
+	is_int(leftovers(), 0, "npy: no temporary directory left");
+}
+
+static void test_npy_failures(const struct plugin *w)
+{
+	const cubie_writer_ops *ops = w->desc->ops;
+	char errbuf[512];
+	build(CUBIE_DTYPE_FLOAT64);
+
+	/* Writing again replaces the earlier output. */
+	t_data[2] = 2.5;
+	is_int(ops->write(&host, &out, at("out.npy"), errbuf, sizeof errbuf), 0,
+	       "npy: an earlier output is replaced");
+	char path[1300];
+	snprintf(path, sizeof path, "%s/time.npy", at("out.npy"));
+	size_t len;
+	char *s = slurp(path, &len);
+	ok(s && len == 128 + sizeof t_data && !memcmp(s + 128, t_data, sizeof t_data),
+	   "npy: the replacement holds the new data");
+	free(s);
+	t_data[2] = 1.0 / 3;
+	is_int(leftovers(), 0, "npy: nothing left of the earlier output");
+
+	/* A directory holding anything else is not ours to replace. */
+	mkdir(at("mine"), 0777);
+	FILE *f = fopen(at("mine/notes.txt"), "w");
+	if (f)
+		fclose(f);
+	errbuf[0] = 0;
+	ok(ops->write(&host, &out, at("mine"), errbuf, sizeof errbuf) != 0,
+	   "npy: a directory of other files is not replaced");
+	like(text(errbuf), at("mine"), "npy: the message names the path");
+	ok(access(at("mine/notes.txt"), F_OK) == 0, "npy: the user's file is still there");
+	is_int(leftovers(), 0, "npy: no temporary directory left");
+
+	/* No parent directory. */
+	errbuf[0] = 0;
+	ok(ops->write(&host, &out, at("nodir/out.npy"), errbuf, sizeof errbuf) != 0,
+	   "npy: a missing parent directory fails");
+	like(text(errbuf), at("nodir/out.npy"), "npy: the message names the path");
+	like(text(errbuf), strerror(ENOENT), "npy: the message says why");
+	ok(access(at("nodir"), F_OK) != 0, "npy: nothing created");
+
+	/* A failure half-way removes what was written. */
+	arrays[1].data = NULL;
+	errbuf[0] = 0;
+	ok(ops->write(&host, &out, at("half.npy"), errbuf, sizeof errbuf) != 0,
+	   "npy: an array without data fails");
+	like(text(errbuf), at("half.npy"), "npy: the message names the path");
+	ok(access(at("half.npy"), F_OK) != 0, "npy: no output");
+	is_int(leftovers(), 0, "npy: no temporary directory left");
+}
+
+/* Rows "r,t,x,y" for every run and save, each value read back exactly. */
+static void test_csv(const struct plugin *w, int dtype)
+{
+	const cubie_writer_ops *ops = w->desc->ops;
+	int f32 = dtype == CUBIE_DTYPE_FLOAT32;
+	const char *name = f32 ? "out32.csv" : "out.csv";
+	char errbuf[512] = "";
+	build(dtype);
+	if (!is_int(ops->write(&host, &out, at(name), errbuf, sizeof errbuf), 0,
+	            "csv (%s): written", f32 ? "float32" : "float64"))
+		diag("%s", errbuf);
+	char *s = slurp(at(name), NULL);
+	ok(s && !strncmp(s, "run,t,x,y\n", 10), "csv: header run,t,x,y");
+	size_t rows = 0;
+	int exact = s != NULL, order = s != NULL;
+	char *line = s ? strchr(s, '\n') + 1 : NULL;
+	for (; line && *line; rows++) {
+		char *end;
+		long r = strtol(line, &end, 10);
+		double t = strtod(end + 1, &end);
+		double x = strtod(end + 1, &end);
+		double y = strtod(end + 1, &end);
+		size_t k = rows % SAVES;
+		order &= *end == '\n' && r == (long)(rows / SAVES) && t == t_data[k];
+		if (r >= 0 && r < RUNS)
+			exact &= f32 ? (float)x == v32[k][0][r] && (float)y == v32[k][1][r]
+			             : x == v64[k][0][r] && y == v64[k][1][r];
+		line = *end ? end + 1 : end;
+	}
+	is_int(rows, RUNS * SAVES, "csv: one row per run and save");
+	ok(order, "csv: rows by run, then save, with their times");
+	ok(exact, "csv: every value reads back exactly");
+	if (s) {
+		char want[128];
+		if (f32)
+			snprintf(want, sizeof want, "\n2,0.10000000000000001,%.9g,%.9g\n",
+			         (double)v32[1][0][2], (double)v32[1][1][2]);
+		else
+			snprintf(want, sizeof want, "\n2,0.10000000000000001,%.17g,%.17g\n",
+			         v64[1][0][2], v64[1][1][2]);
+		like(s, want, "csv: run 2, save 1 printed with full precision");
+	}
+	free(s);
+	/* Made through mkstemp (0600), yet it gets the mode any new file gets. */
+	struct stat st;
+	mode_t mask = umask(0);
+	umask(mask);
+	ok(stat(at(name), &st) == 0 && (st.st_mode & 0777) == (0666 & ~mask),
+	   "csv: file mode 0666 less the umask");
+	is_int(leftovers(), 0, "csv: no temporary file left");
+}
+
+static void test_csv_failures(const struct plugin *w)
+{
+	const cubie_writer_ops *ops = w->desc->ops;
+	char errbuf[512] = "";
+	build(CUBIE_DTYPE_FLOAT64);
+	ok(ops->write(&host, &out, at("nodir/out.csv"), errbuf, sizeof errbuf) != 0,
+	   "csv: a missing parent directory fails");
+	like(text(errbuf), at("nodir/out.csv"), "csv: the message names the path");
+	like(text(errbuf), strerror(ENOENT), "csv: the message says why");
+	is_int(leftovers(), 0, "csv: no temporary file left");
+
+	arrays[1].name = "not values";
+	errbuf[0] = 0;
+	ok(ops->write(&host, &out, at("bad.csv"), errbuf, sizeof errbuf) != 0,
+	   "csv: a result without values fails");
+	like(text(errbuf), at("bad.csv"), "csv: the message names the path");
+	ok(access(at("bad.csv"), F_OK) != 0, "csv: no output");
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	return remove(p);
+}
+
+static int open_writer(const char *builddir, const char *name, struct plugin *p)
+{
+	char path[1300];
+	cubie_error e;
+	snprintf(path, sizeof path, "%s/plugin-dir/writer/%s.so", builddir, name);
+	int rc = plugin_open(path, p, &e);
+	if (!is_int(rc, 0, "open %s", path))
+		diag("%s", e.msg);
+	else
+		ok(p->desc->kind == CUBIE_PLUGIN_WRITER && !strcmp(p->desc->name, name) &&
+		   !strcmp(((const cubie_writer_ops *)p->desc->ops)->extensions[0], name),
+		   "%s: a writer for .%s", name, name);
+	return rc;
+}
+
+int main(void)
+{
+	const char *builddir = getenv("CUBIE_BUILDDIR");
+	if (!builddir)
+		builddir = ".";
+	snprintf(root, sizeof root, "%s/t/tmp-writers-XXXXXX", builddir);
+	if (!mkdtemp(root)) {
+		printf("Bail out! cannot create %s: %s\n", root, strerror(errno));
+		return 1;
+	}
+
+	struct plugin npy, csv;
+	if (open_writer(builddir, "npy", &npy) == 0) {
+		test_npy(&npy, CUBIE_DTYPE_FLOAT64);
+		test_npy(&npy, CUBIE_DTYPE_FLOAT32);
+		test_npy_failures(&npy);
+		plugin_close(&npy);
+	}
+	if (open_writer(builddir, "csv", &csv) == 0) {
+		test_csv(&csv, CUBIE_DTYPE_FLOAT64);
+		test_csv(&csv, CUBIE_DTYPE_FLOAT32);
+		test_csv_failures(&csv);
+		plugin_close(&csv);
+	}
+
+	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	ok(access(root, F_OK) != 0, "temporary directory removed");
+	done_testing();
+	return tap_exit();
+}
