@@ -18,6 +18,6 @@ echo "make check: exit $rc"
 ./cubie run examples/lorenz.ini -v -o "$work/lorenz.npy" 2>&1 | tail -3
 for b in ${CUBIE_BENCH:-bench}; do
 	case $b in
-	bench) make bench/lorenz-bench >/dev/null && ./bench/lorenz-bench bench/lorenz.ini 20 22 ;;
+	bench) make bench/lorenz-bench >/dev/null && CUBIE_PLUGIN_PATH=$PWD/plugin-dir ./bench/lorenz-bench bench/lorenz.ini 20 22 ;;
 	esac
 done
