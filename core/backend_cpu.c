@@ -273,6 +273,7 @@ int backend_cpu_open(int threads, backend **out, cubie_error *e)
 		snprintf(cb->base.device, sizeof cb->base.device, "cpu: %ld cores%s", n,
 		         *CUBIE_OPENMP_CFLAGS ? ", OpenMP" : ", no OpenMP");
 	cb->base.block_size = 1;
+	cb->base.host_memory = 1;
 	*out = &cb->base;
 	return 0;
 }

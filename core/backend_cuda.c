@@ -396,6 +396,7 @@ static int cuda_load(backend *b, const char *src, cubie_error *e)
 	unload(c);
 	CUresult r = c->cuModuleLoadData(&c->mod, bin);
 	free(bin);
+	size_t module_bytes = len;
 	if (r != CUDA_SUCCESS) {
 		int drv = 0, major = 0, minor = 0;
 		cubie_error why;
@@ -414,6 +415,14 @@ static int cuda_load(backend *b, const char *src, cubie_error *e)
 	      c->cuFuncGetAttribute(&maxt, CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, c->fn));
 	cb_log(CUBIE_LOG_DEBUG, "cuda: kernel %s: %d registers, %d bytes local, up to %d threads/block",
 	       b->cache_hit ? "from cache" : "compiled", regs, local, maxt);
+	/* The driver reserves local memory for every thread that can be
+	 * resident at once; with the module, that is the solve's fixed cost. */
+	int sms = 0, per_sm = 0;
+	CHECK("cuDeviceGetAttribute",
+	      c->cuDeviceGetAttribute(&sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, c->dev));
+	CHECK("cuDeviceGetAttribute",
+	      c->cuDeviceGetAttribute(&per_sm, CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_MULTIPROCESSOR, c->dev));
+	b->reserve = module_bytes + (size_t)local * (size_t)sms * (size_t)per_sm;
 	/* Registers bound the block size: shrink our own choice, refuse the user's. */
 	if (b->block_size > maxt) {
 		if (!c->auto_block || maxt < 32)

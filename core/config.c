@@ -226,12 +226,18 @@ static int validate(const cubie_config *c, const struct cfg_entry *en, cubie_err
 	return 0;
 }
 
-int cubie_config_load(const char *path, cubie_config **out, cubie_error *e)
+/* Parse one file into a fresh configuration, validated on its own:
+ * duplicates within the file are errors, bad values are reported at their
+ * file:line. optional: a file that does not exist is no error (*out NULL). */
+static int load_file(const char *path, int optional, cubie_config **out, cubie_error *e)
 {
 	*out = NULL;
 	FILE *f = fopen(path, "r");
-	if (!f)
+	if (!f) {
+		if (optional && (errno == ENOENT || errno == ENOTDIR))
+			return 0;
 		return cb_fail(e, CUBIE_ERR_CONFIG, "%s: %s", path, strerror(errno));
+	}
 	cubie_config *c = calloc(1, sizeof *c);
 	if (!c) {
 		fclose(f);
@@ -254,11 +260,85 @@ int cubie_config_load(const char *path, cubie_config **out, cubie_error *e)
 			cubie_config_free(c);
 			return CUBIE_ERR_CONFIG;
 		}
-	if (!cfg_get(c, "model", "states")) {
-		cubie_config_free(c);
-		return cb_fail(e, CUBIE_ERR_CONFIG, "%s: [model] states is required", path);
-	}
 	*out = c;
+	return 0;
+}
+
+/* Lay the entries of a later layer over c: a key it sets replaces the
+ * earlier value (keeping the earlier position in free-form sections). */
+static int merge(cubie_config *c, const cubie_config *layer, cubie_error *e)
+{
+	for (size_t i = 0; i < layer->n; i++) {
+		const struct cfg_entry *en = &layer->e[i];
+		if (put(c, en->section, en->key, en->value, en->file, en->line, 1, e))
+			return CUBIE_ERR_CONFIG;
+	}
+	return 0;
+}
+
+#ifndef CUBIE_SYSCONFDIR
+#define CUBIE_SYSCONFDIR "/etc"
+#endif
+
+/* The defaults files under the user's file, lowest first: the system one
+ * ($CUBIE_SYSTEM_DEFAULTS, for tests and relocated installs; set and empty:
+ * none), then $XDG_CONFIG_HOME/cubie/defaults.ini (XDG_CONFIG_HOME unset,
+ * empty or relative: ~/.config). Entries may be NULL. */
+static void defaults_files(char *files[2])
+{
+	const char *sys = getenv("CUBIE_SYSTEM_DEFAULTS");
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	if (sys)
+		files[0] = *sys ? cb_strdup(sys) : NULL;
+	else
+		files[0] = cb_strdup(CUBIE_SYSCONFDIR "/cubie/defaults.ini");
+	if (xdg && xdg[0] == '/')
+		files[1] = cb_printf("%s/cubie/defaults.ini", xdg);
+	else if (home && *home)
+		files[1] = cb_printf("%s/.config/cubie/defaults.ini", home);
+	else
+		files[1] = NULL;
+}
+
+int cubie_config_load(const char *path, cubie_config **out, cubie_error *e)
+{
+	*out = NULL;
+	cubie_config *c = NULL, *layer = NULL;
+	char *files[2];
+	int rc = load_file(path, 0, &c, e);
+	if (rc)
+		return rc;
+	defaults_files(files);
+	/* Build the stack from the bottom: defaults, then the user's file. */
+	cubie_config *all = calloc(1, sizeof *all);
+	if (!all) {
+		rc = cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+		goto out;
+	}
+	all->path = c->path;
+	all->dir = c->dir;
+	c->path = c->dir = NULL;
+	for (int i = 0; i < 2 && !rc; i++) {
+		if (!files[i])
+			continue;
+		if (!(rc = load_file(files[i], 1, &layer, e)) && layer)
+			rc = merge(all, layer, e);
+		cubie_config_free(layer);
+		layer = NULL;
+	}
+	if (!rc)
+		rc = merge(all, c, e);
+	if (!rc && !cfg_get(all, "model", "states"))
+		rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: [model] states is required", path);
+out:
+	free(files[0]);
+	free(files[1]);
+	cubie_config_free(c);
+	if (rc) {
+		cubie_config_free(all);
+		return rc;
+	}
+	*out = all;
 	return 0;
 }
 

@@ -175,6 +175,8 @@ struct backend {
 	double compile_s;  /* seconds spent in the last load (0 on a cache hit) */
 	int cache_hit;     /* the last load came from the cache */
 	double kernel_s;   /* device time of launches since the solver zeroed it */
+	size_t reserve;    /* fixed memory cost of the loaded kernel (module, local memory) */
+	int host_memory;   /* "device" memory is the host's (cpu backend) */
 };
 /* gpu: device ordinal. Fails with a message when no GPU is usable. */
 int backend_cuda_open(int gpu, int block_size, backend **out, cubie_error *e);
@@ -190,15 +192,32 @@ int cuda_compile_only(const char *src, int arch, int *regs, size_t *local_bytes,
 char *kernel_source(int precision, const char *model_src, const char *integrator_src);
 
 
+/* ---- memory plan (planner.c) ---- */
+struct plan {
+	size_t budget;     /* bytes the chunks may use */
+	size_t chunk_runs; /* runs per chunk */
+	size_t streams;    /* streams in use (no more than chunks) */
+	size_t chunks;
+};
+/* Budget = min(free, proportion x total) - reserve on a GPU, and
+ * proportion x free (available) - reserve on host memory; chunk runs =
+ * budget / (streams x bytes per run), rounded down to whole blocks, or
+ * forced (> 0); one chunk when all runs fit. -1 when one run per stream
+ * cannot fit even with one stream. */
+int plan_compute(size_t free_b, size_t total_b, double proportion, int host_memory,
+                 size_t reserve, size_t bytes_per_run, size_t streams, size_t runs,
+                 size_t block, size_t forced, struct plan *p);
+
 /* ---- results (result.c) ---- */
 struct cubie_result {
 	cubie_output out;     /* what writers see */
-	cubie_array arrays[4]; /* time, values, status, inputs */
+	cubie_array arrays[5]; /* time, values, status, inputs, steps */
 	char **var_names, **input_names;
 	double *time;
 	void *values;
 	int32_t *status;
 	double *inputs;
+	int32_t *steps;        /* [2][runs]: accepted, rejected */
 	size_t n_failed;
 };
 /* Allocate the arrays for runs x saves x vars in the given precision. */

@@ -41,9 +41,11 @@ cubie_result *result_new(size_t n_runs, size_t n_saves, char *const *vars, size_
 	r->values = malloc(n_saves * n_vars * n_runs * real + 1);
 	r->status = calloc(n_runs + 1, sizeof *r->status);
 	r->inputs = malloc(n_inputs * n_runs * sizeof *r->inputs + 1);
+	r->steps = calloc(2 * n_runs + 1, sizeof *r->steps);
 	r->out.n_vars = n_vars;
 	r->out.n_inputs = n_inputs;
-	if (!r->var_names || !r->input_names || !r->time || !r->values || !r->status || !r->inputs) {
+	if (!r->var_names || !r->input_names || !r->time || !r->values || !r->status || !r->inputs ||
+	    !r->steps) {
 		cubie_result_free(r);
 		return NULL;
 	}
@@ -52,7 +54,8 @@ cubie_result *result_new(size_t n_runs, size_t n_saves, char *const *vars, size_
 	          r->values, 3, n_saves, n_vars, n_runs);
 	set_array(&r->arrays[2], "status", CUBIE_DTYPE_INT32, r->status, 1, n_runs, 0, 0);
 	set_array(&r->arrays[3], "inputs", CUBIE_DTYPE_FLOAT64, r->inputs, 2, n_inputs, n_runs, 0);
-	r->out.n_arrays = 4;
+	set_array(&r->arrays[4], "steps", CUBIE_DTYPE_INT32, r->steps, 2, 2, n_runs, 0);
+	r->out.n_arrays = 5;
 	r->out.arrays = r->arrays;
 	r->out.var_names = (const char *const *)r->var_names;
 	r->out.input_names = (const char *const *)r->input_names;
@@ -69,6 +72,7 @@ void cubie_result_free(cubie_result *r)
 	free(r->values);
 	free(r->status);
 	free(r->inputs);
+	free(r->steps);
 	free(r);
 }
 

@@ -1,1 +1,38 @@
-/* placeholder: being written */
+/* Ralston's third-order, three-stage explicit Runge-Kutta method, the one
+ * of minimum error bound:
+ *   A. Ralston, Runge-Kutta methods with minimum error bounds,
+ *   Math. Comp. 16 (1962) 431-437.
+ * No embedded error estimate (error_order 0), so it runs with fixed steps;
+ * the same three stages plus an FSAL fourth give bogacki_shampine_32, its
+ * adaptive counterpart. */
+#include <cubie/plugin.h>
+
+static const cubie_integrator_ops ops = {
+	.source =
+		"#define ERK_STAGES 3\n"
+		"#define ERK_A {{0}, {1.0 / 2}, {0, 3.0 / 4}}\n"
+		"#define ERK_B {2.0 / 9, 1.0 / 3, 4.0 / 9}\n"
+		"#define ERK_C {0, 1.0 / 2, 3.0 / 4}\n"
+		"#include <cubie/device/erk.h>\n",
+	.order = 3,
+	.error_order = 0,
+	.stages = 3,
+	.fsal = 0,
+	.default_controller = NULL,
+	.aliases = NULL,
+};
+
+static const cubie_plugin plugin = {
+	.abi_major = CUBIE_ABI_MAJOR,
+	.abi_minor = CUBIE_ABI_MINOR,
+	.kind = CUBIE_PLUGIN_INTEGRATOR,
+	.name = "ralston_33",
+	.version = CUBIE_VERSION_STRING,
+	.summary = "Ralston's 3-stage method, fixed step, order 3",
+	.ops = &ops,
+};
+
+const cubie_plugin *cubie_plugin_describe(void)
+{
+	return &plugin;
+}

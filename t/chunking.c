@@ -1,2 +1,204 @@
-#include "tap.h"
-int main(void){plan_skip_all("not written yet");}
+/* Chunking and stream groups: the result is the same, bit for bit, however
+ * the batch is cut and spread, with every allocator; solving again with
+ * new inputs; replanning when memory runs out (on a GPU). */
+#include "config.h"
+#include "internal.h"
+#include "solve.h"
+
+static const char *lorenz =
+	"[model]\nstates = x, y, z\nparameters = rho\nobservables = r\n"
+	"[constants]\nsigma = 10\nbeta = 8/3\n"
+	"[equations]\ndx = sigma * (y - x)\ndy = x * (rho - z) - y\ndz = x * y - beta * z\n"
+	"r = sqrt(x^2 + y^2 + z^2)\n"
+	"[initial]\nx = 1, 2\ny = 0\nz = 0\n[parameters]\nrho = linspace(0, 30, 500)\n"
+	"[solve]\nintegrator = rk4\nduration = 0.5\ndt = 0.005\n"
+	"[output]\nsave = x, z, r\nsave_every = 0.05\n";
+
+static int same(const cubie_result *a, const cubie_result *b)
+{
+	for (size_t i = 0; i < cubie_result_count(a); i++) {
+		const cubie_array *x = cubie_result_array(a, i), *y = cubie_result_find(b, x->name);
+		size_t n = 1, sz = x->dtype == CUBIE_DTYPE_FLOAT64 ? 8 : 4;
+		for (int d = 0; d < x->ndim; d++)
+			n *= x->shape[d];
+		if (!y || memcmp(x->shape, y->shape, sizeof x->shape) || memcmp(x->data, y->data, n * sz))
+			return 0;
+	}
+	return 1;
+}
+
+static size_t chunks_of(const char *const *ov, cubie_result **r, cubie_error *e)
+{
+	char *p = write_tmp("chunk", lorenz);
+	cubie_config *c = NULL;
+	cubie_solver *s = NULL;
+	cubie_stats st = {0};
+	*r = NULL;
+	int rc = cubie_config_load(p, &c, e);
+	for (size_t i = 0; !rc && ov[i]; i++)
+		rc = cubie_config_set(c, ov[i], e);
+	if (!rc && !(rc = cubie_solver_create(c, &s, e)) && !(rc = cubie_solve(s, r, e)))
+		cubie_solver_stats(s, &st);
+	cubie_solver_free(s);
+	cubie_config_free(c);
+	unlink(p);
+	free(p);
+	return st.chunks;
+}
+
+static void backend_checks(const char *backend, const char *const *allocators)
+{
+	char be[64];
+	snprintf(be, sizeof be, "device.backend=%s", backend);
+	cubie_error e = {0};
+	cubie_result *ref;
+	const char *const base[] = {be, NULL};
+	size_t n = chunks_of(base, &ref, &e);
+	if (!ok(ref && n == 1, "%s: the whole batch in one chunk", backend)) {
+		diag("%s", e.msg);
+		return;
+	}
+	static const char *const streams[] = {"memory.streams=1", "memory.streams=2", "memory.streams=4"};
+	for (size_t a = 0; allocators[a]; a++) {
+		char alloc[64];
+		snprintf(alloc, sizeof alloc, "memory.allocator=%s", allocators[a]);
+		for (int si = 0; si < 3; si++) {
+			cubie_result *r;
+			const char *const ov[] = {be, alloc, streams[si], "memory.chunk_runs=77", NULL};
+			n = chunks_of(ov, &r, &e);
+			if (!ok(r && n == 13 && same(ref, r), "%s, %s, %s, chunk_runs = 77: 13 chunks, identical",
+			   backend, allocators[a], streams[si]))
+				diag("%zu chunks; %s", n, r ? "" : e.msg);
+			cubie_result_free(r);
+		}
+	}
+	/* a tiny share of memory forces chunks by itself */
+	cubie_result *r;
+	const char *const tiny[] = {be, "memory.mem_proportion=1e-7", "memory.streams=2", NULL};
+	n = chunks_of(tiny, &r, &e);
+	if (!ok(r && n > 1 && same(ref, r), "%s, mem_proportion = 1e-7: %zu chunks, identical", backend, n))
+		diag("%s", r ? "" : e.msg);
+	cubie_result_free(r);
+	const char *const none[] = {be, "memory.mem_proportion=1e-15", NULL};
+	n = chunks_of(none, &r, &e);
+	ok(!r && e.code == CUBIE_ERR_CONFIG && strstr(e.msg, "one run needs") &&
+	   strstr(e.msg, "mem_proportion"), "%s: a run that cannot fit is a configuration error", backend);
+	cubie_result_free(ref);
+}
+
+/* Solve again with new inputs, no recompile; two solvers share a group. */
+static void api_checks(void)
+{
+	char *p = write_tmp("api", lorenz);
+	cubie_config *c;
+	cubie_solver *s, *s2;
+	cubie_result *r1, *r2, *r3;
+	cubie_error e = {0};
+	cubie_stats st;
+	int rc = cubie_config_load(p, &c, &e) || cubie_config_set(c, "device.backend=cpu", &e) ||
+	         cubie_config_set(c, "memory.stream_group=shared", &e) ||
+	         cubie_solver_create(c, &s, &e) || cubie_solver_create(c, &s2, &e);
+	if (!ok(!rc, "two solvers in one stream group")) {
+		diag("%s", e.msg);
+		return;
+	}
+	rc = cubie_solve(s, &r1, &e);
+	/* the run table's second half: x = 2, all rho */
+	size_t n;
+	const cubie_array *in = cubie_result_find(r1, "inputs");
+	cubie_result_names(r1, "inputs", &n);
+	size_t N = in->shape[1], half = N / 2;
+	double *v = malloc(n * half * sizeof *v);
+	for (size_t i = 0; i < n; i++)
+		memcpy(v + i * half, (const double *)in->data + i * N + half, half * sizeof *v);
+	rc = rc || cubie_solver_set_inputs(s, v, half, &e) || cubie_solve(s, &r2, &e);
+	cubie_solver_stats(s, &st);
+	if (!ok(!rc, "solved again with new inputs"))
+		diag("%s", e.msg);
+	const cubie_array *a = cubie_result_find(r1, "values"), *b = rc ? NULL : cubie_result_find(r2, "values");
+	int good = b && b->shape[2] == half;
+	for (size_t row = 0; good && row < a->shape[0] * a->shape[1]; row++)
+		good = !memcmp((const double *)a->data + row * N + half, (const double *)b->data + row * half,
+		               half * sizeof(double));
+	ok(good, "new inputs give the runs they name, bit for bit");
+	ok(cubie_solve(s2, &r3, &e) == 0 && same(r1, r3), "the second solver of the group solves too");
+	cubie_result_free(r1);
+	if (!rc)
+		cubie_result_free(r2);
+	cubie_result_free(r3);
+	free(v);
+	cubie_solver_free(s);
+	cubie_solver_free(s2);
+	cubie_config_free(c);
+	unlink(p);
+	free(p);
+}
+
+/* With most of the GPU's memory taken after planning, the solve must
+ * replan with smaller chunks and still give the same result. */
+static void crowded_gpu(void)
+{
+	backend *b;
+	cubie_error e = {0};
+	if (backend_cuda_open(0, 0, &b, &e)) {
+		skip("no CUDA device: occupied-memory replanning not tested");
+		return;
+	}
+	const char *big =
+		"[model]\nstates = x\nparameters = k\n[equations]\ndx = -k * x\n[initial]\nx = 1\n"
+		"[parameters]\nk = linspace(0, 1, 4000000)\n[solve]\nintegrator = rk4\ndt = 0.01\n"
+		"[output]\nsave_every = 0.01\n[device]\nbackend = cuda\n[memory]\nmem_proportion = 1\n";
+	char *p = write_tmp("crowd", big);
+	cubie_config *c;
+	cubie_solver *s;
+	cubie_result *r = NULL, *ref = NULL;
+	int rc = cubie_config_load(p, &c, &e) || cubie_solver_create(c, &s, &e);
+	rc = rc || cubie_solve(s, &ref, &e);
+	/* take all but ~1 GiB of what is free now */
+	size_t free_b, total_b, got = 0;
+	uint64_t blocks[4096];
+	int nb = 0;
+	b->ops->mem_info(b, &free_b, &total_b);
+	while (!rc && nb < 4096 && free_b > got + ((size_t)1 << 31)) {
+		size_t take = (size_t)1 << 30;
+		if (b->ops->mem_alloc(b, take, &blocks[nb]))
+			break;
+		got += take, nb++;
+	}
+	diag("occupied %.1f GiB of %.1f GiB free", got / 1073741824.0, free_b / 1073741824.0);
+	cubie_stats st = {0};
+	rc = rc || cubie_solve(s, &r, &e);
+	cubie_solver_stats(s, &st);
+	if (!ok(!rc && same(ref, r) && st.chunks > 1,
+	        "with the GPU crowded after planning: replanned into %zu chunks, identical", st.chunks))
+		diag("%s", e.msg);
+	for (int i = 0; i < nb; i++)
+		b->ops->mem_free(b, blocks[i]);
+	cubie_result_free(r);
+	cubie_result_free(ref);
+	/* and planned within what is free, for a solver created now */
+	cubie_solver_free(s);
+	cubie_config_free(c);
+	unlink(p);
+	free(p);
+	b->ops->close(b);
+}
+
+int main(void)
+{
+	static const char *const cpu_allocators[] = {"default", "pool", NULL};
+	static const char *const gpu_allocators[] = {"default", "pool", "async_pool", NULL};
+	backend_checks("cpu", cpu_allocators);
+	api_checks();
+	backend *b;
+	cubie_error e = {0};
+	if (backend_cuda_open(0, 0, &b, &e) == 0) {
+		b->ops->close(b);
+		backend_checks("cuda", gpu_allocators);
+	} else {
+		skip("no CUDA device: chunking on the GPU not tested");
+	}
+	crowded_gpu();
+	done_testing();
+	return tap_exit();
+}

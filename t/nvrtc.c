@@ -3,30 +3,34 @@
  * error carries NVRTC's diagnostic. With a GPU: the backend runs a kernel
  * end to end (explicit Euler on dy/dt = -p y, exact to rounding). */
 #include "config.h"
+#include <dirent.h>
 #include <stdint.h>
 #include "internal.h"
 #include "tap.h"
 
 #define ARCH 90
 
-static const char *model =
-	"#define CUBIE_NSTATES 1\n#define CUBIE_NPARAMS 1\n#define CUBIE_NSAVED 1\n"
-	"CUBIE_DEV void cubie_rhs(double t, const cubie_real *y, const cubie_real *p,\n"
-	"                         cubie_real *dydt) { dydt[0] = -p[0] * y[0]; }\n"
-	"CUBIE_DEV void cubie_saved(double t, const cubie_real *y, const cubie_real *p,\n"
-	"                           cubie_real *v) { v[0] = y[0]; }\n";
+/* Step control as the core compiles it in: fixed steps, or a PI controller. */
+#define FIXED "#define CUBIE_CONTROLLER 0\n#define CUBIE_ERR_ORDER 0\n#define CUBIE_MAX_STEPS 1000000LL\n"
+#define ADAPTIVE "#define CUBIE_CONTROLLER 2\n#define CUBIE_ERR_ORDER 4\n#define CUBIE_MAX_STEPS 1000000LL\n" \
+	"#define CUBIE_SAFETY 0.9\n#define CUBIE_MIN_GAIN 0.2\n#define CUBIE_MAX_GAIN 5\n" \
+	"#define CUBIE_DT_MIN 1e-12\n#define CUBIE_DT_MAX 0\n#define CUBIE_ATOL {1e-6}\n#define CUBIE_RTOL {1e-6}\n"
+#define MODEL \
+	"#define CUBIE_NSTATES 1\n#define CUBIE_NPARAMS 1\n#define CUBIE_NSAVED 1\n" \
+	"CUBIE_DEV void cubie_rhs(double t, const cubie_real *y, const cubie_real *p,\n" \
+	"                         cubie_real *dydt) { dydt[0] = -p[0] * y[0]; }\n" \
+	"CUBIE_DEV void cubie_saved(double t, const cubie_real *y, const cubie_real *p,\n" \
+	"                           cubie_real *v) { v[0] = y[0]; }\n"
+static const char *model = FIXED MODEL;
+static const char *adaptive_model = ADAPTIVE MODEL;
 
 #define STEP_HEAD "CUBIE_DEV void cubie_step(double t, cubie_real h, const cubie_real *y,\n" \
-	"    const cubie_real *p, cubie_real *y_new, cubie_real *err)\n"
+	"    const cubie_real *p, cubie_real *y_new, cubie_real *err, cubie_real *f0,\n" \
+	"    cubie_real *f1, int f0_ok)\n"
 static const char *euler = STEP_HEAD
 	"{\n\tcubie_real k[CUBIE_NSTATES];\n\tcubie_rhs(t, y, p, k);\n\tCUBIE_UNROLL\n"
-	"\tfor (int i = 0; i < CUBIE_NSTATES; i++)\n\t\ty_new[i] = y[i] + h * k[i];\n\t(void)err;\n}\n";
-static const char *rk4 =
-	"#define ERK_STAGES 4\n"
-	"#define ERK_A {{0, 0, 0, 0}, {0.5, 0, 0, 0}, {0, 0.5, 0, 0}, {0, 0, 1, 0}}\n"
-	"#define ERK_B {1.0 / 6, 1.0 / 3, 1.0 / 3, 1.0 / 6}\n"
-	"#define ERK_C {0, 0.5, 0.5, 1}\n"
-	"#include <cubie/device/erk.h>\n";
+	"\tfor (int i = 0; i < CUBIE_NSTATES; i++)\n\t\ty_new[i] = y[i] + h * k[i];\n"
+	"\t(void)err, (void)f0, (void)f1, (void)f0_ok;\n}\n";
 /* A dynamically indexed local array cannot live in registers. */
 static const char *stacky = STEP_HEAD
 	"{\n\tvolatile cubie_real tmp[32];\n\tcubie_rhs(t, y, p, y_new);\n"
@@ -49,15 +53,47 @@ static void check_kernel(const char *label, const char *src)
 	is_int(local, 0, "%s: no local memory", label);
 }
 
-/* An integrator's source in both precisions. */
-static void check_method(const char *name, const char *integrator_src)
+/* An integrator's source in both precisions, with fixed steps and, where
+ * the method has an error estimate, with the adaptive controller. */
+static void check_method(const char *name, const char *integrator_src, int adaptive)
 {
-	for (int prec = 32; prec <= 64; prec += 32) {
-		char label[128], *src = kernel_source(prec, model, integrator_src);
-		snprintf(label, sizeof label, "%s float%d", name, prec);
-		check_kernel(label, src);
-		free(src);
+	for (int a = 0; a <= adaptive; a++)
+		for (int prec = 32; prec <= 64; prec += 32) {
+			char label[128], *src = kernel_source(prec, a ? adaptive_model : model, integrator_src);
+			snprintf(label, sizeof label, "%s float%d%s", name, prec, a ? " adaptive" : "");
+			check_kernel(label, src);
+			free(src);
+		}
+}
+
+/* Every integrator plugin of the build tree. */
+static void check_plugins(void)
+{
+	const char *build = getenv("CUBIE_BUILDDIR");
+	char *dir = cb_printf("%s/plugin-dir/integrator", build ? build : ".");
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+	while (d && (de = readdir(d))) {
+		if (!strstr(de->d_name, ".so"))
+			continue;
+		char *path = cb_printf("%s/%s", dir, de->d_name);
+		struct plugin pl;
+		cubie_error e = {0};
+		if (ok(plugin_open(path, &pl, &e) == 0, "load %s", de->d_name)) {
+			const cubie_integrator_ops *io = pl.desc->ops;
+			check_method(pl.desc->name, io->source, io->error_order > 0);
+			plugin_close(&pl);
+			n++;
+		} else {
+			diag("%s", e.msg);
+		}
+		free(path);
 	}
+	if (d)
+		closedir(d);
+	ok(n >= 2, "%d integrator plugins compiled", n);
+	free(dir);
 }
 
 static uint64_t dalloc(backend *b, size_t bytes)
@@ -106,9 +142,12 @@ static void run_on_gpu(backend *b)
 		dout = dalloc(b, out_bytes);
 	}
 	ok(b->ops->pinned_alloc(b, out_bytes, &out_h) == 0 && out_h, "pinned_alloc");
+	uint64_t dsteps = dalloc(b, 2 * sizeof status);
 	struct cubie_args a = {
-		(const void *)(uintptr_t)dy, (const void *)(uintptr_t)dp, (void *)(uintptr_t)dout,
-		(int *)(uintptr_t)dst, n, stride, n_saves, 0.0, 1.0, dt, save_every};
+		.y0 = (const void *)(uintptr_t)dy, .params = (const void *)(uintptr_t)dp,
+		.out = (void *)(uintptr_t)dout, .status = (int *)(uintptr_t)dst,
+		.steps = (int *)(uintptr_t)dsteps, .n = n, .stride = stride, .n_saves = n_saves,
+		.t0 = 0.0, .duration = 1.0, .dt = dt, .save_every = save_every};
 	rc = b->ops->copy_h2d(b, dy, y0, sizeof y0, s, &e) || b->ops->copy_h2d(b, dp, p, sizeof p, s, &e) ||
 	         b->ops->launch(b, &a, s, &e) || b->ops->copy_d2h(b, out_h, dout, out_bytes, s, &e) ||
 	         b->ops->copy_d2h(b, status, dst, sizeof status, s, &e) || b->ops->stream_sync(b, s, &e);
@@ -138,7 +177,7 @@ static void run_on_gpu(backend *b)
 	else
 		b->ops->mem_free(b, dout);
 	ok(b->ops->mem_free(b, dy) == 0 && b->ops->mem_free(b, dp) == 0 &&
-	   b->ops->mem_free(b, dst) == 0, "mem_free");
+	   b->ops->mem_free(b, dst) == 0 && b->ops->mem_free(b, dsteps) == 0, "mem_free");
 	ok(b->ops->stream_sync(b, s, &e) == 0, "sync after the frees");
 	b->ops->stream_destroy(b, s);
 }
@@ -157,8 +196,8 @@ int main(void)
 		plan_skip_all("no NVRTC");
 	free(src);
 
-	check_method("euler", euler);
-	check_method("rk4", rk4);
+	check_method("test euler", euler, 0);
+	check_plugins();
 
 	src = kernel_source(64, model, stacky);
 	local = 0;

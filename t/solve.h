@@ -6,7 +6,7 @@
 
 /* Returns the result (NULL on error, message in *e); overrides are
  * "section.key=value" strings, NULL-terminated. */
-static cubie_result *solve_text(const char *ini, const char *const *overrides, cubie_error *e)
+TAP_FN cubie_result *solve_text(const char *ini, const char *const *overrides, cubie_error *e)
 {
 	char *p = write_tmp("solve", ini);
 	cubie_config *c = NULL;
@@ -27,7 +27,7 @@ static cubie_result *solve_text(const char *ini, const char *const *overrides, c
 }
 
 /* values[save][var][run] as double, whatever the precision */
-static double value_at(const cubie_result *r, size_t save, size_t var, size_t run)
+TAP_FN double value_at(const cubie_result *r, size_t save, size_t var, size_t run)
 {
 	const cubie_array *a = cubie_result_find(r, "values");
 	size_t i = (save * a->shape[1] + var) * a->shape[2] + run;

@@ -34,7 +34,8 @@ TAP_FN int ok(int cond, const char *fmt, ...)
 	return cond;
 }
 
-TAP_FN void diag(const char *fmt, ...)
+/* Returns 0, so that ok(...) || diag(...) reads naturally. */
+TAP_FN int diag(const char *fmt, ...)
 {
 	va_list ap;
 	printf("# ");
@@ -42,6 +43,7 @@ TAP_FN void diag(const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	printf("\n");
+	return 0;
 }
 
 TAP_FN void skip(const char *why) { printf("ok %d # SKIP %s\n", ++tap_n, why); }

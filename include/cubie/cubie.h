@@ -63,11 +63,21 @@ typedef struct cubie_stats {
 } cubie_stats;
 void cubie_solver_stats(const cubie_solver *s, cubie_stats *st);
 
+/* Solve again with new inputs and no recompilation: values[n_inputs][n_runs],
+ * the inputs in the order of the result's "inputs" names (initial states,
+ * then parameters). */
+int cubie_solver_set_inputs(cubie_solver *s, const double *values, size_t n_runs,
+                            cubie_error *err);
+/* Called after each finished chunk, from the solving thread. */
+typedef void (*cubie_progress_fn)(size_t runs_done, size_t runs, void *user);
+void cubie_solver_set_progress(cubie_solver *s, cubie_progress_fn fn, void *user);
+
 /* Results. Arrays (C order):
  *   "time"    float64 [saves]
  *   "values"  float32|float64 [saves][variables][runs]
  *   "status"  int32 [runs]       (CUBIE_STATUS_* bits, 0 = success)
- *   "inputs"  float64 [inputs][runs]  (initial states then parameters)  */
+ *   "inputs"  float64 [inputs][runs]  (initial states then parameters)
+ *   "steps"   int32 [2][runs]      (accepted, rejected steps)  */
 enum { CUBIE_DTYPE_INT32 = 1, CUBIE_DTYPE_FLOAT32, CUBIE_DTYPE_FLOAT64 };
 typedef struct cubie_array {
 	const char *name;

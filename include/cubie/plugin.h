@@ -48,14 +48,22 @@ typedef struct cubie_host {
  * <cubie/device/...>, and defines
  *   CUBIE_DEV void cubie_step(double t, cubie_real h, const cubie_real *y,
  *                             const cubie_real *p, cubie_real *y_new,
- *                             cubie_real *err);
- * err receives the local error estimate when error_order > 0. */
+ *                             cubie_real *err, cubie_real *f0, cubie_real *f1,
+ *                             int f0_ok);
+ * y_new is the solution at t + h; err receives the local error estimate
+ * when error_order > 0; f0 holds f(t, y) when f0_ok, else the step stores
+ * it there; a method whose last stage is f(t + h, y_new) defines CUBIE_FSAL
+ * to 1 and stores that stage in f1. A method given by a Butcher tableau
+ * defines ERK_* and includes <cubie/device/erk.h>, which does all this. */
 typedef struct cubie_integrator_ops {
 	const char *source;
 	int order;        /* convergence order of y_new */
 	int error_order;  /* order of the embedded estimate; 0: none */
 	int stages;
 	int fsal;         /* last stage equals the next step's first */
+	/* Controller when [solve] controller is not set: NULL means "pi" for
+	 * methods with an error estimate, "fixed" otherwise. */
+	const char *default_controller;
 	const char *const *aliases; /* NULL-terminated; may be NULL */
 } cubie_integrator_ops;
 

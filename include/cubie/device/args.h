@@ -8,9 +8,11 @@ struct cubie_args {
 	const void *params; /* [parameters][stride] */
 	void *out;          /* [saves][saved variables][stride] */
 	int *status;        /* [stride] CUBIE_STATUS_* bits */
+	int *steps;         /* [2][stride]: accepted, rejected steps */
 	long long n;        /* runs in this launch */
 	long long stride;   /* column length of every array above */
 	long long n_saves;  /* >= 2: t0 and the end time at least */
 	double t0, duration, dt, save_every;
+	double settle;      /* integrated before t0, not saved */
 };
 #endif

@@ -1,14 +1,22 @@
 /* One explicit Runge-Kutta step for any Butcher tableau. Include after
  * defining, as brace initializers of doubles:
  *   ERK_STAGES  s;   ERK_A  s x s, lower triangular;   ERK_B, ERK_C  s each;
- *   ERK_E (optional) b - b_hat, the weights of the embedded error estimate.
+ *   ERK_E (optional) b - b_hat: weights of the embedded error estimate;
+ *   ERK_FSAL (optional, 1) the last stage is f(t + h, y_new).
  * Loops are fully unrolled over compile-time bounds, so the tableau folds
  * into constants and the stages stay in registers. */
 #ifndef CUBIE_DEVICE_ERK_H
 #define CUBIE_DEVICE_ERK_H
 
-CUBIE_DEV void cubie_step(double t, cubie_real h, const cubie_real *y,
-                          const cubie_real *p, cubie_real *y_new, cubie_real *err)
+#ifdef ERK_FSAL
+#define CUBIE_FSAL ERK_FSAL
+#endif
+
+/* The step contract (see cubie/plugin.h): f0 is f(t, y), read when f0_ok
+ * and written otherwise; FSAL methods write f(t + h, y_new) into f1. */
+CUBIE_DEV void cubie_step(double t, cubie_real h, const cubie_real *y, const cubie_real *p,
+                          cubie_real *y_new, cubie_real *err, cubie_real *f0, cubie_real *f1,
+                          int f0_ok)
 {
 	const double a[ERK_STAGES][ERK_STAGES] = ERK_A;
 	const double b[ERK_STAGES] = ERK_B;
@@ -16,8 +24,18 @@ CUBIE_DEV void cubie_step(double t, cubie_real h, const cubie_real *y,
 	cubie_real k[ERK_STAGES][CUBIE_NSTATES];
 	cubie_real ys[CUBIE_NSTATES];
 
+	if (f0_ok) {
+		CUBIE_UNROLL
+		for (int i = 0; i < CUBIE_NSTATES; i++)
+			k[0][i] = f0[i];
+	} else {
+		cubie_rhs(t, y, p, k[0]);
+		CUBIE_UNROLL
+		for (int i = 0; i < CUBIE_NSTATES; i++)
+			f0[i] = k[0][i];
+	}
 	CUBIE_UNROLL
-	for (int s = 0; s < ERK_STAGES; s++) {
+	for (int s = 1; s < ERK_STAGES; s++) {
 		CUBIE_UNROLL
 		for (int i = 0; i < CUBIE_NSTATES; i++) {
 			cubie_real acc = 0;
@@ -53,6 +71,13 @@ CUBIE_DEV void cubie_step(double t, cubie_real h, const cubie_real *y,
 	}
 #else
 	(void)err;
+#endif
+#if defined(ERK_FSAL) && ERK_FSAL
+	CUBIE_UNROLL
+	for (int i = 0; i < CUBIE_NSTATES; i++)
+		f1[i] = k[ERK_STAGES - 1][i];
+#else
+	(void)f1;
 #endif
 }
 #endif

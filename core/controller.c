@@ -1,0 +1,97 @@
+/* Step-control settings, compiled into the kernel as constants (see
+ * include/cubie/device/loop.h): controller, tolerances, step limits. */
+#include "config.h"
+#include "solver.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A tolerance: one value for every state, or one per state. */
+static int tolerances(cubie_solver *s, const char *key, sbuf *b, cubie_error *e)
+{
+	const struct cfg_entry *en = cfg_get(s->cfg, "solve", key);
+	struct cfg_entry def = {"solve", (char *)key, (char *)cfg_str(s->cfg, "solve", key),
+	                        "default", 0};
+	double *v;
+	size_t n, ns = s->model->n_states;
+	char loc[600];
+	int rc = cfg_values(en ? en : &def, &v, &n, e);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n && !rc; i++)
+		if (!(v[i] >= 0))
+			rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: [solve] %s must not be negative",
+			             cfg_loc(en ? en : &def, loc, sizeof loc), key);
+	if (!rc && n != 1 && n != ns)
+		rc = cb_fail(e, CUBIE_ERR_CONFIG,
+		             "%s: [solve] %s has %zu values: give one, or one per state (%zu)",
+		             cfg_loc(en ? en : &def, loc, sizeof loc), key, n, ns);
+	if (!rc) {
+		sb_add(b, "#define CUBIE_%s {", !strcmp(key, "atol") ? "ATOL" : "RTOL");
+		for (size_t i = 0; i < ns; i++)
+			sb_add(b, "%s%.17g", i ? ", " : "", v[n == 1 ? 0 : i]);
+		sb_add(b, "}\n");
+	}
+	free(v);
+	return rc;
+}
+
+/* The step-control settings, compiled into the kernel (see loop.h). */
+int controller_defines(cubie_solver *s, sbuf *b, cubie_error *e)
+{
+	static const char *const names[] = {"fixed", "i", "pi", "pid", "gustafsson"};
+	const cubie_config *c = s->cfg;
+	const cubie_integrator_ops *io = s->integrator.desc->ops;
+	const char *want = cfg_str(c, "solve", "controller");
+	char loc[600];
+	if (!strcmp(want, "auto"))
+		want = io->default_controller ? io->default_controller
+		                              : io->error_order > 0 ? "pi" : "fixed";
+	int ctl = 0;
+	while (ctl < 5 && strcmp(names[ctl], want))
+		ctl++;
+	const struct cfg_entry *en = cfg_get(c, "solve", "controller");
+	if (ctl == 5)
+		return cb_fail(e, CUBIE_ERR_CONFIG, "integrator %s: unknown default controller '%s'",
+		               s->integrator.desc->name, want);
+	if (ctl > 0 && io->error_order <= 0)
+		return cb_fail(e, CUBIE_ERR_CONFIG,
+		               "%s: [solve] controller = %s needs an error estimate, which integrator "
+		               "'%s' does not have: use controller = fixed or an embedded method "
+		               "(e.g. dormand_prince_54)",
+		               en ? cfg_loc(en, loc, sizeof loc) : c->path, want,
+		               s->integrator.desc->name);
+	double safety, lo, hi, dt_min, dt_max;
+	long long max_steps;
+	int rc;
+	if ((rc = cfg_num(c, "solve", "safety", &safety, e)) ||
+	    (rc = cfg_num(c, "solve", "min_gain", &lo, e)) ||
+	    (rc = cfg_num(c, "solve", "max_gain", &hi, e)) ||
+	    (rc = cfg_num(c, "solve", "dt_min", &dt_min, e)) ||
+	    (rc = cfg_num(c, "solve", "dt_max", &dt_max, e)) ||
+	    (rc = cfg_int(c, "solve", "max_steps", &max_steps, e)))
+		return rc;
+#define REQUIRE(cond, key, what)                                                              \
+	if (!(cond)) {                                                                        \
+		en = cfg_get(c, "solve", key);                                                \
+		return cb_fail(e, CUBIE_ERR_CONFIG, "%s: [solve] %s must be %s",               \
+		               en ? cfg_loc(en, loc, sizeof loc) : c->path, key, what);       \
+	}
+	REQUIRE(safety > 0 && safety <= 1, "safety", "in (0, 1]");
+	REQUIRE(lo > 0 && lo < 1, "min_gain", "in (0, 1)");
+	REQUIRE(hi > 1, "max_gain", "greater than 1");
+	REQUIRE(dt_min >= 0 && (ctl == 0 || dt_min < s->dt), "dt_min", "0 or more, and below dt");
+	REQUIRE(dt_max >= 0, "dt_max", "0 (no limit) or more");
+	REQUIRE(max_steps > 0 && max_steps <= 2000000000, "max_steps", "between 1 and 2e9");
+#undef REQUIRE
+	int order = io->error_order < io->order ? io->error_order : io->order;
+	sb_add(b, "#define CUBIE_CONTROLLER %d\n#define CUBIE_ERR_ORDER %d\n", ctl, order);
+	sb_add(b, "#define CUBIE_SAFETY %.17g\n#define CUBIE_MIN_GAIN %.17g\n"
+	          "#define CUBIE_MAX_GAIN %.17g\n#define CUBIE_DT_MIN %.17g\n"
+	          "#define CUBIE_DT_MAX %.17g\n#define CUBIE_MAX_STEPS %lldLL\n",
+	       safety, lo, hi, dt_min, dt_max, max_steps);
+	s->controller = names[ctl];
+	return ctl ? (tolerances(s, "atol", b, e) || tolerances(s, "rtol", b, e) ? CUBIE_ERR_CONFIG : 0)
+	           : 0;
+}
+

@@ -1,0 +1,353 @@
+/* The solve: chunks of runs spread over a group of streams. Chunk i goes to
+ * stream i mod S; while the GPU works on one stream's chunk, the host packs
+ * the next chunk's inputs and unpacks finished chunks into the result.
+ * Every run is computed by the same kernel, so the result is the same, bit
+ * for bit, whatever the chunk size and stream count. */
+#include "config.h"
+#include "solver.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Streams shared by solvers that name the same [memory] stream_group. */
+struct stream_group {
+	char *name; /* NULL: private to one solver */
+	char device[256];
+	size_t n;
+	void **streams;
+	backend *owner; /* the backend that created the streams */
+	int refs;
+	struct stream_group *next;
+};
+static struct stream_group *groups;
+static pthread_mutex_t groups_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void group_free(struct stream_group *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (g->streams[i])
+			g->owner->ops->stream_destroy(g->owner, g->streams[i]);
+	free(g->streams);
+	free(g->name);
+	free(g);
+}
+
+/* Find or make the solver's stream group, with at least S streams. */
+int group_join(cubie_solver *s, const char *name, cubie_error *e)
+{
+	size_t n = s->streams_wanted;
+	int rc = 0;
+	pthread_mutex_lock(&groups_lock);
+	struct stream_group *g = NULL;
+	for (g = name ? groups : NULL; g; g = g->next)
+		if (!strcmp(g->name, name) && !strcmp(g->device, s->be->device))
+			break;
+	if (g && g->n < n) {
+		rc = cb_fail(e, CUBIE_ERR_CONFIG,
+		             "stream group '%s' has %zu streams, fewer than [memory] streams = %zu",
+		             name, g->n, n);
+	} else if (!g) {
+		g = calloc(1, sizeof *g);
+		if (g && (!name || (g->name = cb_strdup(name))) &&
+		    (g->streams = calloc(n, sizeof *g->streams))) {
+			g->owner = s->be;
+			snprintf(g->device, sizeof g->device, "%s", s->be->device);
+			for (; g->n < n && !rc; g->n++)
+				rc = s->be->ops->stream_create(s->be, &g->streams[g->n], e);
+			if (rc) {
+				group_free(g);
+				g = NULL;
+			} else if (name) {
+				g->next = groups;
+				groups = g;
+			}
+		} else {
+			if (g)
+				free(g->name), free(g);
+			g = NULL;
+			rc = cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+		}
+	}
+	if (g && !rc) {
+		g->refs++;
+		s->group = g;
+	}
+	pthread_mutex_unlock(&groups_lock);
+	return rc;
+}
+
+static void group_leave(cubie_solver *s)
+{
+	struct stream_group *g = s->group;
+	if (!g)
+		return;
+	pthread_mutex_lock(&groups_lock);
+	if (--g->refs == 0) {
+		for (struct stream_group **p = &groups; *p; p = &(*p)->next)
+			if (*p == g) {
+				*p = g->next;
+				break;
+			}
+		/* the streams belong to the GPU's primary context, which this
+		 * backend still holds: destroy them through it */
+		g->owner = s->be;
+		group_free(g);
+	}
+	pthread_mutex_unlock(&groups_lock);
+	s->group = NULL;
+}
+
+static void unstage(cubie_solver *s)
+{
+	for (size_t i = 0; i < s->n_slots; i++) {
+		struct slot *sl = &s->slots[i];
+		void *h[] = {sl->h_in, sl->h_out, sl->h_int};
+		for (int k = 0; k < 3; k++)
+			if (h[k])
+				s->host.pinned_free(s->host.ctx, h[k]);
+		sl->h_in = sl->h_out = sl->h_int = NULL;
+	}
+	s->staged_runs = 0;
+}
+
+void solver_release(cubie_solver *s)
+{
+	unstage(s);
+	free(s->slots);
+	s->slots = NULL;
+	s->n_slots = 0;
+	group_leave(s);
+}
+
+static void slot_bytes(const cubie_solver *s, size_t runs, size_t b[3])
+{
+	size_t r = real_size(s);
+	b[0] = (s->runs.n_inputs ? s->runs.n_inputs : 1) * runs * r;
+	b[1] = s->n_saves * s->n_save * runs * r;
+	b[2] = 3 * runs * sizeof(int32_t);
+}
+
+/* Give back one solve's device buffers (after its streams are idle). */
+static void free_device(cubie_solver *s)
+{
+	const cubie_allocator_ops *ao = s->allocator.desc->ops;
+	for (size_t i = 0; i < s->n_slots; i++) {
+		struct slot *sl = &s->slots[i];
+		uint64_t *d[] = {&sl->d_in, &sl->d_out, &sl->d_int};
+		for (int k = 0; k < 3; k++)
+			if (*d[k]) {
+				ao->free(s->alloc, *d[k], sl->stream);
+				*d[k] = 0;
+			}
+	}
+	ao->end_solve(s->alloc);
+}
+
+/* Device buffers through the allocator and pinned staging (kept across
+ * solves while the chunk size stays) for every stream of the plan. */
+static int alloc_slots(cubie_solver *s, cubie_error *e)
+{
+	const cubie_allocator_ops *ao = s->allocator.desc->ops;
+	size_t chunk = s->plan.chunk_runs, b[3];
+	slot_bytes(s, chunk, b);
+	if (s->staged_runs != chunk || s->n_slots != s->plan.streams) {
+		unstage(s);
+		struct slot *slots = realloc(s->slots, s->plan.streams * sizeof *slots);
+		if (!slots)
+			return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+		memset(slots, 0, s->plan.streams * sizeof *slots);
+		s->slots = slots;
+		s->n_slots = s->plan.streams;
+	}
+	for (size_t i = 0; i < s->plan.streams; i++) {
+		struct slot *sl = &s->slots[i];
+		sl->stream = s->group->streams[i];
+		sl->n = 0;
+		uint64_t *d[] = {&sl->d_in, &sl->d_out, &sl->d_int};
+		void **h[] = {&sl->h_in, &sl->h_out, &sl->h_int};
+		for (int k = 0; k < 3; k++) {
+			if (ao->alloc(s->alloc, b[k], sl->stream, d[k]))
+				return cb_fail(e, CUBIE_ERR_RUNTIME,
+				               "cannot allocate %zu bytes of %s memory for a chunk of %zu runs",
+				               b[k], s->be->ops->name, chunk);
+			if (!*h[k] && s->host.pinned_alloc(s->host.ctx, b[k], h[k]))
+				return cb_fail(e, CUBIE_ERR_RUNTIME,
+				               "cannot allocate %zu bytes of pinned host memory", b[k]);
+		}
+	}
+	s->staged_runs = chunk;
+	return 0;
+}
+
+/* Pack runs [first, first + n) and queue copy in, kernel, copy out. */
+static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, cubie_error *e)
+{
+	const struct backend_ops *o = s->be->ops;
+	size_t r = real_size(s), N = s->runs.n_runs, stride = s->plan.chunk_runs, b[3];
+	slot_bytes(s, stride, b);
+	for (size_t i = 0; i < s->runs.n_inputs; i++) {
+		const double *src = s->runs.v + i * N + first;
+		if (r == 4)
+			for (size_t j = 0; j < n; j++)
+				((float *)sl->h_in)[i * stride + j] = (float)src[j];
+		else
+			memcpy((double *)sl->h_in + i * stride, src, n * sizeof(double));
+	}
+	struct cubie_args a = {
+		.y0 = (const void *)(uintptr_t)sl->d_in,
+		.params = (const void *)(uintptr_t)(sl->d_in + s->model->n_states * stride * r),
+		.out = (void *)(uintptr_t)sl->d_out,
+		.status = (int *)(uintptr_t)sl->d_int,
+		.steps = (int *)(uintptr_t)(sl->d_int + stride * sizeof(int32_t)),
+		.n = (long long)n,
+		.stride = (long long)stride,
+		.n_saves = (long long)s->n_saves,
+		.t0 = s->t0,
+		.duration = s->duration,
+		.dt = s->dt,
+		.save_every = s->save_every,
+		.settle = s->settle,
+	};
+	int rc;
+	if ((rc = o->copy_h2d(s->be, sl->d_in, sl->h_in, b[0], sl->stream, e)) ||
+	    (rc = o->launch(s->be, &a, sl->stream, e)) ||
+	    (rc = o->copy_d2h(s->be, sl->h_out, sl->d_out, b[1], sl->stream, e)) ||
+	    (rc = o->copy_d2h(s->be, sl->h_int, sl->d_int, b[2], sl->stream, e)))
+		return rc;
+	sl->first = first;
+	sl->n = n;
+	return 0;
+}
+
+/* Wait for a slot's chunk and unpack it into the result. */
+static int finish(cubie_solver *s, struct slot *sl, cubie_result *res, cubie_error *e)
+{
+	int rc = s->be->ops->stream_sync(s->be, sl->stream, e);
+	if (rc || !sl->n)
+		return rc;
+	size_t r = real_size(s), N = s->runs.n_runs, stride = s->plan.chunk_runs;
+	size_t rows = s->n_saves * s->n_save, first = sl->first, n = sl->n;
+	for (size_t k = 0; k < rows; k++)
+		memcpy((char *)res->values + (k * N + first) * r, (char *)sl->h_out + k * stride * r,
+		       n * r);
+	const int32_t *ints = sl->h_int;
+	memcpy(res->status + first, ints, n * sizeof *ints);
+	memcpy(res->steps + first, ints + stride, n * sizeof *ints);
+	memcpy(res->steps + N + first, ints + 2 * stride, n * sizeof *ints);
+	sl->n = 0;
+	s->stats.chunks++;
+	if (s->progress)
+		s->progress(first + n, N, s->progress_user);
+	return 0;
+}
+
+static int run_chunks(cubie_solver *s, cubie_result *res, cubie_error *e)
+{
+	size_t N = s->runs.n_runs, chunk = s->plan.chunk_runs, S = s->plan.streams;
+	int rc = 0;
+	for (size_t c = 0; !rc && c < s->plan.chunks; c++) {
+		struct slot *sl = &s->slots[c % S];
+		if (sl->n)
+			rc = finish(s, sl, res, e);
+		if (!rc)
+			rc = submit(s, sl, c * chunk, N - c * chunk < chunk ? N - c * chunk : chunk, e);
+	}
+	for (size_t i = 0; i < S; i++) { /* drain, even after an error */
+		cubie_error ignore;
+		int r2 = finish(s, &s->slots[i], res, rc ? &ignore : e);
+		rc = rc ? rc : r2;
+	}
+	return rc;
+}
+
+int cubie_solve(cubie_solver *s, cubie_result **out, cubie_error *e)
+{
+	*out = NULL;
+	double t_start = now();
+	size_t N = s->runs.n_runs;
+	s->be->kernel_s = 0;
+	s->stats.chunks = 0;
+	char **inputs = calloc(s->runs.n_inputs + 1, sizeof *inputs);
+	if (!inputs)
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	for (size_t i = 0; i < s->runs.n_inputs; i++)
+		inputs[i] = i < s->model->n_states ? s->model->states[i]
+		                                   : s->model->params[i - s->model->n_states];
+	cubie_result *res = result_new(N, s->n_saves, s->save_names, s->n_save, inputs,
+	                               s->runs.n_inputs, s->precision);
+	free(inputs);
+	if (!res)
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory for the result of %zu runs", N);
+	memcpy(res->inputs, s->runs.v, s->runs.n_inputs * N * sizeof(double));
+	for (size_t k = 0; k < s->n_saves; k++)
+		res->time[k] = k == s->n_saves - 1 ? s->t0 + s->duration : s->t0 + (double)k * s->save_every;
+
+	int rc = 0;
+	if (N > 0) {
+		/* Out of memory: release what the allocator caches, halve the
+		 * chunk and try again, down to one block. */
+		size_t block = s->be->block_size > 0 ? (size_t)s->be->block_size : 1;
+		while ((rc = alloc_slots(s, e)) && s->plan.chunk_runs > block) {
+			free_device(s);
+			((const cubie_allocator_ops *)s->allocator.desc->ops)->trim(s->alloc);
+			unstage(s);
+			size_t half = s->plan.chunk_runs / 2;
+			half = half > block ? half - half % block : block;
+			cb_log(CUBIE_LOG_WARN, "%s; retrying with chunks of %zu runs", e->msg, half);
+			s->plan.chunk_runs = half;
+			s->plan.chunks = (N + half - 1) / half;
+			if (s->plan.streams > s->plan.chunks)
+				s->plan.streams = s->plan.chunks;
+		}
+		if (!rc)
+			rc = run_chunks(s, res, e);
+		free_device(s);
+	}
+	if (rc) {
+		cubie_result_free(res);
+		return rc;
+	}
+	for (size_t i = 0; i < N; i++)
+		res->n_failed += res->status[i] != 0;
+	s->stats.kernel_s = s->be->kernel_s;
+	s->stats.solve_s = now() - t_start;
+	*out = res;
+	return 0;
+}
+
+int cubie_solver_set_inputs(cubie_solver *s, const double *values, size_t n_runs, cubie_error *e)
+{
+	size_t ni = s->runs.n_inputs;
+	double *v = malloc((ni ? ni : 1) * (n_runs ? n_runs : 1) * sizeof *v);
+	if (!v)
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory for %zu runs", n_runs);
+	memcpy(v, values, ni * n_runs * sizeof *v);
+	struct run_table old = s->runs;
+	s->runs.v = v;
+	s->runs.n_runs = n_runs;
+	struct plan keep = s->plan;
+	int rc = solver_plan(s, e);
+	if (rc) {
+		free(v);
+		s->runs = old;
+		s->plan = keep;
+		return rc;
+	}
+	free(old.v); /* staging follows the new plan at the next solve */
+	return 0;
+}
+
+void cubie_solver_set_progress(cubie_solver *s, cubie_progress_fn fn, void *user)
+{
+	s->progress = fn;
+	s->progress_user = user;
+}

@@ -1,0 +1,72 @@
+/* The memory plan: how many runs go into a chunk, over how many streams,
+ * from the bytes one run needs and the budget the backend allows. */
+#include "config.h"
+#include "solver.h"
+
+#include <stdio.h>
+
+int plan_compute(size_t free_b, size_t total_b, double proportion, int host_memory,
+                 size_t reserve, size_t bytes_per_run, size_t streams, size_t runs,
+                 size_t block, size_t forced, struct plan *p)
+{
+	double cap = proportion * (double)(host_memory ? free_b : total_b);
+	double avail = host_memory || cap < (double)free_b ? cap : (double)free_b;
+	p->budget = avail > (double)reserve ? (size_t)(avail - (double)reserve) : 0;
+	if (streams < 1)
+		streams = 1;
+	if (block < 1)
+		block = 1;
+	if (runs == 0) {
+		p->chunk_runs = p->chunks = 0;
+		p->streams = 1;
+		return p->budget >= bytes_per_run ? 0 : -1;
+	}
+	size_t chunk;
+	if (forced) {
+		chunk = forced;
+	} else {
+		if (p->budget / bytes_per_run < streams) /* fewer streams, at least one run each */
+			streams = p->budget / bytes_per_run;
+		if (streams == 0)
+			return -1;
+		chunk = p->budget / (streams * bytes_per_run);
+		if (chunk >= runs)
+			chunk = runs;
+		else if (chunk >= block)
+			chunk -= chunk % block;
+	}
+	if (chunk > runs)
+		chunk = runs;
+	p->chunk_runs = chunk;
+	p->chunks = (runs + chunk - 1) / chunk;
+	p->streams = p->chunks < streams ? p->chunks : streams;
+	return 0;
+}
+
+int solver_plan(cubie_solver *s, cubie_error *e)
+{
+	size_t r = real_size(s), free_b, total_b;
+	/* inputs, saved values, status and two step counts per run */
+	s->bytes_per_run = (s->runs.n_inputs + s->n_saves * s->n_save) * r + 3 * sizeof(int32_t);
+	if (s->be->ops->mem_info(s->be, &free_b, &total_b))
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "cannot query the %s backend's memory",
+		               s->be->ops->name);
+	const double gib = 1073741824.0;
+	if (s->be->host_memory)
+		snprintf(s->budget_from, sizeof s->budget_from,
+		         "%.2f x available host memory %.2f GiB", s->mem_proportion, free_b / gib);
+	else
+		snprintf(s->budget_from, sizeof s->budget_from,
+		         "min(free %.2f GiB, %.2f x total %.2f GiB) - %.1f MiB for the kernel",
+		         free_b / gib, s->mem_proportion, total_b / gib, s->be->reserve / 1048576.0);
+	size_t block = s->be->block_size > 0 ? (size_t)s->be->block_size : 1;
+	if (plan_compute(free_b, total_b, s->mem_proportion, s->be->host_memory, s->be->reserve,
+	                 s->bytes_per_run, s->streams_wanted, s->runs.n_runs, block, s->forced_chunk,
+	                 &s->plan))
+		return cb_fail(e, CUBIE_ERR_CONFIG,
+		               "%s: one run needs %zu bytes but the budget is %zu bytes (%s): save "
+		               "fewer variables or times ([output] save, save_every) or raise "
+		               "[memory] mem_proportion",
+		               s->cfg->path, s->bytes_per_run, s->plan.budget, s->budget_from);
+	return 0;
+}
