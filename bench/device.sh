@@ -16,8 +16,18 @@ cp test-suite.log t/*.log "$out"/ 2>/dev/null
 grep -E '^(PASS|FAIL|SKIP|ERROR|XFAIL|XPASS|# )' "$out/check.log" | grep -v '^# ' ; grep -h -E '^(not ok|# )' t/*.log | head -40
 echo "make check: exit $rc"
 ./cubie run examples/lorenz.ini -v -o "$work/lorenz.npy" 2>&1 | tail -3
-for b in ${CUBIE_BENCH:-bench}; do
+export CUBIE_PLUGIN_PATH=$PWD/plugin-dir
+make bench/lorenz-bench bench/pipeline-bench >/dev/null || exit 1
+for b in ${CUBIE_BENCH:-spine adaptive pipeline}; do
+	echo "== $b"
 	case $b in
-	bench) make bench/lorenz-bench >/dev/null && CUBIE_PLUGIN_PATH=$PWD/plugin-dir ./bench/lorenz-bench bench/lorenz.ini 20 22 ;;
+	spine) ./bench/lorenz-bench bench/lorenz.ini 20 22 ;;
+	adaptive)
+		for m in dormand_prince_54 tsit5; do for tol in 1e-6 1e-8; do
+			echo "-- $m atol = rtol = $tol"
+			./bench/lorenz-bench bench/lorenz.ini 20 22 -s solve.integrator=$m \
+				-s solve.atol=$tol -s solve.rtol=$tol | grep '^N ='
+		done; done ;;
+	pipeline) ./bench/pipeline-bench bench/lorenz.ini 22 8 ;;
 	esac
 done

@@ -80,7 +80,7 @@ int main(int argc, char **argv)
 			printf("%s", plan);
 			free(plan);
 		}
-		double kernel[REPEATS], wall[REPEATS];
+		double kernel[REPEATS], wall[REPEATS], acc = 0, rej = 0;
 		for (int r = -1; r < REPEATS; r++) { /* r = -1: warm-up */
 			cubie_result *res;
 			if (cubie_solve(s, &res, &e)) {
@@ -93,15 +93,23 @@ int main(int argc, char **argv)
 				kernel[r] = rs.kernel_s;
 				wall[r] = rs.solve_s;
 			}
-			if (r == REPEATS - 1 && cubie_result_failed(res))
-				printf("warning: %zu runs failed\n", cubie_result_failed(res));
+			if (r == REPEATS - 1) {
+				const cubie_array *st = cubie_result_find(res, "steps");
+				const int *steps = st->data;
+				size_t n = st->shape[1];
+				for (size_t i = 0; i < n; i++)
+					acc += steps[i], rej += steps[n + i];
+				acc /= (double)n, rej /= (double)n;
+				if (cubie_result_failed(res))
+					printf("warning: %zu runs failed\n", cubie_result_failed(res));
+			}
 			cubie_result_free(res);
 		}
 		double km = median(kernel, REPEATS), wm = median(wall, REPEATS);
-		printf("N = 2^%d = %ld: solver create %.3f s (%s, compile %.3f s); kernel %.3f ms "
-		       "(%.1f Mruns/s); solve wall %.3f ms (median of %d)\n",
-		       logs[k], 1L << logs[k], create_s, st.cache_hit ? "cached" : "cold",
-		       st.compile_s, km * 1e3, (double)(1L << logs[k]) / km * 1e-6, wm * 1e3, REPEATS);
+		printf("N = 2^%d: create %.3f s (%s, compile %.3f s); kernel %.3f ms (%.1f Mruns/s); "
+		       "solve wall %.3f ms; steps/run %.1f accepted, %.1f rejected (median of %d)\n",
+		       logs[k], create_s, st.cache_hit ? "cached" : "cold", st.compile_s, km * 1e3,
+		       (double)(1L << logs[k]) / km * 1e-6, wm * 1e3, acc, rej, REPEATS);
 		cubie_solver_free(s);
 		cubie_config_free(c);
 	}

@@ -298,9 +298,11 @@ struct cuda_backend {
 	/* cuda.h names the _v2 of CUDA 12.8; older drivers have the same call
 	 * unversioned. */
 	__typeof__(&cuEventElapsedTime) cuEventElapsedTime;
-	/* Launches whose device time is not yet added to kernel_s. */
-	struct { CUevent start, stop; } timed[64];
+	/* Launches (and with CUBIE_TIMELINE set, copies) whose device time is
+	 * not yet added to kernel_s or logged. */
+	struct { CUevent start, stop; int kind; void *stream; } timed[64];
 	int n_timed;
+	CUevent epoch; /* CUBIE_TIMELINE: time zero of the logged timeline */
 };
 #define CB(b) ((struct cuda_backend *)(b))
 
@@ -340,8 +342,16 @@ static void collect(struct cuda_backend *c, int all)
 			continue;
 		}
 		if (r == CUDA_SUCCESS && c->cuEventElapsedTime &&
-		    c->cuEventElapsedTime(&ms, c->timed[i].start, c->timed[i].stop) == CUDA_SUCCESS)
+		    c->cuEventElapsedTime(&ms, c->timed[i].start, c->timed[i].stop) == CUDA_SUCCESS &&
+		    c->timed[i].kind == 0)
 			c->base.kernel_s += 1e-3 * ms;
+		float t0, t1;
+		if (r == CUDA_SUCCESS && c->epoch &&
+		    c->cuEventElapsedTime(&t0, c->epoch, c->timed[i].start) == CUDA_SUCCESS &&
+		    c->cuEventElapsedTime(&t1, c->epoch, c->timed[i].stop) == CUDA_SUCCESS)
+			cb_log(CUBIE_LOG_INFO, "timeline: stream %p %s %.3f %.3f ms", c->timed[i].stream,
+			       c->timed[i].kind == 0 ? "kernel" : c->timed[i].kind == 1 ? "H2D" : "D2H",
+			       t0, t1);
 		c->cuEventDestroy(c->timed[i].start);
 		c->cuEventDestroy(c->timed[i].stop);
 	}
@@ -365,6 +375,8 @@ static void cuda_close(backend *b)
 		BIND(c);
 		c->cuCtxSynchronize();
 		collect(c, 1);
+		if (c->epoch)
+			c->cuEventDestroy(c->epoch);
 		unload(c);
 		c->cuDevicePrimaryCtxRelease(c->dev);
 	}
@@ -434,6 +446,41 @@ static int cuda_load(backend *b, const char *src, cubie_error *e)
 	return 0;
 }
 
+/* Events around an operation time it (best effort: no events, no time). */
+static CUevent timed_begin(struct cuda_backend *c, void *stream)
+{
+	CUevent ev = NULL;
+	if (c->n_timed == (int)(sizeof c->timed / sizeof c->timed[0])) {
+		c->cuEventSynchronize(c->timed[0].stop);
+		collect(c, 0);
+	}
+	if (c->cuEventCreate(&ev, CU_EVENT_DEFAULT) != CUDA_SUCCESS)
+		return NULL;
+	if (c->cuEventRecord(ev, (CUstream)stream) != CUDA_SUCCESS) {
+		c->cuEventDestroy(ev);
+		return NULL;
+	}
+	return ev;
+}
+
+static void timed_end(struct cuda_backend *c, CUevent start, int ok, int kind, void *stream)
+{
+	CUevent stop = NULL;
+	if (!start)
+		return;
+	if (ok && c->cuEventCreate(&stop, CU_EVENT_DEFAULT) == CUDA_SUCCESS &&
+	    c->cuEventRecord(stop, (CUstream)stream) == CUDA_SUCCESS) {
+		c->timed[c->n_timed].start = start;
+		c->timed[c->n_timed].stop = stop;
+		c->timed[c->n_timed].kind = kind;
+		c->timed[c->n_timed++].stream = stream;
+		return;
+	}
+	c->cuEventDestroy(start);
+	if (stop)
+		c->cuEventDestroy(stop);
+}
+
 static int cuda_launch(backend *b, const struct cubie_args *a, void *stream, cubie_error *e)
 {
 	struct cuda_backend *c = CB(b);
@@ -445,26 +492,11 @@ static int cuda_launch(backend *b, const struct cubie_args *a, void *stream, cub
 	if (grid > 0x7fffffffLL)
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "cuda: %lld runs are too many for one launch", a->n);
 	void *params[] = {(void *)a}; /* the struct is the kernel's one by-value argument */
-	CUevent ev[2] = {NULL, NULL};
 	BIND(c);
-	/* Events around the launch time it (best effort: no events, no time). */
-	if (c->n_timed == (int)(sizeof c->timed / sizeof c->timed[0])) {
-		c->cuEventSynchronize(c->timed[0].stop);
-		collect(c, 0);
-	}
-	int timed = c->cuEventCreate(&ev[0], CU_EVENT_DEFAULT) == CUDA_SUCCESS &&
-	            c->cuEventCreate(&ev[1], CU_EVENT_DEFAULT) == CUDA_SUCCESS &&
-	            c->cuEventRecord(ev[0], (CUstream)stream) == CUDA_SUCCESS;
+	CUevent start = timed_begin(c, stream);
 	int rc = ck(c, c->cuLaunchKernel(c->fn, (unsigned)grid, 1, 1, (unsigned)b->block_size, 1, 1, 0,
 	                                 (CUstream)stream, params, NULL), "cuLaunchKernel", e);
-	if (!rc && timed && c->cuEventRecord(ev[1], (CUstream)stream) == CUDA_SUCCESS) {
-		c->timed[c->n_timed].start = ev[0];
-		c->timed[c->n_timed++].stop = ev[1];
-	} else {
-		for (int i = 0; i < 2; i++)
-			if (ev[i])
-				c->cuEventDestroy(ev[i]);
-	}
+	timed_end(c, start, !rc, 0, stream);
 	return rc;
 }
 
@@ -497,16 +529,24 @@ static int cuda_copy_h2d(backend *b, uint64_t dst, const void *src, size_t n, vo
 {
 	struct cuda_backend *c = CB(b);
 	BIND(c);
-	return n ? ck(c, c->cuMemcpyHtoDAsync((CUdeviceptr)dst, src, n, (CUstream)s),
-	              "cuMemcpyHtoDAsync", e) : 0;
+	if (!n)
+		return 0;
+	CUevent start = c->epoch ? timed_begin(c, s) : NULL;
+	int rc = ck(c, c->cuMemcpyHtoDAsync((CUdeviceptr)dst, src, n, (CUstream)s), "cuMemcpyHtoDAsync", e);
+	timed_end(c, start, !rc, 1, s);
+	return rc;
 }
 
 static int cuda_copy_d2h(backend *b, void *dst, uint64_t src, size_t n, void *s, cubie_error *e)
 {
 	struct cuda_backend *c = CB(b);
 	BIND(c);
-	return n ? ck(c, c->cuMemcpyDtoHAsync(dst, (CUdeviceptr)src, n, (CUstream)s),
-	              "cuMemcpyDtoHAsync", e) : 0;
+	if (!n)
+		return 0;
+	CUevent start = c->epoch ? timed_begin(c, s) : NULL;
+	int rc = ck(c, c->cuMemcpyDtoHAsync(dst, (CUdeviceptr)src, n, (CUstream)s), "cuMemcpyDtoHAsync", e);
+	timed_end(c, start, !rc, 2, s);
+	return rc;
 }
 
 /* Zero bytes is a null pointer, and freeing one is a no-op: the driver
@@ -641,6 +681,10 @@ int backend_cuda_open(int gpu, int block_size, backend **out, cubie_error *e)
 		cuda_close(&c->base);
 		return rc;
 	}
+	/* CUBIE_TIMELINE: log when each copy and kernel ran, to see overlap */
+	const char *tl = getenv("CUBIE_TIMELINE");
+	if (tl && *tl && *tl != '0' && (c->epoch = timed_begin(c, NULL)))
+		c->cuEventSynchronize(c->epoch);
 	*out = &c->base;
 	return 0;
 }

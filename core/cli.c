@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static int verbosity = 1; /* 0 quiet, 1 normal, 2 verbose */
 
@@ -41,6 +42,17 @@ static double now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* A progress line on a terminal: runs done, runs/s, ETA. */
+static double progress_t0;
+static void on_progress(size_t done, size_t runs, void *user)
+{
+	double dt = now() - progress_t0, rate = dt > 0 ? (double)done / dt : 0;
+	fprintf(stderr, "\rcubie: %zu/%zu runs (%.0f%%), %.3g runs/s, ETA %.0f s   ", done, runs,
+	        100.0 * (double)done / (double)runs, rate, rate > 0 ? (double)(runs - done) / rate : 0);
+	if (done == runs)
+		fputc('\n', stderr);
 }
 
 /* Shared by run and check: FILE.ini, then -o, -s, -q, -v. */
@@ -97,8 +109,14 @@ static int cmd_run(int argc, char **argv)
 	if (rc)
 		return rc;
 	double t = now();
-	if (!(rc = cubie_solver_create(cfg, &s, &e)) && !(rc = cubie_solve(s, &r, &e)))
-		rc = cubie_result_write(r, s, NULL, &e);
+	if (!(rc = cubie_solver_create(cfg, &s, &e))) {
+		if (verbosity > 0 && isatty(2)) {
+			progress_t0 = now();
+			cubie_solver_set_progress(s, on_progress, NULL);
+		}
+		if (!(rc = cubie_solve(s, &r, &e)))
+			rc = cubie_result_write(r, s, NULL, &e);
+	}
 	if (rc) {
 		rc = fail(&e);
 	} else {

@@ -1,2 +1,150 @@
-#include "tap.h"
-int main(void){plan_skip_all("not written yet");}
+/* Adaptive step control: tolerances met and honoured, controllers, exact
+ * saves, observables, settling time, failing runs, configuration errors. */
+#include "config.h"
+#include "solve.h"
+
+static const char *const adaptive[] = {"heun_21", "bogacki_shampine_32", "fehlberg_45",
+	"cash_karp_54", "dormand_prince_54", "tsit5", "vern7", "dormand_prince_853", NULL};
+
+/* x' = -k x + sin(t) ... keep it simple: a decay and an oscillator,
+ * exact solutions e^-kt and cos(wt). */
+static const char *problem =
+	"[model]\nstates = x, u, v\nparameters = k\n[equations]\ndx = -k * x\ndu = v\ndv = -4 * u\n"
+	"[initial]\nx = 1\nu = 1\nv = 0\n[parameters]\nk = 0.5, 1, 2\n[solve]\nduration = 3\ndt = 0.01\n";
+
+struct outcome { double err; double accepted, rejected; int ok; };
+
+static struct outcome run(const char *method, const char *tol, const char *controller)
+{
+	char m[64], a[64], r[64], c[64];
+	snprintf(m, sizeof m, "solve.integrator=%s", method);
+	snprintf(a, sizeof a, "solve.atol=%s", tol);
+	snprintf(r, sizeof r, "solve.rtol=%s", tol);
+	snprintf(c, sizeof c, "solve.controller=%s", controller);
+	const char *ov[] = {m, a, r, c, "device.backend=cpu", NULL};
+	cubie_error e = {0};
+	struct outcome o = {INFINITY, 0, 0, 0};
+	cubie_result *res = solve_text(problem, ov, &e);
+	if (!res) {
+		diag("%s: %s", method, e.msg);
+		return o;
+	}
+	const cubie_array *st = cubie_result_find(res, "steps");
+	const int *steps = st->data;
+	size_t n = cubie_result_runs(res);
+	o.err = 0;
+	for (size_t i = 0; i < n; i++) {
+		double k = i == 0 ? 0.5 : i == 1 ? 1 : 2;
+		o.err = fmax(o.err, fabs(value_at(res, 1, 0, i) - exp(-k * 3)));
+		o.err = fmax(o.err, fabs(value_at(res, 1, 1, i) - cos(6.0)));
+		o.accepted += steps[i] / (double)n;
+		o.rejected += steps[n + i] / (double)n;
+	}
+	o.ok = cubie_result_failed(res) == 0;
+	cubie_result_free(res);
+	return o;
+}
+
+int main(void)
+{
+	for (int i = 0; adaptive[i]; i++) {
+		struct outcome o4 = run(adaptive[i], "1e-4", "pi"), o6 = run(adaptive[i], "1e-6", "pi");
+		struct outcome o8 = run(adaptive[i], "1e-8", "pi");
+		ok(o8.ok && o8.err < 50 * 1e-8, "%s at tol 1e-8: error %.2e within a small multiple", adaptive[i],
+		   o8.err);
+		ok(o4.err > o6.err && o6.err > o8.err, "%s: error falls with the tolerance (%.1e, %.1e, %.1e)",
+		   adaptive[i], o4.err, o6.err, o8.err);
+		ok(o8.accepted > o6.accepted && o6.accepted > o4.accepted && o4.accepted >= 1,
+		   "%s: mean accepted steps %.1f, %.1f, %.1f; rejected %.1f, %.1f, %.1f", adaptive[i],
+		   o4.accepted, o6.accepted, o8.accepted, o4.rejected, o6.rejected, o8.rejected);
+	}
+	static const char *const controllers[] = {"i", "pi", "pid", "gustafsson", NULL};
+	for (int i = 0; controllers[i]; i++) {
+		struct outcome o = run("dormand_prince_54", "1e-7", controllers[i]);
+		ok(o.ok && o.err < 50 * 1e-7, "controller %s: error %.2e, %.1f accepted, %.1f rejected",
+		   controllers[i], o.err, o.accepted, o.rejected);
+	}
+
+	/* Two high-order methods at tight tolerance agree on a chaotic problem */
+	const char *lorenz =
+		"[model]\nstates = x, y, z\nobservables = r\n[constants]\nsigma = 10\nbeta = 8/3\nrho = 28\n"
+		"[equations]\ndx = sigma * (y - x)\ndy = x * (rho - z) - y\ndz = x * y - beta * z\n"
+		"r = sqrt(x^2 + y^2 + z^2)\n"
+		"[initial]\nx = 1, -3\ny = 1\nz = 20\n[solve]\nduration = 2\ndt = 0.001\n"
+		"atol = 1e-12\nrtol = 1e-12\n[output]\nsave_every = 0.125\nsave = x, y, z, r\n"
+		"[device]\nbackend = cpu\n";
+	const char *v7[] = {"solve.integrator=vern7", NULL}, *d8[] = {"solve.integrator=dop853", NULL};
+	cubie_error e = {0};
+	cubie_result *a = solve_text(lorenz, v7, &e), *b = a ? solve_text(lorenz, d8, &e) : NULL;
+	double worst = INFINITY, obs = INFINITY;
+	const cubie_array *t = a ? cubie_result_find(a, "time") : NULL;
+	int exact = t && t->shape[0] == 17;
+	if (a && b) {
+		worst = obs = 0;
+		for (size_t k = 0; k < t->shape[0]; k++) {
+			exact = exact && ((const double *)t->data)[k] == 0.125 * (double)k;
+			for (size_t r = 0; r < 2; r++) {
+				for (size_t v = 0; v < 3; v++)
+					worst = fmax(worst, fabs(value_at(a, k, v, r) - value_at(b, k, v, r)) / 20);
+				double x = value_at(a, k, 0, r), y = value_at(a, k, 1, r), z = value_at(a, k, 2, r);
+				obs = fmax(obs, fabs(value_at(a, k, 3, r) - sqrt(x * x + y * y + z * z)));
+			}
+		}
+	} else {
+		diag("%s", e.msg);
+	}
+	ok(worst < 1e-6, "vern7 and dop853 at 1e-12 agree on Lorenz (rho = 28) to %.1e over t = 2", worst);
+	ok(exact, "adaptive saves land on exact times k/8");
+	ok(obs < 1e-12, "observable r equals its recomputation from saved states (%.1e)", obs);
+	cubie_result_free(a);
+	cubie_result_free(b);
+
+	/* settling time integrates before t0 without saving */
+	const char *settle[] = {"solve.settling_time=1", "solve.integrator=dopri54", "solve.atol=1e-10",
+	                        "solve.rtol=1e-10", "device.backend=cpu", NULL};
+	cubie_result *r = solve_text(problem, settle, &e);
+	ok(r && fabs(value_at(r, 0, 0, 1) - exp(-1.0)) < 1e-8 && fabs(value_at(r, 1, 0, 1) - exp(-4.0)) < 1e-8,
+	   "settling_time = 1: the saved x(t0) is e^-1, x(t0 + 3) is e^-4");
+	cubie_result_free(r);
+
+	/* a blow-up ends that run with a status bit; the others finish */
+	const char *blowup = "[model]\nstates = x\n[equations]\ndx = x^2\n[initial]\nx = 2, 0.1, -1\n"
+	                     "[solve]\nintegrator = tsit5\nduration = 1\n[device]\nbackend = cpu\n";
+	r = solve_text(blowup, NULL, &e);
+	const cubie_array *st = r ? cubie_result_find(r, "status") : NULL;
+	const int *s = st ? st->data : NULL;
+	ok(s && s[0] != 0 && s[1] == 0 && s[2] == 0, "x' = x^2 from 2 fails (status %d), its neighbours succeed",
+	   s ? s[0] : -1);
+	ok(r && fabs(value_at(r, 1, 0, 1) - 0.1 / 0.9) < 1e-5, "... and the neighbour is right");
+	cubie_result_free(r);
+	const char *few[] = {"solve.max_steps=10", NULL};
+	r = solve_text(blowup, few, &e);
+	st = r ? cubie_result_find(r, "status") : NULL;
+	ok(st && ((const int *)st->data)[1] == CUBIE_STATUS_MAX_STEPS, "max_steps = 10: status MAX_STEPS");
+	cubie_result_free(r);
+
+	/* configuration errors */
+	const char *bad1[] = {"solve.integrator=rk4", "solve.controller=pi", NULL};
+	if (!ok(!solve_text(problem, bad1, &e) && e.code == CUBIE_ERR_CONFIG &&
+	        strstr(e.msg, "command line: [solve] controller = pi needs an error estimate"),
+	        "an errorless method with an adaptive controller is refused, naming the key"))
+		diag("%s", e.msg);
+	const char *bad2[] = {"solve.integrator=tsit5", "solve.atol=1e-6, 1e-6", NULL};
+	if (!ok(!solve_text(problem, bad2, &e) &&
+	        strstr(e.msg, "[solve] atol has 2 values: give one, or one per state (3)"),
+	        "atol with the wrong count is refused"))
+		diag("%s", e.msg);
+	const char *per_state[] = {"solve.integrator=tsit5", "solve.atol=1e-9, 1e-9, 1e-9",
+	                           "device.backend=cpu", NULL};
+	r = solve_text(problem, per_state, &e);
+	ok(r != NULL, "one atol per state is accepted");
+	cubie_result_free(r);
+	const char *rk4_default[] = {"solve.integrator=rk4", "device.backend=cpu", NULL};
+	r = solve_text(problem, rk4_default, &e);
+	st = r ? cubie_result_find(r, "steps") : NULL;
+	ok(st && ((const int *)st->data)[0] == 300 && ((const int *)st->data)[3] == 0,
+	   "rk4 defaults to fixed steps: 300 steps of 0.01, none rejected");
+	cubie_result_free(r);
+	done_testing();
+	return tap_exit();
+}

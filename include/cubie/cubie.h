@@ -46,7 +46,8 @@ void cubie_config_free(cubie_config *cfg);
  * line, as `cubie check` shows it. Caller frees. */
 char *cubie_config_describe(const cubie_config *cfg);
 
-/* A solver: model parsed, plugins loaded, kernel compiled, runs tabulated. */
+/* A solver: model parsed, plugins loaded, kernel compiled, runs tabulated.
+ * cfg must outlive the solver. */
 int cubie_solver_create(const cubie_config *cfg, cubie_solver **out, cubie_error *err);
 /* The backend, device, kernel, run count and memory plan. Caller frees. */
 char *cubie_solver_describe(const cubie_solver *s);
