@@ -117,10 +117,10 @@ int main(void)
 	   s ? s[0] : -1);
 	ok(r && fabs(value_at(r, 1, 0, 1) - 0.1 / 0.9) < 1e-5, "... and the neighbour is right");
 	cubie_result_free(r);
-	const char *few[] = {"solve.max_steps=10", NULL};
+	const char *few[] = {"solve.max_steps=3", NULL};
 	r = solve_text(blowup, few, &e);
 	st = r ? cubie_result_find(r, "status") : NULL;
-	ok(st && ((const int *)st->data)[1] == CUBIE_STATUS_MAX_STEPS, "max_steps = 10: status MAX_STEPS");
+	ok(st && ((const int *)st->data)[1] == CUBIE_STATUS_MAX_STEPS, "max_steps = 3: status MAX_STEPS");
 	cubie_result_free(r);
 
 	/* configuration errors */
