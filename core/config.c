@@ -213,6 +213,13 @@ static int validate(const cubie_config *c, const struct cfg_entry *en, cubie_err
 			cfg_free_names(names, n);
 		return rc;
 	}
+	case CFG_NUMS: {
+		double *v;
+		int rc = cfg_values(en, &v, &n, e);
+		if (!rc)
+			free(v);
+		return rc;
+	}
 	case CFG_CHOICE: {
 		size_t len = strlen(en->value);
 		for (const char *p = k->doc; p; p = strchr(p, '|') ? strchr(p, '|') + 1 : NULL)

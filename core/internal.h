@@ -192,6 +192,16 @@ int cuda_compile_only(const char *src, int arch, int *regs, size_t *local_bytes,
 char *kernel_source(int precision, const char *model_src, const char *integrator_src);
 
 
+/* ---- host threads (workers.c) ---- */
+struct workers;
+/* n threads besides the caller (0: the caller alone). */
+struct workers *workers_new(int n);
+/* fn over [0, items) in contiguous shares, one per thread; returns when done. */
+void workers_for(struct workers *w, void (*fn)(void *ctx, size_t lo, size_t hi), void *ctx,
+                 size_t items);
+void workers_free(struct workers *w);
+int workers_default(void); /* one fewer than the cores, at most 15 */
+
 /* ---- memory plan (planner.c) ---- */
 struct plan {
 	size_t budget;     /* bytes the chunks may use */

@@ -121,6 +121,8 @@ static void unstage(cubie_solver *s)
 
 void solver_release(cubie_solver *s)
 {
+	workers_free(s->workers);
+	s->workers = NULL;
 	unstage(s);
 	free(s->slots);
 	s->slots = NULL;
@@ -188,20 +190,53 @@ static int alloc_slots(cubie_solver *s, cubie_error *e)
 	return 0;
 }
 
+/* Rows of one chunk between the result's layout ([row][N]) and a slot's
+ * ([row][stride]), cut into pieces so that the host threads share them. */
+#define PIECE 65536 /* runs */
+struct rows {
+	cubie_solver *s;
+	struct slot *sl;
+	size_t first, n, pieces; /* pieces per row */
+	char *values;            /* the result's, when unpacking */
+};
+
+static void pack_rows(void *ctx, size_t lo, size_t hi)
+{
+	const struct rows *c = ctx;
+	size_t N = c->s->runs.n_runs, stride = c->s->plan.chunk_runs;
+	for (size_t it = lo; it < hi; it++) {
+		size_t i = it / c->pieces, j0 = it % c->pieces * PIECE;
+		size_t j1 = j0 + PIECE < c->n ? j0 + PIECE : c->n;
+		const double *src = c->s->runs.v + i * N + c->first;
+		if (real_size(c->s) == 4)
+			for (size_t j = j0; j < j1; j++)
+				((float *)c->sl->h_in)[i * stride + j] = (float)src[j];
+		else
+			memcpy((double *)c->sl->h_in + i * stride + j0, src + j0, (j1 - j0) * sizeof(double));
+	}
+}
+
+static void unpack_rows(void *ctx, size_t lo, size_t hi)
+{
+	const struct rows *c = ctx;
+	size_t r = real_size(c->s), N = c->s->runs.n_runs, stride = c->s->plan.chunk_runs;
+	char *values = c->values;
+	for (size_t it = lo; it < hi; it++) {
+		size_t k = it / c->pieces, j0 = it % c->pieces * PIECE;
+		size_t j1 = j0 + PIECE < c->n ? j0 + PIECE : c->n;
+		memcpy(values + (k * N + c->first + j0) * r, (char *)c->sl->h_out + (k * stride + j0) * r,
+		       (j1 - j0) * r);
+	}
+}
+
 /* Pack runs [first, first + n) and queue copy in, kernel, copy out. */
 static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, cubie_error *e)
 {
 	const struct backend_ops *o = s->be->ops;
-	size_t r = real_size(s), N = s->runs.n_runs, stride = s->plan.chunk_runs, b[3];
+	size_t r = real_size(s), stride = s->plan.chunk_runs, b[3];
 	slot_bytes(s, stride, b);
-	for (size_t i = 0; i < s->runs.n_inputs; i++) {
-		const double *src = s->runs.v + i * N + first;
-		if (r == 4)
-			for (size_t j = 0; j < n; j++)
-				((float *)sl->h_in)[i * stride + j] = (float)src[j];
-		else
-			memcpy((double *)sl->h_in + i * stride, src, n * sizeof(double));
-	}
+	struct rows c = {s, sl, first, n, (n + PIECE - 1) / PIECE, NULL};
+	workers_for(s->workers, pack_rows, &c, s->runs.n_inputs * c.pieces);
 	struct cubie_args a = {
 		.y0 = (const void *)(uintptr_t)sl->d_in,
 		.params = (const void *)(uintptr_t)(sl->d_in + s->model->n_states * stride * r),
@@ -234,11 +269,9 @@ static int finish(cubie_solver *s, struct slot *sl, cubie_result *res, cubie_err
 	int rc = s->be->ops->stream_sync(s->be, sl->stream, e);
 	if (rc || !sl->n)
 		return rc;
-	size_t r = real_size(s), N = s->runs.n_runs, stride = s->plan.chunk_runs;
-	size_t rows = s->n_saves * s->n_save, first = sl->first, n = sl->n;
-	for (size_t k = 0; k < rows; k++)
-		memcpy((char *)res->values + (k * N + first) * r, (char *)sl->h_out + k * stride * r,
-		       n * r);
+	size_t N = s->runs.n_runs, stride = s->plan.chunk_runs, first = sl->first, n = sl->n;
+	struct rows c = {s, sl, first, n, (n + PIECE - 1) / PIECE, res->values};
+	workers_for(s->workers, unpack_rows, &c, s->n_saves * s->n_save * c.pieces);
 	const int32_t *ints = sl->h_int;
 	memcpy(res->status + first, ints, n * sizeof *ints);
 	memcpy(res->steps + first, ints + stride, n * sizeof *ints);
@@ -292,6 +325,8 @@ int cubie_solve(cubie_solver *s, cubie_result **out, cubie_error *e)
 		res->time[k] = k == s->n_saves - 1 ? s->t0 + s->duration : s->t0 + (double)k * s->save_every;
 
 	int rc = 0;
+	if (!s->workers && s->runs.n_runs * s->n_saves * s->n_save > 4 * PIECE)
+		s->workers = workers_new(workers_default());
 	if (N > 0) {
 		/* Out of memory: release what the allocator caches, halve the
 		 * chunk and try again, down to one block. */
@@ -299,6 +334,9 @@ int cubie_solve(cubie_solver *s, cubie_result **out, cubie_error *e)
 		while ((rc = alloc_slots(s, e)) && s->plan.chunk_runs > block) {
 			free_device(s);
 			((const cubie_allocator_ops *)s->allocator.desc->ops)->trim(s->alloc);
+			/* stream-ordered frees return memory only at a synchronization */
+			for (size_t i = 0; i < s->group->n; i++)
+				s->be->ops->stream_sync(s->be, s->group->streams[i], NULL);
 			unstage(s);
 			size_t half = s->plan.chunk_runs / 2;
 			half = half > block ? half - half % block : block;

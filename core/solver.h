@@ -42,6 +42,7 @@ struct cubie_solver {
 	struct slot *slots;
 	size_t n_slots;
 	size_t staged_runs;  /* capacity of the pinned staging in slots */
+	struct workers *workers; /* host threads for packing and unpacking */
 	cubie_progress_fn progress;
 	void *progress_user;
 	cubie_stats stats;
