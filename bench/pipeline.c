@@ -66,6 +66,15 @@ static double time_solves(cubie_solver *s, int reps, double *kernel, size_t *chu
 	return t[reps / 2];
 }
 
+struct unpack { char *result; const char *from; size_t N, chunk, first; };
+
+static void unpack_rows(void *ctx, size_t lo, size_t hi)
+{
+	const struct unpack *u = ctx;
+	for (size_t k = lo; k < hi; k++)
+		memcpy(u->result + (k * u->N + u->first) * 4, u->from + k * u->chunk * 4, u->chunk * 4);
+}
+
 static void log_stdout(int level, const char *msg, void *user)
 {
 	if (level <= CUBIE_LOG_INFO)
@@ -109,14 +118,16 @@ int main(int argc, char **argv)
 			die("copy", &e);
 	b->ops->stream_sync(b, stream, &e);
 	double copy_s = now() - t;
-	/* host unpacking: chunk rows into a fresh result array, as the solve does */
+	/* host unpacking: chunk rows into a fresh result array, over the same
+	 * host threads as the solve uses */
+	struct workers *w = workers_new(workers_default());
 	t = now();
-	char *result = malloc((size_t)out_bytes);
-	for (size_t c = 0; c < C; c++)
-		for (size_t k = 0; k < saves * vars; k++)
-			memcpy(result + (k * N + c * chunk) * 4, (char *)hout + k * chunk * 4, chunk * 4);
+	struct unpack u = {malloc((size_t)out_bytes), hout, N, chunk, 0};
+	for (u.first = 0; u.first < N; u.first += chunk)
+		workers_for(w, unpack_rows, &u, saves * vars);
 	double unpack_s = now() - t;
-	free(result);
+	free(u.result);
+	workers_free(w);
 	/* host packing: float64 run table to float32 staging */
 	double *table = malloc(inputs * N * sizeof *table);
 	for (size_t i = 0; i < inputs * N; i++)

@@ -217,6 +217,9 @@ struct plan {
 int plan_compute(size_t free_b, size_t total_b, double proportion, int host_memory,
                  size_t reserve, size_t bytes_per_run, size_t streams, size_t runs,
                  size_t block, size_t forced, struct plan *p);
+/* The same from p->budget alone. */
+int plan_chunks(size_t bytes_per_run, size_t streams, size_t runs, size_t block, size_t forced,
+                struct plan *p);
 
 /* ---- results (result.c) ---- */
 struct cubie_result {

@@ -372,14 +372,17 @@ int cubie_solver_set_inputs(cubie_solver *s, const double *values, size_t n_runs
 	struct run_table old = s->runs;
 	s->runs.v = v;
 	s->runs.n_runs = n_runs;
-	struct plan keep = s->plan;
-	int rc = solver_plan(s, e);
-	if (rc) {
+	/* Same budget as when the solver was made: the memory the allocator
+	 * caches from the last solve would look used to a fresh query. */
+	size_t block = s->be->block_size > 0 ? (size_t)s->be->block_size : 1;
+	struct plan p = s->plan;
+	if (plan_chunks(s->bytes_per_run, s->streams_wanted, n_runs, block, s->forced_chunk, &p)) {
 		free(v);
 		s->runs = old;
-		s->plan = keep;
-		return rc;
+		return cb_fail(e, CUBIE_ERR_CONFIG, "one run needs %zu bytes, over the budget of %zu",
+		               s->bytes_per_run, p.budget);
 	}
+	s->plan = p;
 	free(old.v); /* staging follows the new plan at the next solve */
 	return 0;
 }

@@ -12,6 +12,12 @@ int plan_compute(size_t free_b, size_t total_b, double proportion, int host_memo
 	double cap = proportion * (double)(host_memory ? free_b : total_b);
 	double avail = host_memory || cap < (double)free_b ? cap : (double)free_b;
 	p->budget = avail > (double)reserve ? (size_t)(avail - (double)reserve) : 0;
+	return plan_chunks(bytes_per_run, streams, runs, block, forced, p);
+}
+
+int plan_chunks(size_t bytes_per_run, size_t streams, size_t runs, size_t block, size_t forced,
+                struct plan *p)
+{
 	if (streams < 1)
 		streams = 1;
 	if (block < 1)
