@@ -9,9 +9,9 @@
  * Error estimate: DOP853 combines a fifth- and a third-order estimate,
  * err5^2 / sqrt(err5^2 + 0.01 err3^2), which no single weight vector can
  * express. ERK_E here is the fifth-order part alone, Hairer's er_i =
- * b_i - b_hat5_i, so error_order is 5. It is the larger of the two
- * measures, so steps come out smaller (more conservative) than DOP853's
- * at the same tolerance. */
+ * b_i - b_hat5_i, so error_order is 5. err5 alone is never below the
+ * combined measure, so steps come out no larger (more conservative) than
+ * DOP853's at the same tolerance. */
 #include <cubie/plugin.h>
 
 static const char *const aliases[] = {"dop853", NULL};

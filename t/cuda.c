@@ -16,13 +16,17 @@ static const char *lorenz =
 /* Worst over runs and saved variables of max_t |gpu - cpu| / max_t |cpu|:
  * each series against its own scale, so values passing through zero do
  * not turn rounding into a large relative error. */
-static double compare(const char *method, const char *precision, size_t *n_values)
+static double compare(const char *method, const char *precision, const char *tol,
+                      size_t *n_values)
 {
-	char m[64], p[64];
+	char m[64], p[64], at[64], rt[64];
 	snprintf(m, sizeof m, "solve.integrator=%s", method);
 	snprintf(p, sizeof p, "solve.precision=%s", precision);
-	const char *on_cpu[] = {m, p, "device.backend=cpu", NULL};
-	const char *on_gpu[] = {m, p, "device.backend=cuda", NULL};
+	snprintf(at, sizeof at, "solve.atol=%s", tol ? tol : "1e-6");
+	snprintf(rt, sizeof rt, "solve.rtol=%s", tol ? tol : "1e-6");
+	const char *ctl = tol ? "solve.controller=pi" : "solve.controller=fixed";
+	const char *on_cpu[] = {m, p, at, rt, ctl, "device.backend=cpu", NULL};
+	const char *on_gpu[] = {m, p, at, rt, ctl, "device.backend=cuda", NULL};
 	cubie_error e = {0};
 	cubie_result *a = solve_text(lorenz, on_cpu, &e), *b = a ? solve_text(lorenz, on_gpu, &e) : NULL;
 	double worst = INFINITY;
@@ -68,12 +72,25 @@ int main(void)
 	diag("device: %s", b->device);
 	b->ops->close(b);
 	size_t n = 0;
-	double d = compare("rk4", "float64", &n);
+	double d = compare("rk4", "float64", NULL, &n);
 	ok(d <= 1e-12, "rk4 float64 Lorenz, rho up to 21: cuda = cpu to %.2e relative (%zu values)", d, n);
-	d = compare("euler", "float64", &n);
-	ok(d <= 1e-12, "euler float64: cuda = cpu to %.2e relative", d);
-	d = compare("rk4", "float32", &n);
+	d = compare("rk4", "float32", NULL, &n);
 	ok(d <= 1e-4, "rk4 float32: cuda = cpu to %.2e relative", d);
+	/* every method, fixed steps; those with an estimate also adaptive, where
+	 * the GPU's fused multiply-adds may flip an accept/reject decision, so
+	 * the bound follows the tolerance */
+	static const char *const methods[] = {"euler", "heun_21", "ralston_33", "bogacki_shampine_32",
+		"fehlberg_45", "cash_karp_54", "dormand_prince_54", "tsit5", "vern7",
+		"dormand_prince_853", NULL};
+	static const int adaptive[] = {0, 1, 0, 1, 1, 1, 1, 1, 1, 1};
+	for (int i = 0; methods[i]; i++) {
+		d = compare(methods[i], "float64", NULL, &n);
+		ok(d <= 1e-12, "%s float64, fixed steps: cuda = cpu to %.2e relative", methods[i], d);
+		if (adaptive[i]) {
+			d = compare(methods[i], "float64", "1e-10", &n);
+			ok(d <= 1e-8, "%s float64, pi at tol 1e-10: cuda = cpu to %.2e relative", methods[i], d);
+		}
+	}
 	done_testing();
 	return tap_exit();
 }

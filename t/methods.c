@@ -126,8 +126,8 @@ static void same_as_canonical(const struct alias *a)
 	           v1->shape[1] == v2->shape[1] && v1->shape[2] == v2->shape[2];
 	for (size_t i = 0; same && i < v1->shape[0] * v1->shape[1] * v1->shape[2]; i++)
 		same = ((const double *)v1->data)[i] == ((const double *)v2->data)[i];
-	ok(same, "integrator = %s gives the same result as %s", a->alias, a->canonical) ||
-	    diag("%s / %s", r1 ? "" : e1.msg, r2 ? "" : e2.msg);
+	if (!ok(same, "integrator = %s gives the same result as %s", a->alias, a->canonical))
+		diag("%s / %s", r1 ? "" : e1.msg, r2 ? "" : e2.msg);
 	cubie_result_free(r1);
 	cubie_result_free(r2);
 }
@@ -163,16 +163,17 @@ int main(void)
 
 	cubie_error e = {0};
 	char *list = cubie_plugins_describe(NULL, &e);
-	ok(list != NULL, "the plugin listing") || diag("%s", e.msg);
+	if (!ok(list != NULL, "the plugin listing"))
+		diag("%s", e.msg);
 	char line[1024];
 	for (size_t m = 0; m < N_METHODS; m++)
 		ok(listing_line(list, methods[m].name, line, sizeof line) != NULL,
 		   "integrator %s is listed", methods[m].name);
 	for (size_t a = 0; a < N_ALIASES; a++) {
 		const char *l = listing_line(list, aliases[a].canonical, line, sizeof line);
-		ok(l && strstr(l, aliases[a].alias), "%s is listed as an alias of %s", aliases[a].alias,
-		   aliases[a].canonical) ||
-		    diag("line: %s", l ? l : "(none)");
+		if (!ok(l && strstr(l, aliases[a].alias), "%s is listed as an alias of %s",
+		        aliases[a].alias, aliases[a].canonical))
+			diag("line: %s", l ? l : "(none)");
 	}
 	free(list);
 	done_testing();
