@@ -14,6 +14,7 @@ static const char usage[] =
 	"usage: cubie run FILE.ini [-o OUT] [-s SECTION.KEY=VALUE]... [-q|-v]\n"
 	"       cubie check FILE.ini [-s SECTION.KEY=VALUE]...\n"
 	"       cubie plugins [FILE.ini]\n"
+	"       cubie devices\n"
 	"       cubie --help | --version\n";
 
 static void on_log(int level, const char *msg, void *user)
@@ -195,5 +196,16 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 2, argv + 2);
 	if (!strcmp(cmd, "plugins"))
 		return cmd_plugins(argc - 2, argv + 2);
+	if (!strcmp(cmd, "devices")) {
+		cubie_error e = {0};
+		char *list = argc == 2 ? cubie_devices_describe(&e) : NULL;
+		if (argc > 2)
+			return usage_error("%s", "devices takes no arguments");
+		if (!list)
+			return fail(&e);
+		fputs(list, stdout);
+		free(list);
+		return 0;
+	}
 	return usage_error("unknown command '%s'", cmd);
 }

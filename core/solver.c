@@ -279,3 +279,24 @@ char *cubie_plugins_describe(const cubie_config *cfg, cubie_error *e)
 		cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
 	return list;
 }
+
+char *cubie_devices_describe(cubie_error *e)
+{
+	sbuf b = {0};
+	backend *be;
+	cubie_error why = {0};
+	int gpu = 0;
+	while (backend_cuda_open(gpu, 0, &be, &why) == 0) {
+		sb_add(&b, "gpu %d: %s\n", gpu++, be->device);
+		be->ops->close(be);
+	}
+	if (gpu == 0)
+		sb_add(&b, "gpu: none usable (%s)\n", why.msg);
+	if (backend_cpu_open(0, &be, e) == 0) {
+		sb_add(&b, "%s\n", be->device);
+		be->ops->close(be);
+	}
+	if (!b.s)
+		cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	return b.s;
+}

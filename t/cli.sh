@@ -80,6 +80,9 @@ has "check prints where a value came from" "dt = 0.01 *; .*m.ini:12" "$tmp/out"
 check "plugins exits 0" 0 "$cubie" plugins
 has "plugins lists rk4" "rk4" "$tmp/out"
 has "plugins lists the npy writer" "npy" "$tmp/out"
+check "devices exits 0" 0 "$cubie" devices
+has "devices lists the cpu" "^cpu: [0-9]* cores" "$tmp/out"
+has "devices says what it found of GPUs" "^gpu" "$tmp/out"
 check "examples/lorenz.ini runs" 0 "$cubie" run "$src/examples/lorenz.ini" -s device.backend=cpu -o "$tmp/lorenz.npy"
 
 echo "1..$n"

@@ -103,6 +103,9 @@ void cubie_result_free(cubie_result *r);
 /* Every plugin found on the search path of cfg (NULL: environment and
  * installed directories only), one line each. Caller frees. */
 char *cubie_plugins_describe(const cubie_config *cfg, cubie_error *err);
+/* The usable GPUs (name, compute capability, memory) and the CPU, one line
+ * each. Caller frees. */
+char *cubie_devices_describe(cubie_error *err);
 
 #ifdef __cplusplus
 }
