@@ -512,7 +512,7 @@ char *plugin_list(char *const *dirs, size_t n_dirs)
 				sbuf al = {0};
 				for (const char *const *a = aliases_of(d); a && *a; a++)
 					sb_add(&al, "%s%s", al.len ? "," : "aliases: ", *a);
-				sb_add(&b, "%-10s  %-12s %-8s %-24s %s  ABI %u.%u", kname, d->name,
+				sb_add(&b, "%-10s  %-19s %-7s %-30s %s  ABI %u.%u", kname, d->name,
 				       d->version ? d->version : "-", al.s ? al.s : "", path,
 				       (unsigned)d->abi_major, (unsigned)d->abi_minor);
 				free(al.s);
