@@ -77,7 +77,7 @@ static void unpack_rows(void *ctx, size_t lo, size_t hi)
 
 static void log_stdout(int level, const char *msg, void *user)
 {
-	if (level <= CUBIE_LOG_INFO)
+	if (level <= CUBIE_LOG_DEBUG && strncmp(msg, "cuda: ", 6))
 		printf("  %s\n", msg);
 }
 

@@ -197,7 +197,7 @@ struct rows {
 	cubie_solver *s;
 	struct slot *sl;
 	size_t first, n, pieces; /* pieces per row */
-	char *values;            /* the result's, when unpacking */
+	cubie_result *res;       /* when unpacking */
 };
 
 static void pack_rows(void *ctx, size_t lo, size_t hi)
@@ -216,16 +216,23 @@ static void pack_rows(void *ctx, size_t lo, size_t hi)
 	}
 }
 
+/* The saved values, then the inputs (copied here, not up front, so that
+ * the copy overlaps GPU work too). */
 static void unpack_rows(void *ctx, size_t lo, size_t hi)
 {
 	const struct rows *c = ctx;
 	size_t r = real_size(c->s), N = c->s->runs.n_runs, stride = c->s->plan.chunk_runs;
-	char *values = c->values;
+	size_t rows = c->s->n_saves * c->s->n_save;
+	char *values = c->res->values;
 	for (size_t it = lo; it < hi; it++) {
 		size_t k = it / c->pieces, j0 = it % c->pieces * PIECE;
-		size_t j1 = j0 + PIECE < c->n ? j0 + PIECE : c->n;
-		memcpy(values + (k * N + c->first + j0) * r, (char *)c->sl->h_out + (k * stride + j0) * r,
-		       (j1 - j0) * r);
+		size_t j1 = j0 + PIECE < c->n ? j0 + PIECE : c->n, at = c->first + j0;
+		if (k < rows)
+			memcpy(values + (k * N + at) * r, (char *)c->sl->h_out + (k * stride + j0) * r,
+			       (j1 - j0) * r);
+		else
+			memcpy(c->res->inputs + (k - rows) * N + at, c->s->runs.v + (k - rows) * N + at,
+			       (j1 - j0) * sizeof(double));
 	}
 }
 
@@ -270,8 +277,8 @@ static int finish(cubie_solver *s, struct slot *sl, cubie_result *res, cubie_err
 	if (rc || !sl->n)
 		return rc;
 	size_t N = s->runs.n_runs, stride = s->plan.chunk_runs, first = sl->first, n = sl->n;
-	struct rows c = {s, sl, first, n, (n + PIECE - 1) / PIECE, res->values};
-	workers_for(s->workers, unpack_rows, &c, s->n_saves * s->n_save * c.pieces);
+	struct rows c = {s, sl, first, n, (n + PIECE - 1) / PIECE, res};
+	workers_for(s->workers, unpack_rows, &c, (s->n_saves * s->n_save + s->runs.n_inputs) * c.pieces);
 	const int32_t *ints = sl->h_int;
 	memcpy(res->status + first, ints, n * sizeof *ints);
 	memcpy(res->steps + first, ints + stride, n * sizeof *ints);
@@ -320,7 +327,6 @@ int cubie_solve(cubie_solver *s, cubie_result **out, cubie_error *e)
 	free(inputs);
 	if (!res)
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory for the result of %zu runs", N);
-	memcpy(res->inputs, s->runs.v, s->runs.n_inputs * N * sizeof(double));
 	for (size_t k = 0; k < s->n_saves; k++)
 		res->time[k] = k == s->n_saves - 1 ? s->t0 + s->duration : s->t0 + (double)k * s->save_every;
 
@@ -346,9 +352,13 @@ int cubie_solve(cubie_solver *s, cubie_result **out, cubie_error *e)
 			if (s->plan.streams > s->plan.chunks)
 				s->plan.streams = s->plan.chunks;
 		}
+		double t1 = now();
 		if (!rc)
 			rc = run_chunks(s, res, e);
+		double t2 = now();
 		free_device(s);
+		cb_log(CUBIE_LOG_DEBUG, "solve: setup %.1f ms, chunks %.1f ms, release %.1f ms",
+		       (t1 - t_start) * 1e3, (t2 - t1) * 1e3, (now() - t2) * 1e3);
 	}
 	if (rc) {
 		cubie_result_free(res);
