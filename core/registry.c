@@ -163,8 +163,8 @@ static const char *missing_ops(const cubie_plugin *p)
 	}
 	case CUBIE_PLUGIN_ALLOCATOR: {
 		const cubie_allocator_ops *o = p->ops;
-		return o->create && o->alloc && o->free && o->destroy
-		       ? NULL : "create, alloc, free or destroy";
+		return o->create && o->alloc && o->free && o->end_solve && o->trim && o->destroy
+		       ? NULL : "create, alloc, free, end_solve, trim or destroy";
 	}
 	case CUBIE_PLUGIN_WRITER: {
 		const cubie_writer_ops *o = p->ops;
