@@ -172,11 +172,23 @@ static void crowded_gpu(void)
 	if (!ok(!rc && same(ref, r) && st.chunks > 1,
 	        "with the GPU crowded after planning: replanned into %zu chunks, identical", st.chunks))
 		diag("%s", e.msg);
+	cubie_result_free(r);
+	r = NULL;
+	/* a solver made while the GPU is crowded plans within what is free */
+	cubie_solver *s2 = NULL;
+	rc = cubie_solver_create(c, &s2, &e) || cubie_solve(s2, &r, &e);
+	cubie_stats st2 = {0};
+	if (!rc)
+		cubie_solver_stats(s2, &st2);
+	if (!ok(!rc && same(ref, r) && st2.chunks > 1,
+	        "a solver made on the crowded GPU plans %zu chunks within what is free, identical",
+	        st2.chunks))
+		diag("%s", e.msg);
+	cubie_solver_free(s2);
 	for (int i = 0; i < nb; i++)
 		b->ops->mem_free(b, blocks[i]);
 	cubie_result_free(r);
 	cubie_result_free(ref);
-	/* and planned within what is free, for a solver created now */
 	cubie_solver_free(s);
 	cubie_config_free(c);
 	unlink(p);
