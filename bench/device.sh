@@ -28,6 +28,6 @@ for b in ${CUBIE_BENCH:-spine adaptive pipeline}; do
 			./bench/lorenz-bench bench/lorenz.ini 20 22 -s solve.integrator=$m \
 				-s solve.atol=$tol -s solve.rtol=$tol | grep '^N ='
 		done; done ;;
-	pipeline) ./bench/pipeline-bench bench/lorenz.ini 22 8 ;;
+	pipeline) for c in 8 16; do ./bench/pipeline-bench bench/lorenz.ini 22 $c; done ;;
 	esac
 done
