@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 static double now(void)
@@ -122,7 +123,12 @@ int main(int argc, char **argv)
 	 * host threads as the solve uses */
 	struct workers *w = workers_new(workers_default());
 	t = now();
-	struct unpack u = {malloc((size_t)out_bytes), hout, N, chunk, 0};
+	struct unpack u = {NULL, hout, N, chunk, 0};
+	if (posix_memalign((void **)&u.result, (size_t)2 << 20, (size_t)out_bytes))
+		die("memory", &e);
+#ifdef MADV_HUGEPAGE
+	madvise(u.result, (size_t)out_bytes, MADV_HUGEPAGE); /* as the result does */
+#endif
 	for (u.first = 0; u.first < N; u.first += chunk)
 		workers_for(w, unpack_rows, &u, saves * vars);
 	double unpack_s = now() - t;

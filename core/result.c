@@ -4,6 +4,23 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+/* Large result arrays are first touched by the unpacking threads; in 2 MiB
+ * pages that is 512 times fewer page faults (where the kernel allows). */
+static void *big_alloc(size_t bytes)
+{
+	const size_t huge = (size_t)2 << 20;
+	void *p = NULL;
+	if (bytes < 32 * huge)
+		return malloc(bytes ? bytes : 1);
+	if (posix_memalign(&p, huge, bytes))
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+	return p;
+}
 
 static char **copy_names(char *const *names, size_t n)
 {
@@ -38,9 +55,9 @@ cubie_result *result_new(size_t n_runs, size_t n_saves, char *const *vars, size_
 	r->var_names = copy_names(vars, n_vars);
 	r->input_names = copy_names(inputs, n_inputs);
 	r->time = calloc(n_saves, sizeof *r->time);
-	r->values = malloc(n_saves * n_vars * n_runs * real + 1);
+	r->values = big_alloc(n_saves * n_vars * n_runs * real);
 	r->status = calloc(n_runs + 1, sizeof *r->status);
-	r->inputs = malloc(n_inputs * n_runs * sizeof *r->inputs + 1);
+	r->inputs = big_alloc(n_inputs * n_runs * sizeof *r->inputs);
 	r->steps = calloc(2 * n_runs + 1, sizeof *r->steps);
 	r->out.n_vars = n_vars;
 	r->out.n_inputs = n_inputs;
