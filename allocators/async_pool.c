@@ -238,17 +238,5 @@ static const cubie_allocator_ops ops = {
 	.destroy = destroy,
 };
 
-static const cubie_plugin plugin = {
-	.abi_major = CUBIE_ABI_MAJOR,
-	.abi_minor = CUBIE_ABI_MINOR,
-	.kind = CUBIE_PLUGIN_ALLOCATOR,
-	.name = "async_pool",
-	.version = CUBIE_VERSION_STRING,
-	.summary = "stream-ordered allocation from the CUDA memory pool, kept across solves (cuda only)",
-	.ops = &ops,
-};
-
-const cubie_plugin *cubie_plugin_describe(void)
-{
-	return &plugin;
-}
+CUBIE_PLUGIN_DEFINE(CUBIE_PLUGIN_ALLOCATOR, "async_pool", CUBIE_VERSION_STRING,
+                    "stream-ordered allocation from the CUDA memory pool, kept across solves (cuda only)", &ops)

@@ -86,17 +86,5 @@ static const cubie_allocator_ops ops = {
 	.destroy = destroy,
 };
 
-static const cubie_plugin plugin = {
-	.abi_major = CUBIE_ABI_MAJOR,
-	.abi_minor = CUBIE_ABI_MINOR,
-	.kind = CUBIE_PLUGIN_ALLOCATOR,
-	.name = "default",
-	.version = CUBIE_VERSION_STRING,
-	.summary = "a fresh allocation per request, all freed when the solve ends",
-	.ops = &ops,
-};
-
-const cubie_plugin *cubie_plugin_describe(void)
-{
-	return &plugin;
-}
+CUBIE_PLUGIN_DEFINE(CUBIE_PLUGIN_ALLOCATOR, "default", CUBIE_VERSION_STRING,
+                    "a fresh allocation per request, all freed when the solve ends", &ops)

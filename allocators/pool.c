@@ -341,17 +341,5 @@ static const cubie_allocator_ops ops = {
 	.destroy = destroy,
 };
 
-static const cubie_plugin plugin = {
-	.abi_major = CUBIE_ABI_MAJOR,
-	.abi_minor = CUBIE_ABI_MINOR,
-	.kind = CUBIE_PLUGIN_ALLOCATOR,
-	.name = "pool",
-	.version = CUBIE_VERSION_STRING,
-	.summary = "caches blocks by size class and reuses them across solves",
-	.ops = &ops,
-};
-
-const cubie_plugin *cubie_plugin_describe(void)
-{
-	return &plugin;
-}
+CUBIE_PLUGIN_DEFINE(CUBIE_PLUGIN_ALLOCATOR, "pool", CUBIE_VERSION_STRING,
+                    "caches blocks by size class and reuses them across solves", &ops)

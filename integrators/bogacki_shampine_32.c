@@ -26,17 +26,5 @@ static const cubie_integrator_ops ops = {
 	.aliases = aliases,
 };
 
-static const cubie_plugin plugin = {
-	.abi_major = CUBIE_ABI_MAJOR,
-	.abi_minor = CUBIE_ABI_MINOR,
-	.kind = CUBIE_PLUGIN_INTEGRATOR,
-	.name = "bogacki_shampine_32",
-	.version = CUBIE_VERSION_STRING,
-	.summary = "Bogacki-Shampine 3(2), FSAL, order 3 with a 2nd-order estimate",
-	.ops = &ops,
-};
-
-const cubie_plugin *cubie_plugin_describe(void)
-{
-	return &plugin;
-}
+CUBIE_PLUGIN_DEFINE(CUBIE_PLUGIN_INTEGRATOR, "bogacki_shampine_32", CUBIE_VERSION_STRING,
+                    "Bogacki-Shampine 3(2), FSAL, order 3 with a 2nd-order estimate", &ops)

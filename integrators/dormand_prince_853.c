@@ -72,17 +72,5 @@ static const cubie_integrator_ops ops = {
 	.aliases = aliases,
 };
 
-static const cubie_plugin plugin = {
-	.abi_major = CUBIE_ABI_MAJOR,
-	.abi_minor = CUBIE_ABI_MINOR,
-	.kind = CUBIE_PLUGIN_INTEGRATOR,
-	.name = "dormand_prince_853",
-	.version = CUBIE_VERSION_STRING,
-	.summary = "Dormand-Prince 8(5,3) (DOP853), order 8, 5th-order estimate only",
-	.ops = &ops,
-};
-
-const cubie_plugin *cubie_plugin_describe(void)
-{
-	return &plugin;
-}
+CUBIE_PLUGIN_DEFINE(CUBIE_PLUGIN_INTEGRATOR, "dormand_prince_853", CUBIE_VERSION_STRING,
+                    "Dormand-Prince 8(5,3) (DOP853), order 8, 5th-order estimate only", &ops)

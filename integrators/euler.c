@@ -17,17 +17,5 @@ static const cubie_integrator_ops ops = {
 	.aliases = NULL,
 };
 
-static const cubie_plugin plugin = {
-	.abi_major = CUBIE_ABI_MAJOR,
-	.abi_minor = CUBIE_ABI_MINOR,
-	.kind = CUBIE_PLUGIN_INTEGRATOR,
-	.name = "euler",
-	.version = CUBIE_VERSION_STRING,
-	.summary = "forward Euler, fixed step, order 1",
-	.ops = &ops,
-};
-
-const cubie_plugin *cubie_plugin_describe(void)
-{
-	return &plugin;
-}
+CUBIE_PLUGIN_DEFINE(CUBIE_PLUGIN_INTEGRATOR, "euler", CUBIE_VERSION_STRING,
+                    "forward Euler, fixed step, order 1", &ops)

@@ -32,17 +32,5 @@ static const cubie_integrator_ops ops = {
 	.aliases = NULL,
 };
 
-static const cubie_plugin plugin = {
-	.abi_major = CUBIE_ABI_MAJOR,
-	.abi_minor = CUBIE_ABI_MINOR,
-	.kind = CUBIE_PLUGIN_INTEGRATOR,
-	.name = "fehlberg_45",
-	.version = CUBIE_VERSION_STRING,
-	.summary = "Runge-Kutta-Fehlberg 4(5), order 4 with a 5th-order estimate",
-	.ops = &ops,
-};
-
-const cubie_plugin *cubie_plugin_describe(void)
-{
-	return &plugin;
-}
+CUBIE_PLUGIN_DEFINE(CUBIE_PLUGIN_INTEGRATOR, "fehlberg_45", CUBIE_VERSION_STRING,
+                    "Runge-Kutta-Fehlberg 4(5), order 4 with a 5th-order estimate", &ops)

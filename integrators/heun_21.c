@@ -24,17 +24,5 @@ static const cubie_integrator_ops ops = {
 	.aliases = NULL,
 };
 
-static const cubie_plugin plugin = {
-	.abi_major = CUBIE_ABI_MAJOR,
-	.abi_minor = CUBIE_ABI_MINOR,
-	.kind = CUBIE_PLUGIN_INTEGRATOR,
-	.name = "heun_21",
-	.version = CUBIE_VERSION_STRING,
-	.summary = "Heun 2(1): explicit trapezoid with an embedded Euler estimate",
-	.ops = &ops,
-};
-
-const cubie_plugin *cubie_plugin_describe(void)
-{
-	return &plugin;
-}
+CUBIE_PLUGIN_DEFINE(CUBIE_PLUGIN_INTEGRATOR, "heun_21", CUBIE_VERSION_STRING,
+                    "Heun 2(1): explicit trapezoid with an embedded Euler estimate", &ops)

@@ -22,17 +22,5 @@ static const cubie_integrator_ops ops = {
 	.aliases = NULL,
 };
 
-static const cubie_plugin plugin = {
-	.abi_major = CUBIE_ABI_MAJOR,
-	.abi_minor = CUBIE_ABI_MINOR,
-	.kind = CUBIE_PLUGIN_INTEGRATOR,
-	.name = "ralston_33",
-	.version = CUBIE_VERSION_STRING,
-	.summary = "Ralston's 3-stage method, fixed step, order 3",
-	.ops = &ops,
-};
-
-const cubie_plugin *cubie_plugin_describe(void)
-{
-	return &plugin;
-}
+CUBIE_PLUGIN_DEFINE(CUBIE_PLUGIN_INTEGRATOR, "ralston_33", CUBIE_VERSION_STRING,
+                    "Ralston's 3-stage method, fixed step, order 3", &ops)

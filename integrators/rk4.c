@@ -19,17 +19,5 @@ static const cubie_integrator_ops ops = {
 	.aliases = aliases,
 };
 
-static const cubie_plugin plugin = {
-	.abi_major = CUBIE_ABI_MAJOR,
-	.abi_minor = CUBIE_ABI_MINOR,
-	.kind = CUBIE_PLUGIN_INTEGRATOR,
-	.name = "rk4",
-	.version = CUBIE_VERSION_STRING,
-	.summary = "classical Runge-Kutta, fixed step, order 4",
-	.ops = &ops,
-};
-
-const cubie_plugin *cubie_plugin_describe(void)
-{
-	return &plugin;
-}
+CUBIE_PLUGIN_DEFINE(CUBIE_PLUGIN_INTEGRATOR, "rk4", CUBIE_VERSION_STRING,
+                    "classical Runge-Kutta, fixed step, order 4", &ops)

@@ -46,17 +46,5 @@ static const cubie_integrator_ops ops = {
 	.aliases = NULL,
 };
 
-static const cubie_plugin plugin = {
-	.abi_major = CUBIE_ABI_MAJOR,
-	.abi_minor = CUBIE_ABI_MINOR,
-	.kind = CUBIE_PLUGIN_INTEGRATOR,
-	.name = "tsit5",
-	.version = CUBIE_VERSION_STRING,
-	.summary = "Tsitouras 5(4), FSAL, order 5 with a 4th-order estimate",
-	.ops = &ops,
-};
-
-const cubie_plugin *cubie_plugin_describe(void)
-{
-	return &plugin;
-}
+CUBIE_PLUGIN_DEFINE(CUBIE_PLUGIN_INTEGRATOR, "tsit5", CUBIE_VERSION_STRING,
+                    "Tsitouras 5(4), FSAL, order 5 with a 4th-order estimate", &ops)

@@ -56,17 +56,5 @@ static const cubie_integrator_ops ops = {
 	.aliases = NULL,
 };
 
-static const cubie_plugin plugin = {
-	.abi_major = CUBIE_ABI_MAJOR,
-	.abi_minor = CUBIE_ABI_MINOR,
-	.kind = CUBIE_PLUGIN_INTEGRATOR,
-	.name = "vern7",
-	.version = CUBIE_VERSION_STRING,
-	.summary = "Verner's efficient 7(6), order 7 with a 6th-order estimate",
-	.ops = &ops,
-};
-
-const cubie_plugin *cubie_plugin_describe(void)
-{
-	return &plugin;
-}
+CUBIE_PLUGIN_DEFINE(CUBIE_PLUGIN_INTEGRATOR, "vern7", CUBIE_VERSION_STRING,
+                    "Verner's efficient 7(6), order 7 with a 6th-order estimate", &ops)

@@ -114,17 +114,5 @@ static const cubie_writer_ops ops = {
 	.write = csv_write,
 };
 
-static const cubie_plugin plugin = {
-	.abi_major = CUBIE_ABI_MAJOR,
-	.abi_minor = CUBIE_ABI_MINOR,
-	.kind = CUBIE_PLUGIN_WRITER,
-	.name = "csv",
-	.version = CUBIE_VERSION_STRING,
-	.summary = "comma-separated text, one row per run and saved time",
-	.ops = &ops,
-};
-
-const cubie_plugin *cubie_plugin_describe(void)
-{
-	return &plugin;
-}
+CUBIE_PLUGIN_DEFINE(CUBIE_PLUGIN_WRITER, "csv", CUBIE_VERSION_STRING,
+                    "comma-separated text, one row per run and saved time", &ops)

@@ -253,17 +253,5 @@ static const cubie_writer_ops ops = {
 	.write = npy_write,
 };
 
-static const cubie_plugin plugin = {
-	.abi_major = CUBIE_ABI_MAJOR,
-	.abi_minor = CUBIE_ABI_MINOR,
-	.kind = CUBIE_PLUGIN_WRITER,
-	.name = "npy",
-	.version = CUBIE_VERSION_STRING,
-	.summary = "a directory of NumPy .npy files, one per result array",
-	.ops = &ops,
-};
-
-const cubie_plugin *cubie_plugin_describe(void)
-{
-	return &plugin;
-}
+CUBIE_PLUGIN_DEFINE(CUBIE_PLUGIN_WRITER, "npy", CUBIE_VERSION_STRING,
+                    "a directory of NumPy .npy files, one per result array", &ops)

@@ -108,6 +108,17 @@ typedef struct cubie_plugin {
 #define CUBIE_PLUGIN_ENTRY cubie_plugin_describe
 const cubie_plugin *cubie_plugin_describe(void);
 
+/* The descriptor and the entry point of a plugin built against these
+ * headers, e.g.
+ *   CUBIE_PLUGIN_DEFINE(CUBIE_PLUGIN_ALLOCATOR, "pool", "1.0", "caching", &ops) */
+#define CUBIE_PLUGIN_DEFINE(kind_, name_, version_, summary_, ops_)                  \
+	static const cubie_plugin cubie_plugin_descriptor_ = {                        \
+		CUBIE_ABI_MAJOR, CUBIE_ABI_MINOR, kind_, name_, version_, summary_, ops_}; \
+	const cubie_plugin *cubie_plugin_describe(void)                               \
+	{                                                                             \
+		return &cubie_plugin_descriptor_;                                     \
+	}
+
 #ifdef __cplusplus
 }
 #endif
