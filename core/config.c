@@ -583,8 +583,10 @@ int cfg_values(const struct cfg_entry *en, double **v, size_t *n, cubie_error *e
 			return entry_error(en, e, "the count must be a whole number >= 1");
 		size_t count = (size_t)a[2];
 		double *x = malloc(count * sizeof *x);
+		char loc[600];
 		if (!x)
-			return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory for %zu values", count);
+			return cb_fail(e, CUBIE_ERR_RUNTIME, "%s: [%s] %s: out of memory for %zu values",
+			               cfg_loc(en, loc, sizeof loc), en->section, en->key, count);
 		for (size_t i = 0; i < count; i++) {
 			/* a + i*step, with the last point exactly the stop value */
 			double u = count > 1 ? a[0] + (a[1] - a[0]) * ((double)i / (double)(count - 1)) : a[0];
