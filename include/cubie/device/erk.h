@@ -2,6 +2,8 @@
  * defining, as brace initializers of doubles:
  *   ERK_STAGES  s;   ERK_A  s x s, lower triangular;   ERK_B, ERK_C  s each;
  *   ERK_E (optional) b - b_hat: weights of the embedded error estimate;
+ *   ERK_E3 (optional, with ERK_E) weights of a second, lower-order estimate
+ *     combined with the first as in Hairer's DOP853 (see below);
  *   ERK_FSAL (optional, 1) the last stage is f(t + h, y_new).
  * Loops are fully unrolled over compile-time bounds, so the tableau folds
  * into constants and the stages stay in registers. */
@@ -69,6 +71,33 @@ CUBIE_DEV void cubie_step(double t, cubie_real h, const cubie_real *y, const cub
 			err[i] = h * acc;
 		}
 	}
+#if defined(ERK_E3) && CUBIE_CONTROLLER != 0
+	/* DOP853's measure: with s5, s3 the weighted sums of squares of the two
+	 * estimates, scale the first by sqrt(s5 / (s5 + 0.01 s3)), so that the
+	 * loop's RMS norm gives Hairer's |h| s5 / sqrt(n (s5 + 0.01 s3)). */
+	{
+		const double e3[ERK_STAGES] = ERK_E3;
+		const double atol[CUBIE_NSTATES] = CUBIE_ATOL, rtol[CUBIE_NSTATES] = CUBIE_RTOL;
+		double s5 = 0, s3 = 0;
+		CUBIE_UNROLL
+		for (int i = 0; i < CUBIE_NSTATES; i++) {
+			cubie_real acc = 0;
+			CUBIE_UNROLL
+			for (int s = 0; s < ERK_STAGES; s++)
+				if (e3[s] != 0.0)
+					acc += CUBIE_R(e3[s]) * k[s][i];
+			const double sc = atol[i] + rtol[i] * fmax(fabs((double)y[i]), fabs((double)y_new[i]));
+			const double r5 = (double)err[i] / sc, r3 = (double)(h * acc) / sc;
+			s5 += r5 * r5;
+			s3 += r3 * r3;
+		}
+		const double den = s5 + 0.01 * s3;
+		const cubie_real f = CUBIE_R(den > 0 ? sqrt(s5 / den) : 1.0);
+		CUBIE_UNROLL
+		for (int i = 0; i < CUBIE_NSTATES; i++)
+			err[i] *= f;
+	}
+#endif
 #else
 	(void)err;
 #endif
