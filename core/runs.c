@@ -3,6 +3,8 @@
 #include "config.h"
 #include "internal.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +33,130 @@ static int check_keys(const cubie_config *c, const char *sec, char **names, size
 	return rc;
 }
 
+/* One CSV field as a number; the rest of the field must be blank. */
+static int csv_number(const char *s, const char *end, double *v)
+{
+	char buf[64];
+	while (s < end && (*s == ' ' || *s == '\t'))
+		s++;
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		end--;
+	if (end == s || (size_t)(end - s) >= sizeof buf)
+		return -1;
+	memcpy(buf, s, (size_t)(end - s));
+	buf[end - s] = 0;
+	char err[8];
+	return expr_eval_const(buf, v, err, sizeof err);
+}
+
+/* [runs] file: a header naming inputs, then one row per run. Inputs
+ * without a column keep their single value from the INI file (col -1). */
+static int read_csv(const cubie_config *c, const struct model *m, double **vals, size_t *len,
+                    struct run_table *rt, cubie_error *e)
+{
+	const struct cfg_entry *en = cfg_get(c, "runs", "file");
+	char loc[600], *path = cfg_path(c, en);
+	const size_t ni = m->n_states + m->n_params;
+	FILE *f = path ? fopen(path, "r") : NULL;
+	char *line = NULL;
+	size_t cap = 0, runs = 0, rows_cap = 0, ncol = 0;
+	int *col = NULL, rc = 0, lineno = 1;
+	double *rows = NULL; /* [run][ncol] while reading */
+	if (!f) {
+		rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: [runs] file: %s: %s", cfg_loc(en, loc, sizeof loc),
+		             path ? path : en->value, strerror(errno));
+		goto out;
+	}
+	if (getline(&line, &cap, f) < 0) {
+		rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s:1: empty: expected a header naming inputs", path);
+		goto out;
+	}
+	if (!(col = malloc((strlen(line) + 1) * sizeof *col))) {
+		rc = cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+		goto out;
+	}
+	for (char *p = line, *q; p; p = q ? q + 1 : NULL) {
+		q = strchr(p, ',');
+		char *end = q ? q : p + strcspn(p, "\r\n");
+		while (*p == ' ' || *p == '\t')
+			p++;
+		while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		int k = -1;
+		for (size_t i = 0; i < ni && k < 0; i++) {
+			const char *name = i < m->n_states ? m->states[i] : m->params[i - m->n_states];
+			if (strlen(name) == (size_t)(end - p) && !strncmp(name, p, (size_t)(end - p)))
+				k = (int)i;
+		}
+		for (size_t j = 0; j < ncol && k >= 0; j++)
+			if (col[j] == k)
+				k = -2;
+		if (k < 0) {
+			rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s:1: column '%.*s' %s", path, (int)(end - p), p,
+			             k == -2 ? "appears twice" : "is neither a state nor a parameter");
+			goto out;
+		}
+		col[ncol++] = k;
+	}
+	for (size_t i = 0; i < ni && !rc; i++) {
+		size_t j = 0;
+		while (j < ncol && col[j] != (int)i)
+			j++;
+		if (j == ncol && len[i] == 0)
+			rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s:1: no column for '%s', and no value for it in "
+			             "[%s]", path, i < m->n_states ? m->states[i] : m->params[i - m->n_states],
+			             i < m->n_states ? "initial" : "parameters");
+	}
+	while (!rc && getline(&line, &cap, f) >= 0) {
+		lineno++;
+		if (line[strspn(line, " \t\r\n")] == 0)
+			continue;
+		if (runs == rows_cap) {
+			rows_cap = rows_cap ? 2 * rows_cap : 1024;
+			double *r = realloc(rows, rows_cap * ncol * sizeof *r);
+			if (!r) {
+				rc = cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory reading %s", path);
+				break;
+			}
+			rows = r;
+		}
+		size_t j = 0;
+		for (char *p = line, *q; p && !rc; p = q ? q + 1 : NULL, j++) {
+			q = strchr(p, ',');
+			if (j == ncol || csv_number(p, q ? q : p + strcspn(p, "\n"), &rows[runs * ncol + j]))
+				rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s:%d: %s", path, lineno,
+				             j == ncol ? "more values than columns" : "not a number");
+		}
+		if (!rc && j < ncol)
+			rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s:%d: %zu values for %zu columns", path, lineno,
+			             j, ncol);
+		runs++;
+	}
+	if (rc)
+		goto out;
+	rt->v = malloc((ni ? ni : 1) * (runs ? runs : 1) * sizeof *rt->v);
+	if (!rt->v) {
+		rc = cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory for %zu runs", runs);
+		goto out;
+	}
+	rt->n_runs = runs;
+	rt->n_inputs = ni;
+	for (size_t i = 0; i < ni; i++)
+		for (size_t r = 0; r < runs && len[i]; r++)
+			rt->v[i * runs + r] = vals[i][0];
+	for (size_t j = 0; j < ncol; j++)
+		for (size_t r = 0; r < runs; r++)
+			rt->v[(size_t)col[j] * runs + r] = rows[r * ncol + j];
+out:
+	if (f)
+		fclose(f);
+	free(line);
+	free(col);
+	free(rows);
+	free(path);
+	return rc;
+}
+
 int runs_build(const cubie_config *c, const struct model *m, struct run_table *rt,
                cubie_error *e)
 {
@@ -46,10 +172,13 @@ int runs_build(const cubie_config *c, const struct model *m, struct run_table *r
 	if ((rc = check_keys(c, "initial", m->states, m->n_states, "state", e)) ||
 	    (rc = check_keys(c, "parameters", m->params, m->n_params, "parameter", e)))
 		goto out;
+	const struct cfg_entry *file = cfg_get(c, "runs", "file");
 	for (size_t i = 0; i < ni; i++) {
 		int is_state = i < m->n_states;
 		const char *name = is_state ? m->states[i] : m->params[i - m->n_states];
 		const struct cfg_entry *en = cfg_get(c, is_state ? "initial" : "parameters", name);
+		if (!en && file)
+			continue; /* the CSV may have its column */
 		if (!en) {
 			rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: no value for %s '%s': add it to [%s]",
 			             c->path, is_state ? "state" : "parameter", name,
@@ -58,6 +187,22 @@ int runs_build(const cubie_config *c, const struct model *m, struct run_table *r
 		}
 		if ((rc = cfg_values(en, &vals[i], &len[i], e)))
 			goto out;
+	}
+	if (file) {
+		char loc[600];
+		const struct cfg_entry *comb = cfg_get(c, "runs", "combine");
+		for (size_t i = 0; i < ni && !rc; i++)
+			if (len[i] > 1)
+				rc = cb_fail(e, CUBIE_ERR_CONFIG,
+				             "%s: [runs] file gives the runs, so '%s' may have one value only",
+				             cfg_loc(file, loc, sizeof loc),
+				             i < m->n_states ? m->states[i] : m->params[i - m->n_states]);
+		if (!rc && comb)
+			rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: [runs] combine does not apply with [runs] file",
+			             cfg_loc(comb, loc, sizeof loc));
+		if (!rc)
+			rc = read_csv(c, m, vals, len, rt, e);
+		goto out;
 	}
 
 	const char *combine = cfg_str(c, "runs", "combine");

@@ -14,6 +14,7 @@ const struct cfg_key cfg_schema[] = {
 	{"model", "parameters", CFG_NAMES, "", "per-run parameters"},
 	{"model", "observables", CFG_NAMES, "", "derived outputs defined in [equations]"},
 	{"runs", "combine", CFG_CHOICE, "grid", "grid|zip"},
+	{"runs", "file", CFG_STR, NULL, "CSV of per-run values, columns named by state or parameter"},
 	{"solve", "integrator", CFG_STR, "rk4", "integrator plugin name or alias"},
 	{"solve", "t0", CFG_NUM, "0", "start time"},
 	{"solve", "duration", CFG_NUM, "1", "length of the integration"},

@@ -59,6 +59,45 @@ int main(void)
 	ok(build(MODEL "[initial]\nx = 1\ny = 1\n[parameters]\na = 1\nb = logspace(0, 2, 3)\n", &rt, &e) == 0 &&
 	       rt.n_runs == 3 && fabs(rt.v[3 * 3 + 2] - 100) < 1e-12, "single sweep via logspace");
 	runs_free(&rt);
+
+	/* [runs] file: explicit runs from a CSV next to the INI file */
+	FILE *f = fopen("t/tmp-runs.csv", "w");
+	fputs("a, x\n1, 10\n2, 20\n\n3.5, 8/2\n", f);
+	fclose(f);
+	if (!ok(build(MODEL "[initial]\ny = 5\n[parameters]\nb = 7\n[runs]\nfile = tmp-runs.csv\n", &rt,
+	              &e) == 0, "runs from a CSV file"))
+		diag("%s", e.msg);
+	ok(rt.n_runs == 3 && rt.v[0 * 3 + 2] == 4 && rt.v[2 * 3 + 0] == 1 && rt.v[1 * 3 + 1] == 5 &&
+	   rt.v[3 * 3 + 2] == 7, "... one run per row, other inputs from the INI file");
+	runs_free(&rt);
+	ok(build(MODEL "[initial]\ny = 5, 6\n[parameters]\nb = 7\n[runs]\nfile = tmp-runs.csv\n", &rt, &e) ==
+	       CUBIE_ERR_CONFIG && strstr(e.msg, "[runs] file gives the runs, so 'y' may have one value only"),
+	   "a list beside a runs file is refused");
+	ok(build(MODEL "[initial]\n[parameters]\nb = 7\n[runs]\nfile = tmp-runs.csv\n", &rt, &e) ==
+	       CUBIE_ERR_CONFIG && strstr(e.msg, "tmp-runs.csv:1: no column for 'y'"),
+	   "an input with neither a column nor a value is refused");
+	f = fopen("t/tmp-runs.csv", "w");
+	fputs("a, x, q\n1, 2, 3\n", f);
+	fclose(f);
+	ok(build(MODEL "[initial]\ny = 5\n[parameters]\nb = 7\n[runs]\nfile = tmp-runs.csv\n", &rt, &e) ==
+	       CUBIE_ERR_CONFIG && strstr(e.msg, "tmp-runs.csv:1: column 'q' is neither a state nor a parameter"),
+	   "an unknown column is refused at its line");
+	f = fopen("t/tmp-runs.csv", "w");
+	fputs("a,x\n1,2\n3,oops\n4\n", f);
+	fclose(f);
+	ok(build(MODEL "[initial]\ny = 5\n[parameters]\nb = 7\n[runs]\nfile = tmp-runs.csv\n", &rt, &e) ==
+	       CUBIE_ERR_CONFIG && strstr(e.msg, "tmp-runs.csv:3: not a number"),
+	   "a malformed value is refused at its line");
+	f = fopen("t/tmp-runs.csv", "w");
+	fputs("a,x\n1,2\n4\n", f);
+	fclose(f);
+	ok(build(MODEL "[initial]\ny = 5\n[parameters]\nb = 7\n[runs]\nfile = tmp-runs.csv\n", &rt, &e) ==
+	       CUBIE_ERR_CONFIG && strstr(e.msg, "tmp-runs.csv:3: 1 values for 2 columns"),
+	   "a short row is refused at its line");
+	ok(build(MODEL "[initial]\ny = 5\n[parameters]\nb = 7\n[runs]\nfile = nope.csv\n", &rt, &e) ==
+	       CUBIE_ERR_CONFIG && strstr(e.msg, "[runs] file: t/nope.csv: No such file"),
+	   "a missing runs file is refused");
+	unlink("t/tmp-runs.csv");
 	done_testing();
 	return tap_exit();
 }
