@@ -307,12 +307,14 @@ static void defaults_files(char *files[2])
 		files[1] = NULL;
 }
 
-int cubie_config_load(const char *path, cubie_config **out, cubie_error *e)
+/* The defaults layers under a user's file (path NULL: those alone, for
+ * commands that take no file). */
+static int load_layers(const char *path, cubie_config **out, cubie_error *e)
 {
 	*out = NULL;
 	cubie_config *c = NULL, *layer = NULL;
 	char *files[2];
-	int rc = load_file(path, 0, &c, e);
+	int rc = path ? load_file(path, 0, &c, e) : 0;
 	if (rc)
 		return rc;
 	defaults_files(files);
@@ -322,9 +324,14 @@ int cubie_config_load(const char *path, cubie_config **out, cubie_error *e)
 		rc = cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
 		goto out;
 	}
-	all->path = c->path;
-	all->dir = c->dir;
-	c->path = c->dir = NULL;
+	if (c) {
+		all->path = c->path;
+		all->dir = c->dir;
+		c->path = c->dir = NULL;
+	} else if (!(all->path = cb_strdup("(defaults)")) || !(all->dir = cb_strdup("."))) {
+		rc = cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+		goto out;
+	}
 	for (int i = 0; i < 2 && !rc; i++) {
 		if (!files[i])
 			continue;
@@ -333,9 +340,9 @@ int cubie_config_load(const char *path, cubie_config **out, cubie_error *e)
 		cubie_config_free(layer);
 		layer = NULL;
 	}
-	if (!rc)
+	if (!rc && c)
 		rc = merge(all, c, e);
-	if (!rc && !cfg_get(all, "model", "states"))
+	if (!rc && path && !cfg_get(all, "model", "states"))
 		rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: [model] states is required", path);
 out:
 	free(files[0]);
@@ -347,6 +354,16 @@ out:
 	}
 	*out = all;
 	return 0;
+}
+
+int cubie_config_load(const char *path, cubie_config **out, cubie_error *e)
+{
+	return load_layers(path, out, e);
+}
+
+int cfg_load_defaults(cubie_config **out, cubie_error *e)
+{
+	return load_layers(NULL, out, e);
 }
 
 int cubie_config_set(cubie_config *c, const char *a, cubie_error *e)

@@ -39,6 +39,8 @@ struct cubie_config {
 	struct cfg_entry *e;
 	size_t n, cap;
 };
+/* The defaults files alone (no user file), for commands that take none. */
+int cfg_load_defaults(cubie_config **out, cubie_error *e);
 /* The value set for section.key, or NULL. */
 const struct cfg_entry *cfg_get(const cubie_config *c, const char *sec, const char *key);
 /* Set value, else the schema default (NULL when it has none). */

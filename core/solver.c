@@ -272,7 +272,11 @@ int cubie_result_write(const cubie_result *r, const cubie_solver *s, const char 
 char *cubie_plugins_describe(const cubie_config *cfg, cubie_error *e)
 {
 	size_t n;
-	char **dirs = plugin_dirs(cfg, &n);
+	cubie_config *defaults = NULL;
+	if (!cfg && cfg_load_defaults(&defaults, e))
+		return NULL;
+	char **dirs = plugin_dirs(cfg ? cfg : defaults, &n);
+	cubie_config_free(defaults);
 	char *list = dirs ? plugin_list(dirs, n) : NULL;
 	cfg_free_names(dirs, n);
 	if (!list)

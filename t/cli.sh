@@ -80,6 +80,11 @@ has "check prints where a value came from" "dt = 0.01 *; .*m.ini:12" "$tmp/out"
 check "plugins exits 0" 0 "$cubie" plugins
 has "plugins lists rk4" "rk4" "$tmp/out"
 has "plugins lists the npy writer" "npy" "$tmp/out"
+mkdir -p "$tmp/extra/integrator"
+ln -s "${CUBIE_PLUGIN_PATH%%:*}/integrator/rk4.so" "$tmp/extra/integrator/rk4.so"
+printf '[plugins]\npath = %s\n' "$tmp/extra" >"$tmp/defaults.ini"
+check "plugins with only a defaults file" 0 env CUBIE_SYSTEM_DEFAULTS="$tmp/defaults.ini" "$cubie" plugins
+has "... searches the defaults file's [plugins] path" "$tmp/extra/integrator/rk4.so" "$tmp/out"
 check "devices exits 0" 0 "$cubie" devices
 has "devices lists the cpu" "^cpu: [0-9]* cores" "$tmp/out"
 has "devices says what it found of GPUs" "^gpu" "$tmp/out"

@@ -100,7 +100,7 @@ int cubie_result_write(const cubie_result *r, const cubie_solver *s, const char 
                        cubie_error *err);
 void cubie_result_free(cubie_result *r);
 
-/* Every plugin found on the search path of cfg (NULL: environment and
+/* Every plugin found on the search path of cfg (NULL: defaults files, environment and
  * installed directories only), one line each. Caller frees. */
 char *cubie_plugins_describe(const cubie_config *cfg, cubie_error *err);
 /* The usable GPUs (name, compute capability, memory) and the CPU, one line
