@@ -20,6 +20,15 @@ static int build(const char *ini, struct run_table *rt, cubie_error *e)
 	return rc;
 }
 
+static void write_csv(const char *text)
+{
+	FILE *f = fopen("t/tmp-runs.csv", "w");
+	if (!f || fputs(text, f) < 0 || fclose(f)) {
+		printf("Bail out! cannot write t/tmp-runs.csv\n");
+		exit(1);
+	}
+}
+
 #define MODEL "[model]\nstates = x, y\nparameters = a, b\n[equations]\ndx = a\ndy = b\n"
 
 int main(void)
@@ -61,9 +70,7 @@ int main(void)
 	runs_free(&rt);
 
 	/* [runs] file: explicit runs from a CSV next to the INI file */
-	FILE *f = fopen("t/tmp-runs.csv", "w");
-	fputs("a, x\n1, 10\n2, 20\n\n3.5, 8/2\n", f);
-	fclose(f);
+	write_csv("a, x\n1, 10\n2, 20\n\n3.5, 8/2\n");
 	if (!ok(build(MODEL "[initial]\ny = 5\n[parameters]\nb = 7\n[runs]\nfile = tmp-runs.csv\n", &rt,
 	              &e) == 0, "runs from a CSV file"))
 		diag("%s", e.msg);
@@ -76,21 +83,15 @@ int main(void)
 	ok(build(MODEL "[initial]\n[parameters]\nb = 7\n[runs]\nfile = tmp-runs.csv\n", &rt, &e) ==
 	       CUBIE_ERR_CONFIG && strstr(e.msg, "tmp-runs.csv:1: no column for 'y'"),
 	   "an input with neither a column nor a value is refused");
-	f = fopen("t/tmp-runs.csv", "w");
-	fputs("a, x, q\n1, 2, 3\n", f);
-	fclose(f);
+	write_csv("a, x, q\n1, 2, 3\n");
 	ok(build(MODEL "[initial]\ny = 5\n[parameters]\nb = 7\n[runs]\nfile = tmp-runs.csv\n", &rt, &e) ==
 	       CUBIE_ERR_CONFIG && strstr(e.msg, "tmp-runs.csv:1: column 'q' is neither a state nor a parameter"),
 	   "an unknown column is refused at its line");
-	f = fopen("t/tmp-runs.csv", "w");
-	fputs("a,x\n1,2\n3,oops\n4\n", f);
-	fclose(f);
+	write_csv("a,x\n1,2\n3,oops\n4\n");
 	ok(build(MODEL "[initial]\ny = 5\n[parameters]\nb = 7\n[runs]\nfile = tmp-runs.csv\n", &rt, &e) ==
 	       CUBIE_ERR_CONFIG && strstr(e.msg, "tmp-runs.csv:3: not a number"),
 	   "a malformed value is refused at its line");
-	f = fopen("t/tmp-runs.csv", "w");
-	fputs("a,x\n1,2\n4\n", f);
-	fclose(f);
+	write_csv("a,x\n1,2\n4\n");
 	ok(build(MODEL "[initial]\ny = 5\n[parameters]\nb = 7\n[runs]\nfile = tmp-runs.csv\n", &rt, &e) ==
 	       CUBIE_ERR_CONFIG && strstr(e.msg, "tmp-runs.csv:3: 1 values for 2 columns"),
 	   "a short row is refused at its line");
