@@ -83,13 +83,6 @@ static int nvrtc_open(struct nvrtc *api, cubie_error *e)
 	return 0;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* The first error lines of a compiler log (else its first lines), on one
  * line, since cubie_error holds a one-line message. */
 static void log_excerpt(const char *log, char *out, size_t len)
@@ -149,9 +142,9 @@ static int nvrtc_cubin(const struct nvrtc *nv, const char *src, int arch, char *
 	nvrtcResult rc = nv->nvrtcCreateProgram(&prog, src, "cubie_kernel.cu", 0, NULL, NULL);
 	if (rc != NVRTC_SUCCESS)
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "nvrtcCreateProgram: %s", nv->nvrtcGetErrorString(rc));
-	double t0 = now();
+	double t0 = cb_now();
 	rc = nv->nvrtcCompileProgram(prog, 2, opts);
-	*secs = now() - t0;
+	*secs = cb_now() - t0;
 	size_t loglen = 0;
 	char *log = NULL;
 	if (nv->nvrtcGetProgramLogSize(prog, &loglen) == NVRTC_SUCCESS && (log = malloc(loglen + 1))) {

@@ -424,6 +424,17 @@ static int bad(const cubie_config *c, const char *sec, const char *key, cubie_er
 	               en ? en->value : "", what);
 }
 
+int cfg_require(const cubie_config *c, const char *sec, const char *key, int cond,
+                const char *what, cubie_error *e)
+{
+	if (cond)
+		return 0;
+	const struct cfg_entry *en = find(c, sec, key);
+	char loc[600];
+	return cb_fail(e, CUBIE_ERR_CONFIG, "%s: [%s] %s must be %s",
+	               en ? cfg_loc(en, loc, sizeof loc) : c->path, sec, key, what);
+}
+
 int cfg_num(const cubie_config *c, const char *sec, const char *key, double *v, cubie_error *e)
 {
 	const char *s = cfg_str(c, sec, key);

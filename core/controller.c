@@ -71,19 +71,15 @@ int controller_defines(cubie_solver *s, sbuf *b, cubie_error *e)
 	    (rc = cfg_num(c, "solve", "dt_max", &dt_max, e)) ||
 	    (rc = cfg_int(c, "solve", "max_steps", &max_steps, e)))
 		return rc;
-#define REQUIRE(cond, key, what)                                                              \
-	if (!(cond)) {                                                                        \
-		en = cfg_get(c, "solve", key);                                                \
-		return cb_fail(e, CUBIE_ERR_CONFIG, "%s: [solve] %s must be %s",               \
-		               en ? cfg_loc(en, loc, sizeof loc) : c->path, key, what);       \
-	}
-	REQUIRE(safety > 0 && safety <= 1, "safety", "in (0, 1]");
-	REQUIRE(lo > 0 && lo < 1, "min_gain", "in (0, 1)");
-	REQUIRE(hi > 1, "max_gain", "greater than 1");
-	REQUIRE(dt_min >= 0 && (ctl == 0 || dt_min < s->dt), "dt_min", "0 or more, and below dt");
-	REQUIRE(dt_max >= 0, "dt_max", "0 (no limit) or more");
-	REQUIRE(max_steps > 0 && max_steps <= 2000000000, "max_steps", "between 1 and 2e9");
-#undef REQUIRE
+	if (cfg_require(c, "solve", "safety", safety > 0 && safety <= 1, "in (0, 1]", e) ||
+	    cfg_require(c, "solve", "min_gain", lo > 0 && lo < 1, "in (0, 1)", e) ||
+	    cfg_require(c, "solve", "max_gain", hi > 1, "greater than 1", e) ||
+	    cfg_require(c, "solve", "dt_min", dt_min >= 0 && (ctl == 0 || dt_min < s->dt),
+	                "0 or more, and below dt", e) ||
+	    cfg_require(c, "solve", "dt_max", dt_max >= 0, "0 (no limit) or more", e) ||
+	    cfg_require(c, "solve", "max_steps", max_steps > 0 && max_steps <= 2000000000,
+	                "between 1 and 2e9", e))
+		return CUBIE_ERR_CONFIG;
 	int order = io->error_order < io->order ? io->error_order : io->order;
 	sb_add(b, "#define CUBIE_CONTROLLER %d\n#define CUBIE_ERR_ORDER %d\n", ctl, order);
 	sb_add(b, "#define CUBIE_SAFETY %.17g\n#define CUBIE_MIN_GAIN %.17g\n"

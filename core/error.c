@@ -1,10 +1,11 @@
-/* Error reporting, the log hook, and small string helpers. */
+/* Error reporting, the log hook, small string helpers, a clock. */
 #include "config.h"
 #include "internal.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static cubie_log_fn log_fn;
 static void *log_user;
@@ -101,4 +102,11 @@ void sb_add(sbuf *b, const char *fmt, ...)
 		sb_addn(b, s, strlen(s));
 		free(s);
 	}
+}
+
+double cb_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }

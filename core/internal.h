@@ -22,6 +22,7 @@ int cb_fail(cubie_error *e, int code, const char *fmt, ...) CB_PRINTF(3, 4);
 void cb_log(int level, const char *fmt, ...) CB_PRINTF(2, 3);
 char *cb_strdup(const char *s);
 char *cb_printf(const char *fmt, ...) CB_PRINTF(1, 2); /* malloc'd */
+double cb_now(void); /* monotonic seconds */
 /* Growable string. */
 typedef struct sbuf { char *s; size_t len, cap; } sbuf;
 void sb_add(sbuf *b, const char *fmt, ...) CB_PRINTF(2, 3);
@@ -51,6 +52,9 @@ const char *cfg_loc(const struct cfg_entry *en, char *buf, size_t len);
  * "FILE:LINE: [sec] key: ...". Return 0 when found or defaulted. */
 int cfg_num(const cubie_config *c, const char *sec, const char *key, double *v, cubie_error *e);
 int cfg_int(const cubie_config *c, const char *sec, const char *key, long long *v, cubie_error *e);
+/* 0 when cond holds, else "FILE:LINE: [sec] key must be WHAT". */
+int cfg_require(const cubie_config *c, const char *sec, const char *key, int cond,
+                const char *what, cubie_error *e);
 /* Comma-separated identifiers (validated: [A-Za-z_][A-Za-z0-9_]*). *n may be
  * 0 when unset without default. Free with cfg_free_names. */
 int cfg_names(const cubie_config *c, const char *sec, const char *key, char ***names,

@@ -24,13 +24,6 @@ struct stream_group {
 static struct stream_group *groups;
 static pthread_mutex_t groups_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void group_free(struct stream_group *g)
 {
 	for (size_t i = 0; i < g->n; i++)
@@ -312,7 +305,7 @@ static int run_chunks(cubie_solver *s, cubie_result *res, cubie_error *e)
 int cubie_solve(cubie_solver *s, cubie_result **out, cubie_error *e)
 {
 	*out = NULL;
-	double t_start = now();
+	double t_start = cb_now();
 	size_t N = s->runs.n_runs;
 	s->be->kernel_s = 0;
 	s->stats.chunks = 0;
@@ -352,13 +345,13 @@ int cubie_solve(cubie_solver *s, cubie_result **out, cubie_error *e)
 			if (s->plan.streams > s->plan.chunks)
 				s->plan.streams = s->plan.chunks;
 		}
-		double t1 = now();
+		double t1 = cb_now();
 		if (!rc)
 			rc = run_chunks(s, res, e);
-		double t2 = now();
+		double t2 = cb_now();
 		free_device(s);
 		cb_log(CUBIE_LOG_DEBUG, "solve: setup %.1f ms, chunks %.1f ms, release %.1f ms",
-		       (t1 - t_start) * 1e3, (t2 - t1) * 1e3, (now() - t2) * 1e3);
+		       (t1 - t_start) * 1e3, (t2 - t1) * 1e3, (cb_now() - t2) * 1e3);
 	}
 	if (rc) {
 		cubie_result_free(res);
@@ -367,7 +360,7 @@ int cubie_solve(cubie_solver *s, cubie_result **out, cubie_error *e)
 	for (size_t i = 0; i < N; i++)
 		res->n_failed += res->status[i] != 0;
 	s->stats.kernel_s = s->be->kernel_s;
-	s->stats.solve_s = now() - t_start;
+	s->stats.solve_s = cb_now() - t_start;
 	*out = res;
 	return 0;
 }

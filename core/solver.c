@@ -65,7 +65,6 @@ static int read_settings(cubie_solver *s, cubie_error *e)
 {
 	const cubie_config *c = s->cfg;
 	int rc;
-	char loc[600];
 	if ((rc = cfg_num(c, "solve", "t0", &s->t0, e)) ||
 	    (rc = cfg_num(c, "solve", "duration", &s->duration, e)) ||
 	    (rc = cfg_num(c, "solve", "dt", &s->dt, e)) ||
@@ -73,29 +72,24 @@ static int read_settings(cubie_solver *s, cubie_error *e)
 	    (rc = cfg_num(c, "solve", "settling_time", &s->settle, e)) ||
 	    (rc = cfg_num(c, "memory", "mem_proportion", &s->mem_proportion, e)))
 		return rc;
-	const struct cfg_entry *en;
-#define REQUIRE(cond, sec, key, what)                                                         \
-	if (!(cond)) {                                                                        \
-		en = cfg_get(c, sec, key);                                                    \
-		return cb_fail(e, CUBIE_ERR_CONFIG, "%s: [%s] %s must be %s",                  \
-		               en ? cfg_loc(en, loc, sizeof loc) : c->path, sec, key, what); \
-	}
-	REQUIRE(s->duration > 0, "solve", "duration", "positive");
-	REQUIRE(s->dt > 0 && s->dt <= s->duration, "solve", "dt", "positive and at most the duration");
-	REQUIRE(s->save_every >= 0 && s->save_every <= s->duration, "output", "save_every",
-	        "between 0 and the duration");
-	REQUIRE(s->mem_proportion > 0 && s->mem_proportion <= 1, "memory", "mem_proportion",
-	        "in (0, 1]");
-	REQUIRE(s->settle >= 0, "solve", "settling_time", "0 or more");
+	if (cfg_require(c, "solve", "duration", s->duration > 0, "positive", e) ||
+	    cfg_require(c, "solve", "dt", s->dt > 0 && s->dt <= s->duration,
+	                "positive and at most the duration", e) ||
+	    cfg_require(c, "output", "save_every", s->save_every >= 0 && s->save_every <= s->duration,
+	                "between 0 and the duration", e) ||
+	    cfg_require(c, "memory", "mem_proportion", s->mem_proportion > 0 && s->mem_proportion <= 1,
+	                "in (0, 1]", e) ||
+	    cfg_require(c, "solve", "settling_time", s->settle >= 0, "0 or more", e))
+		return CUBIE_ERR_CONFIG;
 	long long streams, chunk;
 	if ((rc = cfg_int(c, "memory", "streams", &streams, e)) ||
 	    (rc = cfg_int(c, "memory", "chunk_runs", &chunk, e)))
 		return rc;
-	REQUIRE(streams >= 1 && streams <= 64, "memory", "streams", "between 1 and 64");
-	REQUIRE(chunk >= 0, "memory", "chunk_runs", "auto or a positive number");
+	if (cfg_require(c, "memory", "streams", streams >= 1 && streams <= 64, "between 1 and 64", e) ||
+	    cfg_require(c, "memory", "chunk_runs", chunk >= 0, "auto or a positive number", e))
+		return CUBIE_ERR_CONFIG;
 	s->streams_wanted = (size_t)streams;
 	s->forced_chunk = (size_t)chunk;
-#undef REQUIRE
 	s->precision = !strcmp(cfg_str(c, "solve", "precision"), "float32") ? 32 : 64;
 	s->n_saves = 2;
 	if (s->save_every > 0) {
