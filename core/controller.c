@@ -87,7 +87,26 @@ int controller_defines(cubie_solver *s, sbuf *b, cubie_error *e)
 	          "#define CUBIE_DT_MAX %.17g\n#define CUBIE_MAX_STEPS %lldLL\n",
 	       safety, lo, hi, dt_min, dt_max, max_steps);
 	s->controller = names[ctl];
-	return ctl ? (tolerances(s, "atol", b, e) || tolerances(s, "rtol", b, e) ? CUBIE_ERR_CONFIG : 0)
-	           : 0;
+	/* Implicit methods measure Newton's progress against the tolerances, so
+	 * they get them under the fixed controller too; explicit kernels stay
+	 * as they were. */
+	const int implicit = plugin_wants_jacobian(&s->integrator);
+	if (implicit) {
+		double ntol;
+		long long nit;
+		const char *upd = cfg_str(c, "solve", "jacobian_update");
+		if ((rc = cfg_num(c, "solve", "newton_tol", &ntol, e)) ||
+		    (rc = cfg_int(c, "solve", "newton_max_iter", &nit, e)))
+			return rc;
+		if (cfg_require(c, "solve", "newton_tol", ntol > 0 && ntol < 1, "in (0, 1)", e) ||
+		    cfg_require(c, "solve", "newton_max_iter", nit >= 1 && nit <= 100,
+		                "between 1 and 100", e))
+			return CUBIE_ERR_CONFIG;
+		sb_add(b, "#define CUBIE_NEWTON_TOL %.17g\n#define CUBIE_NEWTON_MAX_ITER %lld\n"
+		          "#define CUBIE_JAC_UPDATE %d\n", ntol, nit, !strcmp(upd, "iteration"));
+	}
+	return ctl || implicit
+		? (tolerances(s, "atol", b, e) || tolerances(s, "rtol", b, e) ? CUBIE_ERR_CONFIG : 0)
+		: 0;
 }
 

@@ -9,18 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
+#include "expr_ast.h"
 
-/* The AST. */
-enum { X_NUM, X_NAME, X_CALL, X_NEG, X_NOT, X_ADD, X_SUB, X_MUL, X_DIV, X_POW,
-       X_LT, X_LE, X_GT, X_GE, X_EQ, X_NE, X_AND, X_OR, X_COND };
-
-struct expr {
-	int op;
-	double num;        /* X_NUM */
-	char *name;        /* X_NAME */
-	int fn;            /* X_CALL: index in funcs[] */
-	struct expr *a[3]; /* operands, in source order */
-};
 
 static double f_abs(double x) { return fabs(x); }
 static double f_min(double x, double y) { return fmin(x, y); }
@@ -637,4 +627,18 @@ void expr_emit(sbuf *b, const struct expr *x, expr_value_fn value, expr_emit_fn 
 {
 	struct env env = {value, name, ctx};
 	emit(b, x, &env);
+}
+
+/* The function table, by index, for walkers of the AST (expr_diff.c). */
+const char *expr_fn_name(int fn)
+{
+	return fn >= 0 && (size_t)fn < N_FUNCS ? funcs[fn].name : NULL;
+}
+
+int expr_fn_find(const char *name)
+{
+	for (size_t f = 0; f < N_FUNCS; f++)
+		if (!strcmp(funcs[f].name, name))
+			return (int)f;
+	return -1;
 }

@@ -91,6 +91,15 @@ int model_var(const struct model *m, const char *name);
  *                              const cubie_real *p, cubie_real *v);
  * save[] are indices from model_var. malloc'd. */
 char *model_source(const struct model *m, const int *save, size_t n_save);
+/* C source of the model's derivatives, for implicit integrators:
+ *   CUBIE_DEV void cubie_jac(double t, const cubie_real *y,
+ *                            const cubie_real *p, cubie_real *J);
+ *                            J[i * CUBIE_NSTATES + j] = d f_i / d y_j
+ *   CUBIE_DEV void cubie_dfdt(double t, const cubie_real *y,
+ *                             const cubie_real *p, cubie_real *dfdt);
+ * and CUBIE_AUTONOMOUS (1 when f does not depend on t). A function without
+ * a derivative is CUBIE_ERR_CONFIG "FILE:LINE: ...". *out malloc'd. */
+int model_jacobian(const struct model *m, const char *why, char **out, cubie_error *e);
 /* Expressions (expr.c): parse to an AST, walk its names, evaluate, emit C.
  * value() resolves a name to a constant (returns 0) or declines; emit
  * writes the C spelling of a name that did not resolve. */
@@ -104,6 +113,15 @@ int expr_eval(const struct expr *x, expr_value_fn value, void *ctx, double *v);
 void expr_emit(sbuf *b, const struct expr *x, expr_value_fn value, expr_emit_fn name, void *ctx);
 const char *expr_hint(const char *name, const char *const *cands, size_t n);
 extern const char *const expr_helpers;
+/* Symbolic differentiation (expr_diff.c). dep() says how a name depends on
+ * the variable: 0 not at all, 1 it is the variable, 2 through a derivative
+ * that is itself a name, written to *dname (an auxiliary's derivative).
+ * Returns the simplified derivative, or NULL when it is identically zero;
+ * *bad names a function without a derivative (then the result is NULL and
+ * *bad is set). value() folds constants as in expr_eval. */
+typedef int (*expr_dep_fn)(const char *name, void *ctx, const char **dname);
+struct expr *expr_diff(const struct expr *x, expr_dep_fn dep, expr_value_fn value, void *ctx,
+                       const char **bad);
 /* Evaluate a constant expression with no names (for numeric settings). */
 int expr_eval_const(const char *text, double *v, char *errbuf, size_t errlen);
 
@@ -122,6 +140,12 @@ struct plugin {
 	char *path;
 	void *handle;
 };
+/* The integrator's source needs cubie_jac (read only from ABI minor >= 1). */
+static inline int plugin_wants_jacobian(const struct plugin *p)
+{
+	const cubie_integrator_ops *io = p->desc->ops;
+	return p->desc->abi_minor >= 1 && io->jacobian;
+}
 /* Directories searched, in order: [plugins] path (relative to the file),
  * CUBIE_PLUGIN_PATH (colon-separated), the build tree when running
  * uninstalled, the installed plugin directory. Each holds <kind>/<name>.so.

@@ -13,6 +13,7 @@ static const char *const kinds[] = {"state", "parameter", "time", "constant", "a
 
 struct def {                    /* one [constants] or [equations] entry */
 	const struct cfg_entry *en; /* where it came from (during model_build only) */
+	char *loc;                  /* "FILE:LINE", for messages after the build */
 	char *name;                 /* the key: "dx" for a derivative */
 	int kind;                   /* K_CONST, K_AUX, or K_STATE for a derivative */
 	struct expr *x;
@@ -202,6 +203,7 @@ static int read_defs(struct model *m, const struct cfg_entry **ce, size_t nc,
 		char loc[512], err[256];
 		cfg_loc(en, loc, sizeof loc);
 		D->en = en;
+		D->loc = cb_strdup(loc);
 		D->kind = i < nc ? K_CONST : K_AUX;
 		if (!(D->name = cb_strdup(en->key))) {
 			rc = cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
@@ -328,6 +330,7 @@ void model_free(struct model *m)
 	if ((P = m->priv)) {
 		for (size_t i = 0; i < P->nd; i++) {
 			free(P->d[i].name);
+			free(P->d[i].loc);
 			expr_free(P->d[i].x);
 		}
 		free(P->d);
@@ -375,10 +378,16 @@ static int use(const char *name, void *ctx)
 	return 0;
 }
 
-/* Constants never get here: they are folded into literals. */
+/* Constants never get here: they are folded into literals. A name that
+ * starts with '#' is a derivative of an auxiliary (see model_jacobian),
+ * which no user name can spell. */
 static void emit_name(sbuf *b, const char *name, void *ctx)
 {
 	static const char *const prefix[] = {"s_", "p_", "t_", "c_", "a_"};
+	if (*name == '#') {
+		sb_add(b, "jd_%s", name + 1);
+		return;
+	}
 	const struct sym *s = lookup(ctx, name);
 	sb_add(b, "%s%s", prefix[s->kind], s->kind == K_TIME ? "" : name);
 }
@@ -453,4 +462,161 @@ char *model_source(const struct model *m, const int *save, size_t n_save)
 	emit_fn(&b, m, &g, 1, save, n_save);
 	free(g.used);
 	return b.s;
+}
+
+/* ---- derivatives, for implicit integrators ---- */
+
+/* Forward differentiation through the auxiliaries: each auxiliary that
+ * depends on a variable gets its own derivative (jd_<def>_<var>), computed
+ * once and shared by every entry that uses it. Variables are the states,
+ * 0..n-1, and t, n. */
+struct jgen {
+	struct gen g;
+	size_t n;           /* states */
+	size_t var;         /* the variable being differentiated by */
+	struct expr **daux; /* [def][n + 1] */
+	char *dused;        /* [def][n + 1]: needed by the function being written */
+	char buf[64];
+};
+
+static int jdep(const char *name, void *ctx, const char **dname)
+{
+	struct jgen *J = ctx;
+	const struct sym *s = lookup(J->g.P, name);
+	if (!s)
+		return 0;
+	if (s->kind == K_STATE || s->kind == K_TIME)
+		return (s->kind == K_STATE ? s->i : J->n) == J->var;
+	if (s->kind == K_AUX && J->daux[s->i * (J->n + 1) + J->var]) {
+		snprintf(J->buf, sizeof J->buf, "#%zu_%zu", s->i, J->var);
+		*dname = J->buf;
+		return 2;
+	}
+	return 0;
+}
+
+static int jvalue(const char *name, double *v, void *ctx)
+{
+	return const_value(name, v, (void *)((struct jgen *)ctx)->g.P);
+}
+
+static int juse(const char *name, void *ctx)
+{
+	struct jgen *J = ctx;
+	size_t d, v;
+	if (*name == '#' && sscanf(name + 1, "%zu_%zu", &d, &v) == 2) {
+		size_t k = d * (J->n + 1) + v;
+		if (!J->dused[k]) {
+			J->dused[k] = 1;
+			expr_names(J->daux[k], juse, J);
+		}
+		return 0;
+	}
+	return use(name, &J->g);
+}
+
+/* cubie_jac (vars 0..n-1, out[i n + j]) or cubie_dfdt (var n, out[i]). */
+static void emit_deriv(sbuf *b, struct jgen *J, struct expr **ent, int dfdt)
+{
+	const struct priv *P = J->g.P;
+	const size_t n = J->n, nv = n + 1;
+	int any[3] = {0, 0, 0};
+	memset(J->g.used, 0, P->ns);
+	memset(J->dused, 0, P->nd * nv);
+	for (size_t i = 0; i < n; i++)
+		for (size_t v = dfdt ? n : 0; v < (dfdt ? nv : n); v++)
+			expr_names(ent[i * nv + v], juse, J);
+	sb_add(b, "CUBIE_DEV void cubie_%s(double t, const cubie_real *y, const cubie_real *p, "
+	       "cubie_real *%s)\n{\n", dfdt ? "dfdt" : "jac", dfdt ? "dfdt" : "J");
+	for (size_t i = 0; i < P->ns; i++)
+		if (J->g.used[i] && P->s[i].kind <= K_TIME)
+			any[P->s[i].kind] = 1;
+	if (any[K_TIME])
+		sb_add(b, "\tconst cubie_real t_ = CUBIE_R(t);\n");
+	for (size_t i = 0; i < P->ns; i++)
+		if (J->g.used[i] && P->s[i].kind <= K_PARAM)
+			sb_add(b, "\tconst cubie_real %s_%s = %s[%zu];\n", P->s[i].kind ? "p" : "s",
+			       P->s[i].name, P->s[i].kind ? "p" : "y", P->s[i].i);
+	sb_add(b, "%s%s%s", any[K_TIME] ? "" : "\t(void)t;\n", any[K_STATE] ? "" : "\t(void)y;\n",
+	       any[K_PARAM] ? "" : "\t(void)p;\n");
+	for (size_t k = 0; k < P->no; k++) {
+		const struct def *D = &P->d[P->order[k]];
+		if (!J->g.used[lookup(P, D->name) - P->s])
+			continue;
+		sb_add(b, "\tconst cubie_real a_%s = ", D->name);
+		expr_emit(b, D->x, const_value, emit_name, (void *)P);
+		sb_add(b, ";\n");
+	}
+	for (size_t k = 0; k < P->no; k++)
+		for (size_t v = 0; v < nv; v++) {
+			size_t at = P->order[k] * nv + v;
+			if (!J->dused[at])
+				continue;
+			sb_add(b, "\tconst cubie_real jd_%zu_%zu = ", P->order[k], v);
+			expr_emit(b, J->daux[at], const_value, emit_name, (void *)P);
+			sb_add(b, ";\n");
+		}
+	/* structural zeros are written once, as constants the compiler sees */
+	sb_add(b, "\tCUBIE_UNROLL\n\tfor (int k = 0; k < %zu; k++)\n\t\t%s[k] = CUBIE_R(0);\n",
+	       dfdt ? n : n * n, dfdt ? "dfdt" : "J");
+	for (size_t i = 0; i < n; i++)
+		for (size_t v = dfdt ? n : 0; v < (dfdt ? nv : n); v++) {
+			if (!ent[i * nv + v])
+				continue;
+			sb_add(b, "\t%s[%zu] = ", dfdt ? "dfdt" : "J", dfdt ? i : i * n + v);
+			expr_emit(b, ent[i * nv + v], const_value, emit_name, (void *)P);
+			sb_add(b, ";\n");
+		}
+	sb_add(b, "}\n");
+}
+
+int model_jacobian(const struct model *m, const char *why, char **out, cubie_error *e)
+{
+	const struct priv *P = m->priv;
+	const size_t n = m->n_states, nv = n + 1;
+	struct jgen J = {.g = {P, calloc(P->ns, 1)}, .n = n};
+	struct expr **ent = calloc(n * nv, sizeof *ent);
+	const char *bad = NULL;
+	const struct def *where = NULL;
+	int rc = 0, autonomous = 1;
+	J.daux = calloc(P->nd * nv, sizeof *J.daux);
+	J.dused = calloc(P->nd * nv, 1);
+	*out = NULL;
+	if (!J.g.used || !ent || !J.daux || !J.dused)
+		rc = cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	/* auxiliaries in dependency order, so that jdep sees theirs first */
+	for (size_t k = 0; !rc && k < P->no && !bad; k++)
+		for (J.var = 0; J.var < nv && !bad; J.var++) {
+			where = &P->d[P->order[k]];
+			J.daux[P->order[k] * nv + J.var] = expr_diff(where->x, jdep, jvalue, &J, &bad);
+		}
+	for (size_t i = 0; !rc && i < n && !bad; i++)
+		for (J.var = 0; J.var < nv && !bad; J.var++) {
+			where = &P->d[P->deriv[i]];
+			ent[i * nv + J.var] = expr_diff(where->x, jdep, jvalue, &J, &bad);
+			autonomous &= J.var < n || !ent[i * nv + J.var];
+		}
+	if (!rc && bad)
+		rc = cb_fail(e, CUBIE_ERR_CONFIG,
+		             "%s: %s cannot be differentiated: '%s' has no derivative, and %s needs "
+		             "the Jacobian", where->loc ? where->loc : m->name, where->name, bad, why);
+	if (!rc) {
+		sbuf b = {0};
+		sb_add(&b, "\n/* d f / d y (row-major) and d f / d t, derived from the equations */\n"
+		       "#define CUBIE_AUTONOMOUS %d\n", autonomous);
+		emit_deriv(&b, &J, ent, 0);
+		sb_add(&b, "\n");
+		emit_deriv(&b, &J, ent, 1);
+		if (!(*out = b.s))
+			rc = cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	}
+	for (size_t k = 0; ent && k < n * nv; k++)
+		expr_free(ent[k]);
+	for (size_t k = 0; J.daux && k < P->nd * nv; k++)
+		expr_free(J.daux[k]);
+	free(ent);
+	free(J.daux);
+	free(J.dused);
+	free(J.g.used);
+	return rc;
 }

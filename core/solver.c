@@ -166,9 +166,19 @@ int cubie_solver_create(const cubie_config *cfg, cubie_solver **out, cubie_error
 		free(defs.s);
 		goto fail;
 	}
-	char *model = model_source(s->model, s->save, s->n_save);
-	msrc = model && defs.s ? cb_printf("%s%s", defs.s, model) : NULL;
+	char *model = model_source(s->model, s->save, s->n_save), *jac = NULL;
+	if (plugin_wants_jacobian(&s->integrator)) {
+		char why[200];
+		snprintf(why, sizeof why, "integrator %s", s->integrator.desc->name);
+		if ((rc = model_jacobian(s->model, why, &jac, e))) {
+			free(model);
+			free(defs.s);
+			goto fail;
+		}
+	}
+	msrc = model && defs.s ? cb_printf("%s%s%s", defs.s, model, jac ? jac : "") : NULL;
 	free(model);
+	free(jac);
 	free(defs.s);
 	src = msrc ? kernel_source(s->precision, msrc, io->source) : NULL;
 	if (!src) {

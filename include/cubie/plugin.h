@@ -15,7 +15,7 @@ extern "C" {
 #endif
 
 #define CUBIE_ABI_MAJOR 1
-#define CUBIE_ABI_MINOR 0
+#define CUBIE_ABI_MINOR 1 /* 1: cubie_integrator_ops.jacobian */
 
 enum cubie_plugin_kind {
 	CUBIE_PLUGIN_INTEGRATOR = 1,
@@ -54,7 +54,29 @@ typedef struct cubie_host {
  * when error_order > 0; f0 holds f(t, y) when f0_ok, else the step stores
  * it there; a method whose last stage is f(t + h, y_new) defines CUBIE_FSAL
  * to 1 and stores that stage in f1. A method given by a Butcher tableau
- * defines ERK_* and includes <cubie/device/erk.h>, which does all this. */
+ * defines ERK_* and includes <cubie/device/erk.h>, which does all this.
+ *
+ * A method that can fail a step (an implicit one: a singular matrix, a
+ * Newton iteration that does not converge) defines CUBIE_STEP_STATUS to 1;
+ * its cubie_step then returns int: 0 on success, else a CUBIE_STATUS_* bit
+ * (cubie/device/status.h), and it has stored f(t, y) in f0 either way. The
+ * adaptive loop takes a failed step as a rejection and retries with
+ * h * min_gain; the run ends with the bit (and CUBIE_STATUS_DT_MIN) only
+ * when h would fall below dt_min. Under the fixed controller the run ends
+ * with the bit at once.
+ *
+ * With jacobian set (ABI minor >= 1), the model source also defines
+ *   CUBIE_DEV void cubie_jac(double t, const cubie_real *y,
+ *                            const cubie_real *p, cubie_real *J);
+ *     J[i * CUBIE_NSTATES + j] = d f_i / d y_j, dense, row-major
+ *   CUBIE_DEV void cubie_dfdt(double t, const cubie_real *y,
+ *                             const cubie_real *p, cubie_real *dfdt);
+ *   CUBIE_AUTONOMOUS  1 when f does not depend on t
+ * derived symbolically from the equations, and the settings
+ *   CUBIE_ATOL, CUBIE_RTOL (also under the fixed controller),
+ *   CUBIE_NEWTON_TOL, CUBIE_NEWTON_MAX_ITER, CUBIE_JAC_UPDATE (0 once per
+ *   step, 1 every Newton iteration): the [solve] keys newton_tol,
+ *   newton_max_iter, jacobian_update. */
 typedef struct cubie_integrator_ops {
 	const char *source;
 	int order;        /* convergence order of y_new */
@@ -65,6 +87,9 @@ typedef struct cubie_integrator_ops {
 	 * methods with an error estimate, "fixed" otherwise. */
 	const char *default_controller;
 	const char *const *aliases; /* NULL-terminated; may be NULL */
+	/* ABI minor 1. The core reads the fields below only from plugins that
+	 * declare abi_minor >= 1: older plugins have a shorter struct. */
+	int jacobian;     /* 1: the source uses cubie_jac and cubie_dfdt */
 } cubie_integrator_ops;
 
 /* Allocator: a policy over the host's memory primitives. */

@@ -10,13 +10,20 @@
  *   CUBIE_ERR_ORDER   order of the error estimate (controllers' exponent)
  *   CUBIE_ATOL, CUBIE_RTOL  {one per state}
  *   CUBIE_SAFETY, CUBIE_MIN_GAIN, CUBIE_MAX_GAIN, CUBIE_DT_MIN,
- *   CUBIE_DT_MAX (0: none), CUBIE_MAX_STEPS */
+ *   CUBIE_DT_MAX (0: none), CUBIE_MAX_STEPS
+ * An integrator that defines CUBIE_STEP_STATUS 1 returns a status from
+ * cubie_step (see cubie/plugin.h); CUBIE_STEP_ is the call either way. */
 #ifndef CUBIE_DEVICE_LOOP_H
 #define CUBIE_DEVICE_LOOP_H
 
 #define CUBIE_NP_ (CUBIE_NPARAMS > 0 ? CUBIE_NPARAMS : 1)
 #ifndef CUBIE_FSAL
 #define CUBIE_FSAL 0
+#endif
+#if defined(CUBIE_STEP_STATUS) && CUBIE_STEP_STATUS
+#define CUBIE_STEP_(...) cubie_step(__VA_ARGS__)
+#else
+#define CUBIE_STEP_(...) (cubie_step(__VA_ARGS__), 0)
 #endif
 
 CUBIE_DEV void cubie_store(const struct cubie_args *a, long long i, long long k,
@@ -80,8 +87,10 @@ CUBIE_DEV int cubie_advance(const struct cubie_args *a, struct cubie_state *st,
 	for (long long s = 0; s < n; s++) {
 		if (st->accepted >= CUBIE_MAX_STEPS)
 			return CUBIE_STATUS_MAX_STEPS;
-		cubie_step(t_start + (double)s * h, CUBIE_R(h), st->y, p, y_new, err, st->f0, st->f1,
-		           st->f0_ok);
+		const int fs = CUBIE_STEP_(t_start + (double)s * h, CUBIE_R(h), st->y, p, y_new, err,
+		                           st->f0, st->f1, st->f0_ok);
+		if (fs)
+			return fs;
 		cubie_accept(st, y_new);
 		if (!cubie_finite(st->y))
 			return CUBIE_STATUS_NONFINITE;
@@ -130,8 +139,16 @@ CUBIE_DEV int cubie_advance(const struct cubie_args *a, struct cubie_state *st,
 			h = t_end - t;
 		else if (h < CUBIE_DT_MIN)
 			return CUBIE_STATUS_DT_MIN;
-		cubie_step(t, CUBIE_R(h), st->y, p, y_new, err, st->f0, st->f1, st->f0_ok);
+		const int fs = CUBIE_STEP_(t, CUBIE_R(h), st->y, p, y_new, err, st->f0, st->f1, st->f0_ok);
 		st->f0_ok = 1; /* the step stored f(t, y) */
+		if (fs) { /* a failed step: retry smaller */
+			st->rejections++;
+			st->rejected = 1;
+			st->h = h * CUBIE_MIN_GAIN;
+			if (st->h < CUBIE_DT_MIN || t + st->h == t)
+				return CUBIE_STATUS_DT_MIN | fs;
+			continue;
+		}
 		double sum = 0;
 		CUBIE_UNROLL
 		for (int j = 0; j < CUBIE_NSTATES; j++) {

@@ -1,0 +1,181 @@
+/* Dense LU factorization with partial pivoting, and the solves, for the
+ * per-thread linear systems of implicit methods: n = CUBIE_NSTATES,
+ * row-major, in place. Row swaps use compile-time indices only (a swap is
+ * a predicated copy), so that for small n the fully unrolled loops keep
+ * the matrix in registers. Up to CUBIE_LU_UNROLL_MAX states the loops are
+ * unrolled; beyond, they are ordinary loops over local memory: slower, not
+ * limited. A zero or non-finite pivot is CUBIE_STATUS_SINGULAR. */
+#ifndef CUBIE_DEVICE_LU_H
+#define CUBIE_DEVICE_LU_H
+
+#ifndef CUBIE_LU_UNROLL_MAX
+#define CUBIE_LU_UNROLL_MAX 16
+#endif
+#if CUBIE_NSTATES <= CUBIE_LU_UNROLL_MAX
+#define CUBIE_LU_UNROLL CUBIE_UNROLL
+#else
+#define CUBIE_LU_UNROLL
+#endif
+#define CUBIE_LU_N CUBIE_NSTATES
+
+/* A = P L U; piv[k] is the row exchanged with row k at step k. */
+CUBIE_DEV int cubie_lu(cubie_real *A, int *piv)
+{
+	const int n = CUBIE_LU_N;
+	CUBIE_LU_UNROLL
+	for (int k = 0; k < n; k++) {
+		int pr = k;
+		cubie_real best = CUBIE_M(fabs)(A[k * n + k]);
+		CUBIE_LU_UNROLL
+		for (int r = k + 1; r < n; r++) {
+			const cubie_real v = CUBIE_M(fabs)(A[r * n + k]);
+			if (v > best) {
+				best = v;
+				pr = r;
+			}
+		}
+		piv[k] = pr;
+		if (!(best > 0) || !isfinite(best))
+			return CUBIE_STATUS_SINGULAR;
+		CUBIE_LU_UNROLL
+		for (int r = k + 1; r < n; r++)
+			if (r == pr) {
+				CUBIE_LU_UNROLL
+				for (int j = 0; j < n; j++) {
+					const cubie_real x = A[k * n + j];
+					A[k * n + j] = A[r * n + j];
+					A[r * n + j] = x;
+				}
+			}
+		const cubie_real inv = CUBIE_R(1) / A[k * n + k];
+		CUBIE_LU_UNROLL
+		for (int r = k + 1; r < n; r++) {
+			const cubie_real l = A[r * n + k] * inv;
+			A[r * n + k] = l;
+			CUBIE_LU_UNROLL
+			for (int j = k + 1; j < n; j++)
+				A[r * n + j] -= l * A[k * n + j];
+		}
+	}
+	return 0;
+}
+
+/* b = A^-1 b with the factors of cubie_lu. */
+CUBIE_DEV void cubie_lu_solve(const cubie_real *A, const int *piv, cubie_real *b)
+{
+	const int n = CUBIE_LU_N;
+	CUBIE_LU_UNROLL
+	for (int k = 0; k < n; k++) {
+		CUBIE_LU_UNROLL
+		for (int r = k + 1; r < n; r++)
+			if (r == piv[k]) {
+				const cubie_real x = b[k];
+				b[k] = b[r];
+				b[r] = x;
+			}
+		CUBIE_LU_UNROLL
+		for (int r = k + 1; r < n; r++)
+			b[r] -= A[r * n + k] * b[k];
+	}
+	CUBIE_LU_UNROLL
+	for (int k = n - 1; k >= 0; k--) {
+		cubie_real s = b[k];
+		CUBIE_LU_UNROLL
+		for (int j = k + 1; j < n; j++)
+			s -= A[k * n + j] * b[j];
+		b[k] = s / A[k * n + k];
+	}
+}
+
+/* The same over complex numbers held as real and imaginary parts (Radau's
+ * complex pair); pivots by |re| + |im|. */
+CUBIE_DEV int cubie_lu_c(cubie_real *Ar, cubie_real *Ai, int *piv)
+{
+	const int n = CUBIE_LU_N;
+	CUBIE_LU_UNROLL
+	for (int k = 0; k < n; k++) {
+		int pr = k;
+		cubie_real best = CUBIE_M(fabs)(Ar[k * n + k]) + CUBIE_M(fabs)(Ai[k * n + k]);
+		CUBIE_LU_UNROLL
+		for (int r = k + 1; r < n; r++) {
+			const cubie_real v = CUBIE_M(fabs)(Ar[r * n + k]) + CUBIE_M(fabs)(Ai[r * n + k]);
+			if (v > best) {
+				best = v;
+				pr = r;
+			}
+		}
+		piv[k] = pr;
+		if (!(best > 0) || !isfinite(best))
+			return CUBIE_STATUS_SINGULAR;
+		CUBIE_LU_UNROLL
+		for (int r = k + 1; r < n; r++)
+			if (r == pr) {
+				CUBIE_LU_UNROLL
+				for (int j = 0; j < n; j++) {
+					cubie_real x = Ar[k * n + j];
+					Ar[k * n + j] = Ar[r * n + j];
+					Ar[r * n + j] = x;
+					x = Ai[k * n + j];
+					Ai[k * n + j] = Ai[r * n + j];
+					Ai[r * n + j] = x;
+				}
+			}
+		const cubie_real pr_ = Ar[k * n + k], pi_ = Ai[k * n + k];
+		const cubie_real m = CUBIE_R(1) / (pr_ * pr_ + pi_ * pi_);
+		const cubie_real ir = pr_ * m, ii = -pi_ * m; /* 1 / pivot */
+		CUBIE_LU_UNROLL
+		for (int r = k + 1; r < n; r++) {
+			const cubie_real ar = Ar[r * n + k], ai = Ai[r * n + k];
+			const cubie_real lr = ar * ir - ai * ii, li = ar * ii + ai * ir;
+			Ar[r * n + k] = lr;
+			Ai[r * n + k] = li;
+			CUBIE_LU_UNROLL
+			for (int j = k + 1; j < n; j++) {
+				const cubie_real ur = Ar[k * n + j], ui = Ai[k * n + j];
+				Ar[r * n + j] -= lr * ur - li * ui;
+				Ai[r * n + j] -= lr * ui + li * ur;
+			}
+		}
+	}
+	return 0;
+}
+
+CUBIE_DEV void cubie_lu_solve_c(const cubie_real *Ar, const cubie_real *Ai, const int *piv,
+                                cubie_real *br, cubie_real *bi)
+{
+	const int n = CUBIE_LU_N;
+	CUBIE_LU_UNROLL
+	for (int k = 0; k < n; k++) {
+		CUBIE_LU_UNROLL
+		for (int r = k + 1; r < n; r++)
+			if (r == piv[k]) {
+				cubie_real x = br[k];
+				br[k] = br[r];
+				br[r] = x;
+				x = bi[k];
+				bi[k] = bi[r];
+				bi[r] = x;
+			}
+		CUBIE_LU_UNROLL
+		for (int r = k + 1; r < n; r++) {
+			const cubie_real lr = Ar[r * n + k], li = Ai[r * n + k];
+			br[r] -= lr * br[k] - li * bi[k];
+			bi[r] -= lr * bi[k] + li * br[k];
+		}
+	}
+	CUBIE_LU_UNROLL
+	for (int k = n - 1; k >= 0; k--) {
+		cubie_real sr = br[k], si = bi[k];
+		CUBIE_LU_UNROLL
+		for (int j = k + 1; j < n; j++) {
+			const cubie_real ur = Ar[k * n + j], ui = Ai[k * n + j];
+			sr -= ur * br[j] - ui * bi[j];
+			si -= ur * bi[j] + ui * br[j];
+		}
+		const cubie_real pr_ = Ar[k * n + k], pi_ = Ai[k * n + k];
+		const cubie_real m = CUBIE_R(1) / (pr_ * pr_ + pi_ * pi_);
+		br[k] = (sr * pr_ + si * pi_) * m;
+		bi[k] = (si * pr_ - sr * pi_) * m;
+	}
+}
+#endif

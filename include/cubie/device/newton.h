@@ -1,0 +1,48 @@
+/* What the implicit methods share besides the LU: the weighted RMS norm
+ * of the loop's error test (atol, rtol per state), by which Newton's
+ * progress is measured, and the iteration matrix a I - b J. */
+#ifndef CUBIE_DEVICE_NEWTON_H
+#define CUBIE_DEVICE_NEWTON_H
+#include <cubie/device/lu.h>
+
+#define CUBIE_STEP_STATUS 1
+
+/* sqrt(mean((v_i / (atol_i + rtol_i |y_i|))^2)) */
+CUBIE_DEV double cubie_wrms(const cubie_real *v, const cubie_real *y)
+{
+	const double atol[CUBIE_NSTATES] = CUBIE_ATOL, rtol[CUBIE_NSTATES] = CUBIE_RTOL;
+	double s = 0;
+	CUBIE_UNROLL
+	for (int i = 0; i < CUBIE_NSTATES; i++) {
+		const double r = (double)v[i] / (atol[i] + rtol[i] * fabs((double)y[i]));
+		s += r * r;
+	}
+	return sqrt(s / CUBIE_NSTATES);
+}
+
+/* M = a I - b J */
+CUBIE_DEV void cubie_iter_matrix(const cubie_real *J, cubie_real a, cubie_real b, cubie_real *M)
+{
+	CUBIE_LU_UNROLL
+	for (int i = 0; i < CUBIE_NSTATES; i++) {
+		CUBIE_LU_UNROLL
+		for (int j = 0; j < CUBIE_NSTATES; j++)
+			M[i * CUBIE_NSTATES + j] = (i == j ? a : CUBIE_R(0)) - b * J[i * CUBIE_NSTATES + j];
+	}
+}
+
+/* Newton's rate test (Hairer-Wanner IV.8): with nd the size of this
+ * correction and prev that of the last, returns 1 converged, 0 go on,
+ * -1 diverging; *eta carries theta / (1 - theta) between iterations. */
+CUBIE_DEV int cubie_newton_test(double nd, double prev, int it, double *eta)
+{
+	if (it > 0) {
+		const double theta = nd / prev;
+		if (theta >= 0.99 && !(nd <= 1e-3 * CUBIE_NEWTON_TOL))
+			return -1;
+		if (theta < 0.99)
+			*eta = theta / (1 - theta);
+	}
+	return *eta * nd <= CUBIE_NEWTON_TOL || nd == 0 ? 1 : 0;
+}
+#endif
