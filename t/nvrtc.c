@@ -23,6 +23,20 @@
 	"                           cubie_real *v) { v[0] = y[0]; }\n"
 static const char *model = FIXED MODEL;
 static const char *adaptive_model = ADAPTIVE MODEL;
+/* What implicit methods see besides: the Jacobian, the tolerances (also
+ * under fixed steps) and the Newton settings. */
+#define IMPLICIT \
+	"#define CUBIE_ATOL {1e-6}\n#define CUBIE_RTOL {1e-6}\n#define CUBIE_NEWTON_TOL 0.03\n" \
+	"#define CUBIE_NEWTON_MAX_ITER 7\n#define CUBIE_JAC_UPDATE 0\n#define CUBIE_AUTONOMOUS 0\n" \
+	"CUBIE_DEV void cubie_jac(double t, const cubie_real *y, const cubie_real *p,\n" \
+	"                         cubie_real *J) { J[0] = -p[0]; }\n" \
+	"CUBIE_DEV void cubie_dfdt(double t, const cubie_real *y, const cubie_real *p,\n" \
+	"                          cubie_real *d) { d[0] = 0; }\n"
+static const char *implicit_model = FIXED MODEL IMPLICIT;
+static const char *implicit_adaptive_model =
+	"#define CUBIE_CONTROLLER 2\n#define CUBIE_ERR_ORDER 4\n#define CUBIE_MAX_STEPS 1000000LL\n"
+	"#define CUBIE_SAFETY 0.9\n#define CUBIE_MIN_GAIN 0.2\n#define CUBIE_MAX_GAIN 5\n"
+	"#define CUBIE_DT_MIN 1e-12\n#define CUBIE_DT_MAX 0\n" MODEL IMPLICIT;
 
 #define STEP_HEAD "CUBIE_DEV void cubie_step(double t, cubie_real h, const cubie_real *y,\n" \
 	"    const cubie_real *p, cubie_real *y_new, cubie_real *err, cubie_real *f0,\n" \
@@ -55,11 +69,13 @@ static void check_kernel(const char *label, const char *src)
 
 /* An integrator's source in both precisions, with fixed steps and, where
  * the method has an error estimate, with the adaptive controller. */
-static void check_method(const char *name, const char *integrator_src, int adaptive)
+static void check_method(const char *name, const char *integrator_src, int adaptive, int implicit)
 {
 	for (int a = 0; a <= adaptive; a++)
 		for (int prec = 32; prec <= 64; prec += 32) {
-			char label[128], *src = kernel_source(prec, a ? adaptive_model : model, integrator_src);
+			const char *m = implicit ? (a ? implicit_adaptive_model : implicit_model)
+			                         : (a ? adaptive_model : model);
+			char label[128], *src = kernel_source(prec, m, integrator_src);
 			snprintf(label, sizeof label, "%s float%d%s", name, prec, a ? " adaptive" : "");
 			check_kernel(label, src);
 			free(src);
@@ -82,7 +98,7 @@ static void check_plugins(void)
 		cubie_error e = {0};
 		if (ok(plugin_open(path, &pl, &e) == 0, "load %s", de->d_name)) {
 			const cubie_integrator_ops *io = pl.desc->ops;
-			check_method(pl.desc->name, io->source, io->error_order > 0);
+			check_method(pl.desc->name, io->source, io->error_order > 0, plugin_wants_jacobian(&pl));
 			plugin_close(&pl);
 			n++;
 		} else {
@@ -196,7 +212,7 @@ int main(void)
 		plan_skip_all("no NVRTC");
 	free(src);
 
-	check_method("test euler", euler, 0);
+	check_method("test euler", euler, 0, 0);
 	check_plugins();
 
 	src = kernel_source(64, model, stacky);

@@ -266,7 +266,7 @@ int main(void)
 	like(list, at("real/integrator/euler.so"), "list: euler with its path");
 	like(list, "classical_rk4", "list: rk4's alias");
 	like(list, "(shadowed)", "list: the shadowed rk4 is marked");
-	like(list, "ABI 1.0", "list: ABI version");
+	like(list, "ABI 1.1", "list: ABI version");
 	like(list, at("real/allocator/default.so"), "list: allocator");
 	like(list, at("real/writer/npy.so"), "list: npy writer");
 	like(list, at("real/writer/csv.so"), "list: csv writer");
