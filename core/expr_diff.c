@@ -125,11 +125,25 @@ static struct expr *s_sub(struct dctx *D, struct expr *a, struct expr *b)
 	return node(D, X_SUB, a, b, NULL);
 }
 
+static int constant(struct dctx *D, const struct expr *x, double *v);
+
 static struct expr *s_mul(struct dctx *D, struct expr *a, struct expr *b)
 {
+	double va, vb;
 	if (!a || !b) {
 		expr_free(a), expr_free(b);
 		return NULL;
+	}
+	/* constants first, and c1 * (c2 * x) = (c1 c2) * x */
+	if (constant(D, b, &vb) && !constant(D, a, &va)) {
+		struct expr *x = a;
+		a = b, b = x;
+	}
+	if (constant(D, a, &va) && b->op == X_MUL && constant(D, b->a[0], &vb)) {
+		struct expr *x = b->a[1];
+		b->a[1] = NULL;
+		expr_free(a), expr_free(b);
+		return s_mul(D, num(D, va * vb), x);
 	}
 	if (a->op == X_NUM && b->op == X_NUM) {
 		a->num *= b->num;
