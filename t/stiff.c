@@ -124,6 +124,51 @@ int main(void)
 			diag("%s", e.msg);
 		cubie_result_free(r);
 	}
+	/* Failed steps. Backward Euler on x' = x with h = 1: I - h J = 0. */
+	{
+		const char *grow = "[model]\nstates = x\n[equations]\ndx = x\n[initial]\nx = 1\n";
+		const char *fixed[] = {"solve.integrator=backward_euler", "solve.controller=fixed",
+		                       "solve.dt=1", "solve.duration=2", "device.backend=cpu", NULL};
+		const char *adaptive[] = {"solve.integrator=backward_euler", "solve.dt=1",
+		                          "solve.duration=2", "solve.rtol=1e-3", "solve.atol=1e-3",
+		                          "device.backend=cpu", NULL};
+		cubie_error e = {0};
+		cubie_result *r = solve_text(grow, fixed, &e);
+		const cubie_array *st = r ? cubie_result_find(r, "status") : NULL;
+		is_int(st ? ((const int32_t *)st->data)[0] : -1, CUBIE_STATUS_SINGULAR,
+		       "a singular iteration matrix under fixed steps: status SINGULAR");
+		cubie_result_free(r);
+		r = solve_text(grow, adaptive, &e);
+		st = r ? cubie_result_find(r, "status") : NULL;
+		const cubie_array *steps = r ? cubie_result_find(r, "steps") : NULL;
+		ok(st && ((const int32_t *)st->data)[0] == 0 && ((const int32_t *)steps->data)[1] >= 1 &&
+		   fabs(value_at(r, 1, 0, 0) / exp(2.0) - 1) < 0.05,
+		   "... adaptive: the step is retried smaller and the run succeeds (x(2) = %.4g, e^2)",
+		   r ? value_at(r, 1, 0, 0) : NAN);
+		cubie_result_free(r);
+	}
+	/* A Newton iteration that cannot converge: one iteration, to 1e-9. */
+	{
+		const char *cubic = "[model]\nstates = x\n[equations]\ndx = -x^3\n[initial]\nx = 1\n";
+		const char *fixed[] = {"solve.integrator=kvaerno5", "solve.controller=fixed",
+		                       "solve.dt=0.5", "solve.newton_max_iter=1", "solve.newton_tol=1e-9",
+		                       "device.backend=cpu", NULL};
+		const char *adaptive[] = {"solve.integrator=kvaerno5", "solve.dt=0.5", "solve.dt_min=1e-3",
+		                          "solve.newton_max_iter=1", "solve.newton_tol=1e-9",
+		                          "device.backend=cpu", NULL};
+		cubie_error e = {0};
+		cubie_result *r = solve_text(cubic, fixed, &e);
+		const cubie_array *st = r ? cubie_result_find(r, "status") : NULL;
+		is_int(st ? ((const int32_t *)st->data)[0] : -1, CUBIE_STATUS_NEWTON,
+		       "Newton failing under fixed steps: status NEWTON");
+		cubie_result_free(r);
+		r = solve_text(cubic, adaptive, &e);
+		st = r ? cubie_result_find(r, "status") : NULL;
+		is_int(st ? ((const int32_t *)st->data)[0] : -1,
+		       CUBIE_STATUS_NEWTON | CUBIE_STATUS_DT_MIN,
+		       "... adaptive: retried smaller until dt_min, then status NEWTON | DT_MIN");
+		cubie_result_free(r);
+	}
 	done_testing();
 	return tap_exit();
 }
