@@ -16,7 +16,17 @@ static const char *lorenz =
 /* Worst over runs and saved variables of max_t |gpu - cpu| / max_t |cpu|:
  * each series against its own scale, so values passing through zero do
  * not turn rounding into a large relative error. */
-static double compare(const char *method, const char *precision, const char *tol,
+/* Robertson's kinetics swept over k1, for the implicit methods. */
+static const char *robertson =
+	"[model]\nstates = y1, y2, y3\nparameters = k1\n[constants]\nk2 = 3e7\nk3 = 1e4\n"
+	"[equations]\ndy1 = -k1 * y1 + k3 * y2 * y3\ndy2 = k1 * y1 - k3 * y2 * y3 - k2 * y2^2\n"
+	"dy3 = k2 * y2^2\n"
+	"[initial]\ny1 = 1\ny2 = 0\ny3 = 0\n[parameters]\nk1 = linspace(0.02, 0.06, 1000)\n"
+	"[solve]\nduration = 100\ndt = 1e-4\n[output]\nsave_every = 10\n";
+static const char *model = NULL; /* NULL: lorenz */
+static const char *extra[3];      /* more overrides, NULL-terminated */
+
+static double compare(const char *method, const char *precision, const char *tol, int adaptive,
                       size_t *n_values)
 {
 	char m[64], p[64], at[64], rt[64];
@@ -24,11 +34,12 @@ static double compare(const char *method, const char *precision, const char *tol
 	snprintf(p, sizeof p, "solve.precision=%s", precision);
 	snprintf(at, sizeof at, "solve.atol=%s", tol ? tol : "1e-6");
 	snprintf(rt, sizeof rt, "solve.rtol=%s", tol ? tol : "1e-6");
-	const char *ctl = tol ? "solve.controller=pi" : "solve.controller=fixed";
-	const char *on_cpu[] = {m, p, at, rt, ctl, "device.backend=cpu", NULL};
-	const char *on_gpu[] = {m, p, at, rt, ctl, "device.backend=cuda", NULL};
+	const char *ctl = adaptive ? "solve.controller=auto" : "solve.controller=fixed";
+	const char *on_cpu[] = {m, p, at, rt, ctl, "device.backend=cpu", extra[0], extra[1], NULL};
+	const char *on_gpu[] = {m, p, at, rt, ctl, "device.backend=cuda", extra[0], extra[1], NULL};
 	cubie_error e = {0};
-	cubie_result *a = solve_text(lorenz, on_cpu, &e), *b = a ? solve_text(lorenz, on_gpu, &e) : NULL;
+	const char *ini = model ? model : lorenz;
+	cubie_result *a = solve_text(ini, on_cpu, &e), *b = a ? solve_text(ini, on_gpu, &e) : NULL;
 	double worst = INFINITY;
 	if (a && b) {
 		const cubie_array *va = cubie_result_find(a, "values");
@@ -72,9 +83,9 @@ int main(void)
 	diag("device: %s", b->device);
 	b->ops->close(b);
 	size_t n = 0;
-	double d = compare("rk4", "float64", NULL, &n);
+	double d = compare("rk4", "float64", NULL, 0, &n);
 	ok(d <= 1e-12, "rk4 float64 Lorenz, rho up to 21: cuda = cpu to %.2e relative (%zu values)", d, n);
-	d = compare("rk4", "float32", NULL, &n);
+	d = compare("rk4", "float32", NULL, 0, &n);
 	ok(d <= 1e-4, "rk4 float32: cuda = cpu to %.2e relative", d);
 	/* every method, fixed steps; those with an estimate also adaptive, where
 	 * the GPU's fused multiply-adds may flip an accept/reject decision, so
@@ -84,12 +95,28 @@ int main(void)
 		"dormand_prince_853", NULL};
 	static const int adaptive[] = {0, 1, 0, 1, 1, 1, 1, 1, 1, 1};
 	for (int i = 0; methods[i]; i++) {
-		d = compare(methods[i], "float64", NULL, &n);
+		d = compare(methods[i], "float64", NULL, 0, &n);
 		ok(d <= 1e-12, "%s float64, fixed steps: cuda = cpu to %.2e relative", methods[i], d);
 		if (adaptive[i]) {
-			d = compare(methods[i], "float64", "1e-10", &n);
+			d = compare(methods[i], "float64", "1e-10", 1, &n);
 			ok(d <= 1e-8, "%s float64, pi at tol 1e-10: cuda = cpu to %.2e relative", methods[i], d);
 		}
+	}
+	/* The implicit and Rosenbrock methods on Robertson's kinetics: fixed
+	 * steps of 1e-4 over [0, 0.1] (Newton stopping at 1e-12, so that a flipped
+	 * convergence test costs no more than that), and adaptive at 1e-8. */
+	static const char *const stiff[] = {"backward_euler", "crank_nicolson", "sdirk_2_2",
+		"kvaerno3", "l_stable_sdirk_4", "kvaerno5", "rosenbrock23", "ros3p", "rodas4",
+		"rodas5p", "radau_iia_5", NULL};
+	model = robertson;
+	for (int i = 0; stiff[i]; i++) {
+		extra[0] = "solve.duration=0.1", extra[1] = "output.save_every=0.01";
+		d = compare(stiff[i], "float64", "1e-12", 0, &n);
+		extra[0] = extra[1] = NULL;
+		ok(d <= 1e-9, "%s float64 Robertson, fixed steps: cuda = cpu to %.2e relative", stiff[i], d);
+		d = compare(stiff[i], "float64", "1e-8", 1, &n);
+		ok(d <= 1e-6, "%s float64 Robertson, adaptive at tol 1e-8: cuda = cpu to %.2e relative",
+		   stiff[i], d);
 	}
 	done_testing();
 	return tap_exit();
