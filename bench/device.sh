@@ -17,8 +17,8 @@ grep -E '^(PASS|FAIL|SKIP|ERROR|XFAIL|XPASS|# )' "$out/check.log" | grep -v '^# 
 echo "make check: exit $rc"
 ./cubie run examples/lorenz.ini -v -o "$work/lorenz.npy" 2>&1 | tail -3
 export CUBIE_PLUGIN_PATH=$PWD/plugin-dir
-make bench/lorenz-bench bench/pipeline-bench >/dev/null || exit 1
-for b in ${CUBIE_BENCH:-spine adaptive pipeline}; do
+make bench/lorenz-bench bench/pipeline-bench bench/stiff-bench >/dev/null || exit 1
+for b in ${CUBIE_BENCH:-spine adaptive pipeline stiff}; do
 	echo "== $b"
 	case $b in
 	spine) ./bench/lorenz-bench bench/lorenz.ini 20 22 ;;
@@ -29,5 +29,6 @@ for b in ${CUBIE_BENCH:-spine adaptive pipeline}; do
 				-s solve.atol=$tol -s solve.rtol=$tol | grep '^N ='
 		done; done ;;
 	pipeline) for c in 8 16; do ./bench/pipeline-bench bench/lorenz.ini 22 $c; done ;;
+	stiff) ./bench/stiff-bench bench/robertson.ini 14 16 20 ;;
 	esac
 done
