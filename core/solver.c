@@ -32,17 +32,28 @@ static int load_writer(cubie_solver *s, const char *path, struct plugin *w, cubi
 	return plugin_load(CUBIE_PLUGIN_WRITER, fmt ? fmt : dot + 1, s->dirs, s->n_dirs, w, e);
 }
 
+/* [output] save: states and observables, and "steps" for the per-run
+ * step counts (kept only when asked). No variable named: every state. */
 static int resolve_saves(cubie_solver *s, cubie_error *e)
 {
 	char **names;
-	size_t n;
+	size_t n, k = 0;
 	int rc = cfg_names(s->cfg, "output", "save", &names, &n, e);
 	if (rc)
 		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(names[i], "steps") && model_var(s->model, "steps") < 0) {
+			s->want_steps = 1;
+			free(names[i]);
+		} else {
+			names[k++] = names[i];
+		}
+	}
+	n = k;
 	if (!n) { /* default: every state */
-		cfg_free_names(names, n);
+		free(names);
 		n = s->model->n_states;
-		names = calloc(n, sizeof *names);
+		names = calloc(n ? n : 1, sizeof *names);
 		for (size_t i = 0; names && i < n; i++)
 			names[i] = cb_strdup(s->model->states[i]);
 	}

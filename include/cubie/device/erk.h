@@ -36,27 +36,30 @@ CUBIE_DEV void cubie_step(double t, cubie_real h, const cubie_real *y, const cub
 		for (int i = 0; i < CUBIE_NSTATES; i++)
 			f0[i] = k[0][i];
 	}
+	/* h is folded into the coefficients: the products h * a[s][j] are
+	 * shared by every state (and loop-invariant under fixed steps), so each
+	 * term is one fused multiply-add. */
 	CUBIE_UNROLL
 	for (int s = 1; s < ERK_STAGES; s++) {
 		CUBIE_UNROLL
 		for (int i = 0; i < CUBIE_NSTATES; i++) {
-			cubie_real acc = 0;
+			cubie_real acc = y[i];
 			CUBIE_UNROLL
 			for (int j = 0; j < s; j++)
 				if (a[s][j] != 0.0)
-					acc += CUBIE_R(a[s][j]) * k[j][i];
-			ys[i] = y[i] + h * acc;
+					acc += h * CUBIE_R(a[s][j]) * k[j][i];
+			ys[i] = acc;
 		}
 		cubie_rhs(t + c[s] * (double)h, ys, p, k[s]);
 	}
 	CUBIE_UNROLL
 	for (int i = 0; i < CUBIE_NSTATES; i++) {
-		cubie_real acc = 0;
+		cubie_real acc = y[i];
 		CUBIE_UNROLL
 		for (int s = 0; s < ERK_STAGES; s++)
 			if (b[s] != 0.0)
-				acc += CUBIE_R(b[s]) * k[s][i];
-		y_new[i] = y[i] + h * acc;
+				acc += h * CUBIE_R(b[s]) * k[s][i];
+		y_new[i] = acc;
 	}
 #ifdef ERK_E
 	{
@@ -67,8 +70,8 @@ CUBIE_DEV void cubie_step(double t, cubie_real h, const cubie_real *y, const cub
 			CUBIE_UNROLL
 			for (int s = 0; s < ERK_STAGES; s++)
 				if (e[s] != 0.0)
-					acc += CUBIE_R(e[s]) * k[s][i];
-			err[i] = h * acc;
+					acc += h * CUBIE_R(e[s]) * k[s][i];
+			err[i] = acc;
 		}
 	}
 #if defined(ERK_E3) && CUBIE_CONTROLLER != 0
@@ -78,21 +81,22 @@ CUBIE_DEV void cubie_step(double t, cubie_real h, const cubie_real *y, const cub
 	{
 		const double e3[ERK_STAGES] = ERK_E3;
 		const double atol[CUBIE_NSTATES] = CUBIE_ATOL, rtol[CUBIE_NSTATES] = CUBIE_RTOL;
-		double s5 = 0, s3 = 0;
+		cubie_real s5 = 0, s3 = 0;
 		CUBIE_UNROLL
 		for (int i = 0; i < CUBIE_NSTATES; i++) {
 			cubie_real acc = 0;
 			CUBIE_UNROLL
 			for (int s = 0; s < ERK_STAGES; s++)
 				if (e3[s] != 0.0)
-					acc += CUBIE_R(e3[s]) * k[s][i];
-			const double sc = atol[i] + rtol[i] * fmax(fabs((double)y[i]), fabs((double)y_new[i]));
-			const double r5 = (double)err[i] / sc, r3 = (double)(h * acc) / sc;
+					acc += h * CUBIE_R(e3[s]) * k[s][i];
+			const cubie_real m = CUBIE_M(fmax)(CUBIE_M(fabs)(y[i]), CUBIE_M(fabs)(y_new[i]));
+			const cubie_real sc = CUBIE_R(atol[i]) + CUBIE_R(rtol[i]) * m;
+			const cubie_real r5 = err[i] / sc, r3 = acc / sc;
 			s5 += r5 * r5;
 			s3 += r3 * r3;
 		}
-		const double den = s5 + 0.01 * s3;
-		const cubie_real f = CUBIE_R(den > 0 ? sqrt(s5 / den) : 1.0);
+		const cubie_real den = s5 + CUBIE_R(0.01) * s3;
+		const cubie_real f = den > 0 ? CUBIE_M(sqrt)(s5 / den) : CUBIE_R(1);
 		CUBIE_UNROLL
 		for (int i = 0; i < CUBIE_NSTATES; i++)
 			err[i] *= f;
