@@ -143,9 +143,12 @@ int cubie_solver_create(const cubie_config *cfg, cubie_solver **out, cubie_error
 	s->cfg = cfg;
 	int rc;
 	char *msrc = NULL, *src = NULL;
+	double t[5];
+	t[0] = cb_now();
 	if ((rc = model_build(cfg, &s->model, e)) || (rc = read_settings(s, e)) ||
 	    (rc = resolve_saves(s, e)) || (rc = runs_build(cfg, s->model, &s->runs, e)))
 		goto fail;
+	t[1] = cb_now();
 	s->dirs = plugin_dirs(cfg, &s->n_dirs);
 	if ((rc = plugin_load(CUBIE_PLUGIN_INTEGRATOR, cfg_str(cfg, "solve", "integrator"), s->dirs,
 	                      s->n_dirs, &s->integrator, e)) ||
@@ -158,8 +161,10 @@ int cubie_solver_create(const cubie_config *cfg, cubie_solver **out, cubie_error
 		if ((rc = load_writer(s, s->out_path, &s->writer, e)))
 			goto fail;
 	}
+	t[2] = cb_now();
 	if ((rc = open_backend(s, e)))
 		goto fail;
+	t[3] = cb_now();
 	const struct backend_ops *o = s->be->ops;
 	s->host = (cubie_host){s->be, o->name, o->mem_alloc, o->mem_free, o->mem_alloc_async,
 	                       o->mem_free_async, o->mem_pool_keep, o->pinned_alloc, o->pinned_free,
@@ -191,6 +196,10 @@ int cubie_solver_create(const cubie_config *cfg, cubie_solver **out, cubie_error
 		goto fail;
 	s->stats.compile_s = s->be->compile_s;
 	s->stats.cache_hit = s->be->cache_hit;
+	t[4] = cb_now();
+	cb_log(CUBIE_LOG_DEBUG, "setup: model and runs %.1f ms, plugins %.1f ms, %s backend %.1f ms, "
+	       "kernel and plan %.1f ms", (t[1] - t[0]) * 1e3, (t[2] - t[1]) * 1e3, s->be->ops->name,
+	       (t[3] - t[2]) * 1e3, (t[4] - t[3]) * 1e3);
 	free(msrc);
 	free(src);
 	*out = s;
