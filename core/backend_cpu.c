@@ -157,26 +157,7 @@ static int cpu_launch(backend *b, const struct cubie_args *a, void *s, cubie_err
 
 static int cpu_mem_info(backend *b, size_t *free_b, size_t *total_b)
 {
-	/* MemAvailable is what can be had without swapping */
-	unsigned long long tot = 0, avail = 0, v;
-	char key[64];
-	FILE *f = fopen("/proc/meminfo", "r");
-	while (f && fscanf(f, "%63s %llu kB", key, &v) == 2) {
-		if (!strcmp(key, "MemTotal:"))
-			tot = v * 1024;
-		else if (!strcmp(key, "MemAvailable:"))
-			avail = v * 1024;
-	}
-	if (f)
-		fclose(f);
-	if (!tot) {
-		long pages = sysconf(_SC_PHYS_PAGES), avp = sysconf(_SC_AVPHYS_PAGES);
-		long ps = sysconf(_SC_PAGESIZE);
-		tot = (unsigned long long)pages * (unsigned long long)ps;
-		avail = (unsigned long long)avp * (unsigned long long)ps;
-	}
-	*free_b = (size_t)avail;
-	*total_b = (size_t)tot;
+	host_mem_info(free_b, total_b);
 	return 0;
 }
 

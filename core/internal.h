@@ -253,7 +253,9 @@ struct result_store {
 };
 struct cubie_result {
 	cubie_output out;      /* what writers see */
-	cubie_array arrays[5]; /* time, values, status, inputs, steps (when kept) */
+	cubie_array arrays[5]; /* time, values (unless streamed), status, inputs, steps (when kept) */
+	size_t n_runs;
+	char *settings;        /* out.settings, made for a writer */
 	char **var_names, **input_names;
 	double *time;
 	void *values;
@@ -268,8 +270,11 @@ void store_free(struct result_store *st);
 /* Page-lock the store for be's copies (best effort), and undo it. */
 void store_pin(struct result_store *st, backend *be);
 void store_unpin(struct result_store *st);
-/* A result over st, sharing the run table's values as its inputs. */
+/* A result over st, sharing the run table's values as its inputs; values
+ * 0: without them (a streamed solve's summary). */
 cubie_result *result_new(struct result_store *st, struct run_table *runs, size_t n_saves,
                          char *const *vars, size_t n_vars, char *const *inputs, int precision,
-                         int steps);
+                         int values, int steps);
+/* Host memory: available (what can be had without swapping) and total. */
+void host_mem_info(size_t *avail, size_t *total);
 #endif

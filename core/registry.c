@@ -168,7 +168,10 @@ static const char *missing_ops(const cubie_plugin *p)
 	}
 	case CUBIE_PLUGIN_WRITER: {
 		const cubie_writer_ops *o = p->ops;
-		return o->write ? NULL : "write function";
+		if (!o->write)
+			return "write function";
+		return p->abi_minor < 1 || !o->open || (o->write_runs && o->close)
+		       ? NULL : "write_runs or close function (it has open)";
 	}
 	}
 	return NULL;
@@ -283,8 +286,12 @@ static void free_scan(struct dirent **list, int n)
 	free(list);
 }
 
+/* Other names a plugin answers to: an integrator's aliases, a writer's
+ * file extensions (so that out.h5 finds the hdf5 writer). */
 static const char *const *aliases_of(const cubie_plugin *p)
 {
+	if (p->kind == CUBIE_PLUGIN_WRITER)
+		return ((const cubie_writer_ops *)p->ops)->extensions;
 	if (p->kind != CUBIE_PLUGIN_INTEGRATOR)
 		return NULL;
 	return ((const cubie_integrator_ops *)p->ops)->aliases;

@@ -29,7 +29,24 @@ static int load_writer(cubie_solver *s, const char *path, struct plugin *w, cubi
 		return cb_fail(e, CUBIE_ERR_CONFIG,
 		               "%s: cannot tell the output format of '%s': give it an extension "
 		               "(.npy, .csv) or set [output] format", s->cfg->path, path);
-	return plugin_load(CUBIE_PLUGIN_WRITER, fmt ? fmt : dot + 1, s->dirs, s->n_dirs, w, e);
+	int rc = plugin_load(CUBIE_PLUGIN_WRITER, fmt ? fmt : dot + 1, s->dirs, s->n_dirs, w, e);
+	const cubie_writer_ops *wo = rc ? NULL : w->desc->ops;
+	const char *comp = cfg_str(s->cfg, "output", "compression");
+	if (wo && strcmp(comp, "none") && !(w->desc->abi_minor >= 1 && wo->compresses)) {
+		char loc[600];
+		rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: [output] compression: writer %s does not "
+		             "compress; use an .h5 output, or compression = none",
+		             cfg_loc(cfg_get(s->cfg, "output", "compression"), loc, sizeof loc),
+		             w->desc->name);
+		plugin_close(w);
+	}
+	return rc;
+}
+
+const char *solver_compression(const cubie_solver *s)
+{
+	const char *c = cfg_str(s->cfg, "output", "compression");
+	return strcmp(c, "none") ? c : NULL;
 }
 
 /* [output] save: states and observables, and "steps" for the per-run
@@ -254,31 +271,58 @@ char *cubie_solver_describe(const cubie_solver *s)
 	       s->allocator.desc->name);
 	if (s->out_path)
 		sb_add(&b, "output:      %s (writer %s)\n", s->out_path, s->writer.desc->name);
+	if (s->out_path && solver_streams(s)) {
+		size_t chunk = solver_stream_chunk(s) < p->chunk_runs ? solver_stream_chunk(s)
+		                                                       : p->chunk_runs;
+		sb_add(&b, "host memory: %.3f GiB: the result streams to the writer through %zu "
+		           "staging buffers of %zu runs\n",
+		       (double)(s->bytes_per_run * chunk * p->streams) / 1073741824.0, p->streams, chunk);
+	} else {
+		sb_add(&b, "host memory: %.3f GiB: the whole result\n",
+		       solver_result_bytes(s) / 1073741824.0);
+	}
 	return b.s;
+}
+
+int solver_writer(const cubie_solver *s, const char *path, struct plugin *w,
+                  const struct plugin **use, const char **resolved, cubie_error *e)
+{
+	memset(w, 0, sizeof *w);
+	*use = &s->writer;
+	if (!path)
+		path = s->out_path;
+	*resolved = path;
+	if (!path)
+		return cb_fail(e, CUBIE_ERR_CONFIG, "%s: no output file: set [output] file or use -o",
+		               s->cfg->path);
+	if (!s->out_path || strcmp(path, s->out_path)) {
+		int rc = load_writer((cubie_solver *)s, path, w, e);
+		if (rc)
+			return rc;
+		*use = w;
+	}
+	return 0;
 }
 
 int cubie_result_write(const cubie_result *r, const cubie_solver *s, const char *path,
                        cubie_error *e)
 {
-	struct plugin w = {0};
-	const struct plugin *use = &s->writer;
-	if (!path)
-		path = s->out_path;
-	if (!path)
-		return cb_fail(e, CUBIE_ERR_CONFIG, "%s: no output file: set [output] file or use -o",
-		               s->cfg->path);
-	if (!s->out_path || strcmp(path, s->out_path)) {
-		int rc = load_writer((cubie_solver *)s, path, &w, e);
-		if (rc)
-			return rc;
-		use = &w;
-	}
+	struct plugin w;
+	const struct plugin *use;
+	int rc = solver_writer(s, path, &w, &use, &path, e);
+	if (rc)
+		return rc;
 	char msg[1024] = "";
 	const cubie_writer_ops *wo = use->desc->ops;
-	int rc = wo->write(&s->host, &r->out, path, msg, sizeof msg)
+	cubie_output out = r->out;
+	char *settings = cubie_config_describe(s->cfg);
+	out.settings = settings;
+	out.compression = solver_compression(s);
+	rc = wo->write(&s->host, &out, path, msg, sizeof msg)
 	             ? cb_fail(e, CUBIE_ERR_RUNTIME, "writer %s: %s", use->desc->name,
 	                       *msg ? msg : "failed")
 	             : 0;
+	free(settings);
 	plugin_close(&w);
 	return rc;
 }

@@ -99,6 +99,13 @@ size_t cubie_result_failed(const cubie_result *r);        /* runs with status !=
 int cubie_result_write(const cubie_result *r, const cubie_solver *s, const char *path,
                        cubie_error *err);
 void cubie_result_free(cubie_result *r);
+/* Solve and write to path (NULL: [output] file) in one: chunk by chunk
+ * where the writer streams, so that host memory stays at a few chunks
+ * however large the output; otherwise the whole result, refused before
+ * solving when it cannot fit in host memory. *summary (may be NULL)
+ * receives the result, without "values" when it streamed. */
+int cubie_solve_write(cubie_solver *s, const char *path, cubie_result **summary,
+                      cubie_error *err);
 
 /* Every plugin found on the search path of cfg (NULL: defaults files, environment and
  * installed directories only), one line each. Caller frees. */
