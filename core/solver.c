@@ -3,10 +3,12 @@
 #include "config.h"
 #include "solver.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 
 void cubie_solver_stats(const cubie_solver *s, cubie_stats *st)
@@ -28,8 +30,33 @@ static int load_writer(cubie_solver *s, const char *path, struct plugin *w, cubi
 	if (!fmt && !dot)
 		return cb_fail(e, CUBIE_ERR_CONFIG,
 		               "%s: cannot tell the output format of '%s': give it an extension "
-		               "(.npy, .csv) or set [output] format", s->cfg->path, path);
+		               "(.npz, .csv) or set [output] format", s->cfg->path, path);
+	/* one .npy file cannot hold a result: a .npy path is the directory form */
+	if (!fmt && !strcmp(dot + 1, "npy"))
+		fmt = "npydir";
 	return plugin_load(CUBIE_PLUGIN_WRITER, fmt ? fmt : dot + 1, s->dirs, s->n_dirs, w, e);
+}
+
+/* Can the output be written? The writer's temporary file goes beside the
+ * target, so one is made (and removed) there now rather than after the
+ * solve: a missing or read-only directory fails in seconds, and in check. */
+static int probe_output(const cubie_solver *s, cubie_error *e)
+{
+	size_t n = strlen(s->out_path);
+	while (n > 1 && s->out_path[n - 1] == '/')
+		n--;
+	char *tmp = cb_printf("%.*s.cubie-probe-XXXXXX", (int)n, s->out_path), loc[600];
+	int fd = tmp ? mkstemp(tmp) : -1, err = errno;
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	free(tmp);
+	if (fd >= 0)
+		return 0;
+	return cb_fail(e, CUBIE_ERR_CONFIG, "%s: [output] file: cannot create %s (or a file beside "
+	               "it): %s", cfg_loc(cfg_get(s->cfg, "output", "file"), loc, sizeof loc),
+	               s->out_path, strerror(err));
 }
 
 static int resolve_saves(cubie_solver *s, cubie_error *e)
@@ -144,7 +171,7 @@ int cubie_solver_create(const cubie_config *cfg, cubie_solver **out, cubie_error
 	const char *path = cfg_str(cfg, "output", "file");
 	if (path) {
 		s->out_path = cfg_path(cfg, cfg_get(cfg, "output", "file"));
-		if ((rc = load_writer(s, s->out_path, &s->writer, e)))
+		if ((rc = load_writer(s, s->out_path, &s->writer, e)) || (rc = probe_output(s, e)))
 			goto fail;
 	}
 	if ((rc = open_backend(s, e)))
