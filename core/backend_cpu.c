@@ -76,7 +76,7 @@ static const char *compiler(cubie_error *e)
 	return NULL;
 }
 
-static const char *const cpu_flags = "-O2 -fPIC -shared -w";
+static const char *const cpu_flags = "-O2 -fPIC -shared";
 
 /* Run `cc flags -o out in -lm` without a shell; diagnostics go to log. */
 static int run_compiler(const char *cc, const char *in, const char *out, const char *log)
@@ -143,10 +143,22 @@ static char *compile(struct cpu_backend *cb, const char *cc, const char *src, co
 		cb_fail(e, CUBIE_ERR_RUNTIME, "cannot write %s: %s", in, strerror(errno));
 	} else if (run_compiler(cc, in, out, log)) {
 		char *msg = first_lines(log, 6);
-		cb_fail(e, CUBIE_ERR_RUNTIME, "the C compiler '%s' failed on the kernel: %s", cc,
+		/* with output, the compiler ran and refused the source: keep it */
+		char *kept = msg ? kernel_keep(src, digest, "c") : NULL;
+		cb_fail(e, msg ? CB_ERR_SOURCE : CUBIE_ERR_RUNTIME,
+		        "the C compiler '%s' failed on the kernel%s%s%s: %s", cc, kept ? " (kept as " : "",
+		        kept ? kept : "", kept ? ")" : "",
 		        msg ? msg : "(no output: does it run? set CUBIE_CC to a working compiler)");
 		free(msg);
+		free(kept);
 	} else {
+		char *warn = first_lines(log, 20), *kept = NULL;
+		if (warn) /* warnings: shown with -v */
+			cb_log(CUBIE_LOG_INFO, "cpu: the C compiler says: %s", warn);
+		if (kernel_keep_always() && (kept = kernel_keep(src, digest, "c")))
+			cb_log(CUBIE_LOG_INFO, "cpu: kernel source kept as %s", kept);
+		free(warn);
+		free(kept);
 		cb->base.compile_s = cb_now() - t;
 		size_t len = 0;
 		FILE *so = fopen(out, "rb");
@@ -187,8 +199,8 @@ static int cpu_load(backend *b, const char *src, cubie_error *e)
 	if (!path)
 		path = compile(cb, cc, full, digest, e);
 	free(full);
-	if (!path)
-		return CUBIE_ERR_RUNTIME;
+	if (!path) /* CB_ERR_SOURCE when the compiler refused the source */
+		return e && e->code ? e->code : CUBIE_ERR_RUNTIME;
 	/* Never unloaded: OpenMP's idle worker threads outlive a dlclose of
 	 * the runtime that the kernel pulled in, and would crash. */
 	cb->so = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);

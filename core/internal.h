@@ -207,6 +207,19 @@ int cuda_compile_only(const char *src, int arch, int *regs, size_t *local_bytes,
  * integrator source, loop; every #include <cubie/device/...> expanded from
  * the headers compiled into the library. malloc'd. */
 char *kernel_source(int precision, const char *model_src, const char *integrator_src);
+/* The same, the integrator's lines named "integrator NAME:LINE" in
+ * compiler messages (#line), the rest "cubie-kernel:LINE". */
+char *kernel_source_named(int precision, const char *model_src, const char *integrator_src,
+                          const char *name);
+/* A backend's compile failure that is the source's fault (the compiler ran
+ * and refused it): the message holds the compiler's lines and where the
+ * kernel was kept. The solver turns it into CUBIE_ERR_CONFIG naming the
+ * integrator plugin. Never returned from the public API. */
+#define CB_ERR_SOURCE 100
+/* Keep the kernel source that failed, or any with CUBIE_KEEP_SOURCE=1, in
+ * the cache directory as kernel-DIGEST.EXT; its path (malloc'd) or NULL. */
+char *kernel_keep(const char *src, const char *digest, const char *ext);
+int kernel_keep_always(void); /* CUBIE_KEEP_SOURCE set, and not 0 */
 
 
 /* ---- host threads (workers.c) ---- */

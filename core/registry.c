@@ -506,6 +506,16 @@ char *plugin_list(char *const *dirs, size_t n_dirs)
 					continue;
 				}
 				const cubie_plugin *d = p.desc;
+				size_t flen = strlen(list[j]->d_name) - 3; /* less ".so" */
+				if (strlen(d->name) != flen || strncmp(d->name, list[j]->d_name, flen)) {
+					/* plugin_load refuses it under either name */
+					sb_add(&b, "%-10s  refused: %s: the file is named %s but the plugin calls "
+					       "itself '%s': rename the file to %s.so\n", kname, path,
+					       list[j]->d_name, d->name, d->name);
+					plugin_close(&p);
+					free(path);
+					continue;
+				}
 				int shadowed = d->kind == kind && seen_before(&seen, &n_seen, d->name);
 				sbuf al = {0};
 				for (const char *const *a = aliases_of(d); a && *a; a++)

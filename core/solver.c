@@ -150,6 +150,68 @@ static int open_backend(cubie_solver *s, cubie_error *e)
 	return backend_cpu_open((int)threads, &s->be, e);
 }
 
+/* Everything that needs no backend: model, settings, runs, plugins, output. */
+static int setup(cubie_solver *s, cubie_error *e)
+{
+	const cubie_config *cfg = s->cfg;
+	int rc;
+	if ((rc = model_build(cfg, &s->model, e)) || (rc = read_settings(s, e)) ||
+	    (rc = resolve_saves(s, e)) || (rc = runs_build(cfg, s->model, &s->runs, e)))
+		return rc;
+	s->dirs = plugin_dirs(cfg, &s->n_dirs);
+	if ((rc = plugin_load(CUBIE_PLUGIN_INTEGRATOR, cfg_str(cfg, "solve", "integrator"), s->dirs,
+	                      s->n_dirs, &s->integrator, e)) ||
+	    (rc = plugin_load(CUBIE_PLUGIN_ALLOCATOR, cfg_str(cfg, "memory", "allocator"), s->dirs,
+	                      s->n_dirs, &s->allocator, e)))
+		return rc;
+	cb_log(CUBIE_LOG_INFO, "integrator %s %s: %s", s->integrator.desc->name,
+	       s->integrator.desc->version, s->integrator.path);
+	cb_log(CUBIE_LOG_INFO, "allocator %s %s: %s", s->allocator.desc->name,
+	       s->allocator.desc->version, s->allocator.path);
+	if (cfg_str(cfg, "output", "file")) {
+		s->out_path = cfg_path(cfg, cfg_get(cfg, "output", "file"));
+		if ((rc = load_writer(s, s->out_path, &s->writer, e)) || (rc = probe_output(s, e)))
+			return rc;
+		cb_log(CUBIE_LOG_INFO, "writer %s %s: %s", s->writer.desc->name,
+		       s->writer.desc->version, s->writer.path);
+	}
+	return 0;
+}
+
+/* The complete kernel source, or NULL with e filled. */
+static char *build_source(cubie_solver *s, cubie_error *e)
+{
+	const cubie_integrator_ops *io = s->integrator.desc->ops;
+	sbuf defs = {0};
+	if (controller_defines(s, &defs, e)) {
+		free(defs.s);
+		return NULL;
+	}
+	char *model = model_source(s->model, s->save, s->n_save);
+	char *msrc = model && defs.s ? cb_printf("%s%s", defs.s, model) : NULL;
+	char *src = msrc ? kernel_source_named(s->precision, msrc, io->source,
+	                                       s->integrator.desc->name) : NULL;
+	free(model);
+	free(defs.s);
+	free(msrc);
+	if (!src)
+		cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	return src;
+}
+
+/* A kernel the compiler refused is the integrator plugin's fault (the
+ * model's part is generated and checked): a configuration error naming
+ * the plugin, with the compiler's lines and the kept kernel file. */
+static int compile_error(const cubie_solver *s, int rc, cubie_error *e)
+{
+	if (rc != CB_ERR_SOURCE)
+		return rc;
+	char msg[sizeof e->msg];
+	snprintf(msg, sizeof msg, "%s", e->msg);
+	return cb_fail(e, CUBIE_ERR_CONFIG, "integrator plugin '%s' (%s): its device source does "
+	               "not compile: %s", s->integrator.desc->name, s->integrator.path, msg);
+}
+
 int cubie_solver_create(const cubie_config *cfg, cubie_solver **out, cubie_error *e)
 {
 	*out = NULL;
@@ -158,23 +220,8 @@ int cubie_solver_create(const cubie_config *cfg, cubie_solver **out, cubie_error
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
 	s->cfg = cfg;
 	int rc;
-	char *msrc = NULL, *src = NULL;
-	if ((rc = model_build(cfg, &s->model, e)) || (rc = read_settings(s, e)) ||
-	    (rc = resolve_saves(s, e)) || (rc = runs_build(cfg, s->model, &s->runs, e)))
-		goto fail;
-	s->dirs = plugin_dirs(cfg, &s->n_dirs);
-	if ((rc = plugin_load(CUBIE_PLUGIN_INTEGRATOR, cfg_str(cfg, "solve", "integrator"), s->dirs,
-	                      s->n_dirs, &s->integrator, e)) ||
-	    (rc = plugin_load(CUBIE_PLUGIN_ALLOCATOR, cfg_str(cfg, "memory", "allocator"), s->dirs,
-	                      s->n_dirs, &s->allocator, e)))
-		goto fail;
-	const char *path = cfg_str(cfg, "output", "file");
-	if (path) {
-		s->out_path = cfg_path(cfg, cfg_get(cfg, "output", "file"));
-		if ((rc = load_writer(s, s->out_path, &s->writer, e)) || (rc = probe_output(s, e)))
-			goto fail;
-	}
-	if ((rc = open_backend(s, e)))
+	char *src = NULL;
+	if ((rc = setup(s, e)) || (rc = open_backend(s, e)))
 		goto fail;
 	const struct backend_ops *o = s->be->ops;
 	s->host = (cubie_host){s->be, o->name, o->mem_alloc, o->mem_free, o->mem_alloc_async,
@@ -187,35 +234,57 @@ int cubie_solver_create(const cubie_config *cfg, cubie_solver **out, cubie_error
 		             s->allocator.path, *msg ? msg : "cannot start");
 		goto fail;
 	}
-	const cubie_integrator_ops *io = s->integrator.desc->ops;
-	sbuf defs = {0};
-	if ((rc = controller_defines(s, &defs, e))) {
-		free(defs.s);
+	if (!(src = build_source(s, e))) {
+		rc = e ? e->code : CUBIE_ERR_RUNTIME;
 		goto fail;
 	}
-	char *model = model_source(s->model, s->save, s->n_save);
-	msrc = model && defs.s ? cb_printf("%s%s", defs.s, model) : NULL;
-	free(model);
-	free(defs.s);
-	src = msrc ? kernel_source(s->precision, msrc, io->source) : NULL;
-	if (!src) {
-		rc = cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	if ((rc = compile_error(s, o->load(s->be, src, e), e)))
 		goto fail;
-	}
-	if ((rc = o->load(s->be, src, e)) || (rc = solver_plan(s, e)) ||
+	if (s->be->cache_hit)
+		cb_log(CUBIE_LOG_INFO, "kernel: %s, float%d, from the cache", o->name, s->precision);
+	else
+		cb_log(CUBIE_LOG_INFO, "kernel: %s, float%d, compiled in %.2f s", o->name,
+		       s->precision, s->be->compile_s);
+	if ((rc = solver_plan(s, e)) ||
 	    (rc = group_join(s, cfg_str(cfg, "memory", "stream_group"), e)))
 		goto fail;
 	s->stats.compile_s = s->be->compile_s;
 	s->stats.cache_hit = s->be->cache_hit;
-	free(msrc);
 	free(src);
 	*out = s;
 	return 0;
 fail:
-	free(msrc);
 	free(src);
 	cubie_solver_free(s);
 	return rc;
+}
+
+char *cubie_compile_check(const cubie_config *cfg, const char *arch, cubie_error *e)
+{
+	int sm = 0, regs = 0, rc;
+	size_t local = 0;
+	char *src = NULL, *report = NULL, end = 0;
+	if (!arch || (sscanf(arch, "sm_%d%c", &sm, &end) != 1 && sscanf(arch, "%d%c", &sm, &end) != 1) ||
+	    sm < 10 || sm > 1000) {
+		cb_fail(e, CUBIE_ERR_CONFIG, "--arch '%s': expected sm_NN, e.g. sm_90",
+		        arch ? arch : "");
+		return NULL;
+	}
+	cubie_solver *s = calloc(1, sizeof *s);
+	if (!s) {
+		cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+		return NULL;
+	}
+	s->cfg = cfg;
+	double t = cb_now();
+	if (!(rc = setup(s, e)) && (src = build_source(s, e)) &&
+	    !(rc = compile_error(s, cuda_compile_only(src, sm, &regs, &local, e), e)))
+		report = cb_printf("kernel:      cuda, sm_%d, float%d, compiled by NVRTC in %.2f s (no "
+		                   "GPU used): %d registers, %zu bytes of local memory per thread\n",
+		                   sm, s->precision, cb_now() - t, regs, local);
+	free(src);
+	cubie_solver_free(s);
+	return report;
 }
 
 void cubie_solver_free(cubie_solver *s)
