@@ -29,5 +29,22 @@ for b in ${CUBIE_BENCH:-spine adaptive pipeline}; do
 				-s solve.atol=$tol -s solve.rtol=$tol | grep '^N ='
 		done; done ;;
 	pipeline) for c in 8 16; do ./bench/pipeline-bench bench/lorenz.ini 22 $c; done ;;
+	run) # the CLI end to end at 2^20 to .npy, warm cache; -v gives the phases
+		for i in 1 2 3; do
+			/usr/bin/time -f "cubie run: %e s wall, %M KB peak RSS" ./cubie run bench/lorenz.ini -v \
+				-s "parameters.rho=linspace(0, 21, 1048576)" -o "$work/spine.npy" 2>&1 |
+				grep -E "setup|solve:|wall|runs in"
+		done ;;
+	profile) # registers and instructions per step from ncu; the SASS of each kernel
+		for m in rk4 dormand_prince_54; do
+			echo "-- $m"
+			CUBIE_CACHE_DIR=$work/cache-$m /usr/local/cuda/bin/ncu --clock-control none \
+				--kernel-name cubie_kernel --launch-count 1 --metrics \
+				smsp__inst_executed.sum,launch__registers_per_thread,sm__warps_active.avg.pct_of_peak_sustained_active,sm__inst_executed_pipe_fma.sum,sm__inst_executed_pipe_alu.sum,sm__pipe_fma_cycles_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active,gpu__time_duration.sum,sm__cycles_elapsed.avg.per_second \
+				./bench/lorenz-bench bench/lorenz.ini 20 -s solve.integrator=$m \
+				-s solve.atol=1e-6 -s solve.rtol=1e-6 2>&1 | grep -E "^N =|^ +[a-z_]+__|^ +launch__"
+			f=$(ls -tr "$work/cache-$m"/*/*.cubin "$work/cache-$m"/*.cubin 2>/dev/null | head -1)
+			[ -n "$f" ] && /usr/local/cuda/bin/cuobjdump -sass "$f" >"$out/sass-$m.txt"
+		done ;;
 	esac
 done

@@ -266,6 +266,14 @@ static int cpu_copy_d2h(backend *b, void *dst, uint64_t src, size_t n, void *s, 
 	return 0;
 }
 
+static int cpu_copy_d2h_rows(backend *b, void *dst, size_t dpitch, uint64_t src, size_t spitch,
+                             size_t width, size_t rows, void *s, cubie_error *e)
+{
+	for (size_t k = 0; k < rows; k++)
+		memcpy((char *)dst + k * dpitch, (const char *)(uintptr_t)src + k * spitch, width);
+	return 0;
+}
+
 static int cpu_mem_alloc(void *ctx, size_t bytes, uint64_t *ptr)
 {
 	void *p = malloc(bytes ? bytes : 1);
@@ -310,6 +318,7 @@ static const struct backend_ops cpu_ops = {
 	.stream_sync = cpu_stream_sync,
 	.copy_h2d = cpu_copy_h2d,
 	.copy_d2h = cpu_copy_d2h,
+	.copy_d2h_rows = cpu_copy_d2h_rows,
 	.mem_alloc = cpu_mem_alloc,
 	.mem_free = cpu_mem_free,
 	.pinned_alloc = cpu_pinned_alloc,

@@ -29,7 +29,8 @@
 	X(cuMemcpyDtoHAsync) X(cuStreamCreate) X(cuStreamDestroy) X(cuStreamSynchronize) \
 	X(cuModuleLoadData) X(cuModuleUnload) X(cuModuleGetFunction) X(cuLaunchKernel) \
 	X(cuFuncGetAttribute) X(cuEventCreate) X(cuEventRecord) X(cuEventQuery) \
-	X(cuEventSynchronize) X(cuEventDestroy)
+	X(cuEventSynchronize) X(cuEventDestroy) X(cuMemcpy2DAsync) X(cuMemHostRegister) \
+	X(cuMemHostUnregister)
 #define NVRTC_API(X) X(nvrtcVersion) X(nvrtcGetErrorString) X(nvrtcCreateProgram) \
 	X(nvrtcDestroyProgram) X(nvrtcCompileProgram) X(nvrtcGetProgramLogSize) \
 	X(nvrtcGetProgramLog) X(nvrtcGetCUBINSize) X(nvrtcGetCUBIN)
@@ -553,6 +554,36 @@ static int cuda_copy_d2h(backend *b, void *dst, uint64_t src, size_t n, void *s,
 	return rc;
 }
 
+static int cuda_copy_d2h_rows(backend *b, void *dst, size_t dpitch, uint64_t src, size_t spitch,
+                              size_t width, size_t rows, void *s, cubie_error *e)
+{
+	struct cuda_backend *c = CB(b);
+	BIND(c);
+	if (!width || !rows)
+		return 0;
+	CUDA_MEMCPY2D m = {.srcMemoryType = CU_MEMORYTYPE_DEVICE, .srcDevice = (CUdeviceptr)src,
+	                   .srcPitch = spitch, .dstMemoryType = CU_MEMORYTYPE_HOST, .dstHost = dst,
+	                   .dstPitch = dpitch, .WidthInBytes = width, .Height = rows};
+	CUevent start = c->epoch ? timed_begin(c, s) : NULL;
+	int rc = ck(c, c->cuMemcpy2DAsync(&m, (CUstream)s), "cuMemcpy2DAsync", e);
+	timed_end(c, start, !rc, 2, s);
+	return rc;
+}
+
+static int cuda_host_register(backend *b, void *p, size_t n)
+{
+	struct cuda_backend *c = CB(b);
+	BIND(c);
+	return n ? ck(c, c->cuMemHostRegister(p, n, 0), "cuMemHostRegister", NULL) : 0;
+}
+
+static void cuda_host_unregister(backend *b, void *p)
+{
+	struct cuda_backend *c = CB(b);
+	BIND(c);
+	c->cuMemHostUnregister(p);
+}
+
 /* Zero bytes is a null pointer, and freeing one is a no-op: the driver
  * refuses zero-byte allocations. */
 static int dev_alloc(void *ctx, size_t bytes, int async, void *s, uint64_t *ptr)
@@ -615,7 +646,9 @@ static const struct backend_ops cuda_ops = {
 	.name = "cuda", .close = cuda_close, .mem_info = cuda_mem_info, .load = cuda_load,
 	.launch = cuda_launch, .stream_create = cuda_stream_create,
 	.stream_destroy = cuda_stream_destroy, .stream_sync = cuda_stream_sync,
-	.copy_h2d = cuda_copy_h2d, .copy_d2h = cuda_copy_d2h, .mem_alloc = cuda_mem_alloc,
+	.copy_h2d = cuda_copy_h2d, .copy_d2h = cuda_copy_d2h, .copy_d2h_rows = cuda_copy_d2h_rows,
+	.host_register = cuda_host_register, .host_unregister = cuda_host_unregister,
+	.mem_alloc = cuda_mem_alloc,
 	.mem_free = cuda_mem_free, .mem_alloc_async = cuda_mem_alloc_async,
 	.mem_free_async = cuda_mem_free_async, .mem_pool_keep = cuda_mem_pool_keep,
 	.pinned_alloc = cuda_pinned_alloc, .pinned_free = cuda_pinned_free,

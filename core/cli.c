@@ -167,8 +167,14 @@ static int cmd_run(int argc, char **argv)
 			progress_t0 = now();
 			cubie_solver_set_progress(s, on_progress, NULL);
 		}
-		if (!(rc = cubie_solve(s, &r, &e)))
+		double t1 = now(), t2 = 0;
+		if (!(rc = cubie_solve(s, &r, &e))) {
+			t2 = now();
 			rc = cubie_result_write(r, s, NULL, &e);
+			if (verbosity > 1)
+				fprintf(stderr, "cubie: setup %.1f ms, solve %.1f ms, write %.1f ms\n",
+				        (t1 - t) * 1e3, (t2 - t1) * 1e3, (now() - t2) * 1e3);
+		}
 	}
 	if (rc) {
 		rc = fail(&e);

@@ -122,9 +122,14 @@ int expr_builtin(const char *name, double *v);
 struct run_table {
 	size_t n_runs, n_inputs; /* inputs: the model's states, then parameters */
 	double *v;               /* [n_inputs][n_runs] */
+	size_t *refs;            /* owners of v when shared (NULL: one) */
 };
 int runs_build(const cubie_config *c, const struct model *m, struct run_table *rt,
                cubie_error *e);
+/* Make *copy (empty) another owner of rt's values,
+ * which a result shows as its "inputs" without copying them. */
+int runs_share(struct run_table *rt, struct run_table *copy);
+/* Drop this owner; the values go with the last one. */
 void runs_free(struct run_table *rt);
 
 /* ---- plugins (registry.c) ---- */
@@ -176,6 +181,12 @@ struct backend_ops {
 	int (*stream_sync)(backend *b, void *s, cubie_error *e);
 	int (*copy_h2d)(backend *b, uint64_t dst, const void *src, size_t n, void *s, cubie_error *e);
 	int (*copy_d2h)(backend *b, void *dst, uint64_t src, size_t n, void *s, cubie_error *e);
+	/* rows of width bytes, from pitch spitch on the device to dpitch on the host */
+	int (*copy_d2h_rows)(backend *b, void *dst, size_t dpitch, uint64_t src, size_t spitch,
+	                     size_t width, size_t rows, void *s, cubie_error *e);
+	/* Page-lock host memory for direct copies (NULL where copies need none). */
+	int (*host_register)(backend *b, void *p, size_t n);
+	void (*host_unregister)(backend *b, void *p);
 	/* The primitives behind cubie_host (ctx = the backend). */
 	int (*mem_alloc)(void *ctx, size_t bytes, uint64_t *ptr);
 	int (*mem_free)(void *ctx, uint64_t ptr);
@@ -252,18 +263,35 @@ int plan_chunks(size_t bytes_per_run, size_t streams, size_t runs, size_t block,
                 struct plan *p);
 
 /* ---- results (result.c) ---- */
+/* The large arrays of a result: values, then status and steps in one
+ * block of int32 ([1 + 2][runs] when steps are kept). */
+struct result_store {
+	void *values;
+	int32_t *ints;
+	size_t values_bytes, ints_bytes;
+	backend *pinned_by; /* registered with this backend for direct copies */
+	int kept;           /* its solver reuses it once no result holds it */
+	int in_use;         /* a live result holds it */
+};
 struct cubie_result {
-	cubie_output out;     /* what writers see */
-	cubie_array arrays[5]; /* time, values, status, inputs, steps */
+	cubie_output out;      /* what writers see */
+	cubie_array arrays[5]; /* time, values, status, inputs, steps (when kept) */
 	char **var_names, **input_names;
 	double *time;
 	void *values;
 	int32_t *status;
-	double *inputs;
-	int32_t *steps;        /* [2][runs]: accepted, rejected */
+	int32_t *steps;        /* [2][runs]: accepted, rejected; NULL unless asked */
+	struct run_table inputs;
+	struct result_store *store;
 	size_t n_failed;
 };
-/* Allocate the arrays for runs x saves x vars in the given precision. */
-cubie_result *result_new(size_t n_runs, size_t n_saves, char *const *vars, size_t n_vars,
-                         char *const *inputs, size_t n_inputs, int precision);
+struct result_store *store_new(size_t values_bytes, size_t ints_bytes);
+void store_free(struct result_store *st);
+/* Page-lock the store for be's copies (best effort), and undo it. */
+void store_pin(struct result_store *st, backend *be);
+void store_unpin(struct result_store *st);
+/* A result over st, sharing the run table's values as its inputs. */
+cubie_result *result_new(struct result_store *st, struct run_table *runs, size_t n_saves,
+                         char *const *vars, size_t n_vars, char *const *inputs, int precision,
+                         int steps);
 #endif

@@ -103,13 +103,12 @@ static void unstage(cubie_solver *s)
 {
 	for (size_t i = 0; i < s->n_slots; i++) {
 		struct slot *sl = &s->slots[i];
-		void *h[] = {sl->h_in, sl->h_out, sl->h_int};
-		for (int k = 0; k < 3; k++)
-			if (h[k])
-				s->host.pinned_free(s->host.ctx, h[k]);
-		sl->h_in = sl->h_out = sl->h_int = NULL;
+		if (sl->h_in)
+			s->host.pinned_free(s->host.ctx, sl->h_in);
+		sl->h_in = NULL;
 	}
 	s->staged_runs = 0;
+	s->packed_gen = 0;
 }
 
 void solver_release(cubie_solver *s)
@@ -121,14 +120,23 @@ void solver_release(cubie_solver *s)
 	s->slots = NULL;
 	s->n_slots = 0;
 	group_leave(s);
+	if (s->store) { /* a live result keeps its arrays, unpinned */
+		store_unpin(s->store);
+		s->store->kept = 0;
+		if (!s->store->in_use)
+			store_free(s->store);
+		s->store = NULL;
+	}
 }
 
+/* Bytes of a slot's device buffers for a chunk of runs: inputs, saved
+ * values, status (and step counts when kept). */
 static void slot_bytes(const cubie_solver *s, size_t runs, size_t b[3])
 {
 	size_t r = real_size(s);
 	b[0] = (s->runs.n_inputs ? s->runs.n_inputs : 1) * runs * r;
 	b[1] = s->n_saves * s->n_save * runs * r;
-	b[2] = 3 * runs * sizeof(int32_t);
+	b[2] = (s->want_steps ? 3 : 1) * runs * sizeof(int32_t);
 }
 
 /* Give back one solve's device buffers (after its streams are idle). */
@@ -147,8 +155,9 @@ static void free_device(cubie_solver *s)
 	ao->end_solve(s->alloc);
 }
 
-/* Device buffers through the allocator and pinned staging (kept across
- * solves while the chunk size stays) for every stream of the plan. */
+/* Device buffers through the allocator and pinned input staging (kept
+ * across solves while the chunk size stays) for every stream of the plan.
+ * Results need no staging: they are copied straight into the result. */
 static int alloc_slots(cubie_solver *s, cubie_error *e)
 {
 	const cubie_allocator_ops *ao = s->allocator.desc->ops;
@@ -168,29 +177,27 @@ static int alloc_slots(cubie_solver *s, cubie_error *e)
 		sl->stream = s->group->streams[i];
 		sl->n = 0;
 		uint64_t *d[] = {&sl->d_in, &sl->d_out, &sl->d_int};
-		void **h[] = {&sl->h_in, &sl->h_out, &sl->h_int};
-		for (int k = 0; k < 3; k++) {
+		for (int k = 0; k < 3; k++)
 			if (ao->alloc(s->alloc, b[k], sl->stream, d[k]))
 				return cb_fail(e, CUBIE_ERR_RUNTIME,
 				               "cannot allocate %zu bytes of %s memory for a chunk of %zu runs",
 				               b[k], s->be->ops->name, chunk);
-			if (!*h[k] && s->host.pinned_alloc(s->host.ctx, b[k], h[k]))
-				return cb_fail(e, CUBIE_ERR_RUNTIME,
-				               "cannot allocate %zu bytes of pinned host memory", b[k]);
-		}
+		if (!sl->h_in && s->host.pinned_alloc(s->host.ctx, b[0], &sl->h_in))
+			return cb_fail(e, CUBIE_ERR_RUNTIME,
+			               "cannot allocate %zu bytes of pinned host memory", b[0]);
 	}
 	s->staged_runs = chunk;
 	return 0;
 }
 
-/* Rows of one chunk between the result's layout ([row][N]) and a slot's
- * ([row][stride]), cut into pieces so that the host threads share them. */
+/* Input rows of one chunk from the run table ([row][N], double) into a
+ * slot's staging ([row][stride], the working precision), cut into pieces
+ * so that the host threads share them. */
 #define PIECE 65536 /* runs */
 struct rows {
 	cubie_solver *s;
 	struct slot *sl;
 	size_t first, n, pieces; /* pieces per row */
-	cubie_result *res;       /* when unpacking */
 };
 
 static void pack_rows(void *ctx, size_t lo, size_t hi)
@@ -209,40 +216,26 @@ static void pack_rows(void *ctx, size_t lo, size_t hi)
 	}
 }
 
-/* The saved values, then the inputs (copied here, not up front, so that
- * the copy overlaps GPU work too). */
-static void unpack_rows(void *ctx, size_t lo, size_t hi)
-{
-	const struct rows *c = ctx;
-	size_t r = real_size(c->s), N = c->s->runs.n_runs, stride = c->s->plan.chunk_runs;
-	size_t rows = c->s->n_saves * c->s->n_save;
-	char *values = c->res->values;
-	for (size_t it = lo; it < hi; it++) {
-		size_t k = it / c->pieces, j0 = it % c->pieces * PIECE;
-		size_t j1 = j0 + PIECE < c->n ? j0 + PIECE : c->n, at = c->first + j0;
-		if (k < rows)
-			memcpy(values + (k * N + at) * r, (char *)c->sl->h_out + (k * stride + j0) * r,
-			       (j1 - j0) * r);
-		else
-			memcpy(c->res->inputs + (k - rows) * N + at, c->s->runs.v + (k - rows) * N + at,
-			       (j1 - j0) * sizeof(double));
-	}
-}
-
-/* Pack runs [first, first + n) and queue copy in, kernel, copy out. */
-static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, cubie_error *e)
+/* Pack runs [first, first + n) and queue copy in, kernel, and the copies
+ * of saved values, status and step counts straight into the result. */
+static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, cubie_result *res,
+                  cubie_error *e)
 {
 	const struct backend_ops *o = s->be->ops;
-	size_t r = real_size(s), stride = s->plan.chunk_runs, b[3];
+	size_t r = real_size(s), stride = s->plan.chunk_runs, N = s->runs.n_runs, b[3];
 	slot_bytes(s, stride, b);
-	struct rows c = {s, sl, first, n, (n + PIECE - 1) / PIECE, NULL};
-	workers_for(s->workers, pack_rows, &c, s->runs.n_inputs * c.pieces);
+	/* A one-chunk plan's staging still holds these inputs from the last solve. */
+	if (!(s->plan.chunks == 1 && s->packed_gen == s->runs_gen + 1)) {
+		struct rows c = {s, sl, first, n, (n + PIECE - 1) / PIECE};
+		workers_for(s->workers, pack_rows, &c, s->runs.n_inputs * c.pieces);
+		s->packed_gen = s->plan.chunks == 1 ? s->runs_gen + 1 : 0;
+	}
 	struct cubie_args a = {
 		.y0 = (const void *)(uintptr_t)sl->d_in,
 		.params = (const void *)(uintptr_t)(sl->d_in + s->model->n_states * stride * r),
 		.out = (void *)(uintptr_t)sl->d_out,
 		.status = (int *)(uintptr_t)sl->d_int,
-		.steps = (int *)(uintptr_t)(sl->d_int + stride * sizeof(int32_t)),
+		.steps = s->want_steps ? (int *)(uintptr_t)(sl->d_int + stride * sizeof(int32_t)) : NULL,
 		.n = (long long)n,
 		.stride = (long long)stride,
 		.n_saves = (long long)s->n_saves,
@@ -252,34 +245,31 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, cubi
 		.save_every = s->save_every,
 		.settle = s->settle,
 	};
+	const size_t i4 = sizeof(int32_t);
 	int rc;
 	if ((rc = o->copy_h2d(s->be, sl->d_in, sl->h_in, b[0], sl->stream, e)) ||
 	    (rc = o->launch(s->be, &a, sl->stream, e)) ||
-	    (rc = o->copy_d2h(s->be, sl->h_out, sl->d_out, b[1], sl->stream, e)) ||
-	    (rc = o->copy_d2h(s->be, sl->h_int, sl->d_int, b[2], sl->stream, e)))
+	    (rc = o->copy_d2h_rows(s->be, (char *)res->values + first * r, N * r, sl->d_out, stride * r,
+	                           n * r, s->n_saves * s->n_save, sl->stream, e)) ||
+	    (rc = o->copy_d2h_rows(s->be, res->status + first, N * i4, sl->d_int, stride * i4, n * i4,
+	                           s->want_steps ? 3 : 1, sl->stream, e)))
 		return rc;
 	sl->first = first;
 	sl->n = n;
 	return 0;
 }
 
-/* Wait for a slot's chunk and unpack it into the result. */
-static int finish(cubie_solver *s, struct slot *sl, cubie_result *res, cubie_error *e)
+/* Wait for a slot's chunk: its results are in place when the stream is idle. */
+static int finish(cubie_solver *s, struct slot *sl, cubie_error *e)
 {
 	int rc = s->be->ops->stream_sync(s->be, sl->stream, e);
 	if (rc || !sl->n)
 		return rc;
-	size_t N = s->runs.n_runs, stride = s->plan.chunk_runs, first = sl->first, n = sl->n;
-	struct rows c = {s, sl, first, n, (n + PIECE - 1) / PIECE, res};
-	workers_for(s->workers, unpack_rows, &c, (s->n_saves * s->n_save + s->runs.n_inputs) * c.pieces);
-	const int32_t *ints = sl->h_int;
-	memcpy(res->status + first, ints, n * sizeof *ints);
-	memcpy(res->steps + first, ints + stride, n * sizeof *ints);
-	memcpy(res->steps + N + first, ints + 2 * stride, n * sizeof *ints);
+	size_t first = sl->first, n = sl->n;
 	sl->n = 0;
 	s->stats.chunks++;
 	if (s->progress)
-		s->progress(first + n, N, s->progress_user);
+		s->progress(first + n, s->runs.n_runs, s->progress_user);
 	return 0;
 }
 
@@ -290,16 +280,41 @@ static int run_chunks(cubie_solver *s, cubie_result *res, cubie_error *e)
 	for (size_t c = 0; !rc && c < s->plan.chunks; c++) {
 		struct slot *sl = &s->slots[c % S];
 		if (sl->n)
-			rc = finish(s, sl, res, e);
+			rc = finish(s, sl, e);
 		if (!rc)
-			rc = submit(s, sl, c * chunk, N - c * chunk < chunk ? N - c * chunk : chunk, e);
+			rc = submit(s, sl, c * chunk, N - c * chunk < chunk ? N - c * chunk : chunk, res, e);
 	}
 	for (size_t i = 0; i < S; i++) { /* drain, even after an error */
 		cubie_error ignore;
-		int r2 = finish(s, &s->slots[i], res, rc ? &ignore : e);
+		int r2 = finish(s, &s->slots[i], rc ? &ignore : e);
 		rc = rc ? rc : r2;
 	}
 	return rc;
+}
+
+/* The result's arrays: the solver's own store when it is free and the
+ * right size (already touched and pinned), else a new one; the first
+ * store a solver makes it keeps, pinned, for the solves after. */
+static struct result_store *take_store(cubie_solver *s, size_t values_bytes, size_t ints_bytes)
+{
+	struct result_store *st = s->store;
+	if (st && !st->in_use && st->values_bytes == values_bytes && st->ints_bytes == ints_bytes) {
+		st->in_use = 1;
+		return st;
+	}
+	if (st && !st->in_use) {
+		store_free(st);
+		s->store = st = NULL;
+	}
+	struct result_store *fresh = store_new(values_bytes, ints_bytes);
+	if (fresh && !st) {
+		store_pin(fresh, s->be);
+		fresh->kept = 1;
+		s->store = fresh;
+	}
+	if (fresh)
+		fresh->in_use = 1;
+	return fresh;
 }
 
 int cubie_solve(cubie_solver *s, cubie_result **out, cubie_error *e)
@@ -315,16 +330,25 @@ int cubie_solve(cubie_solver *s, cubie_result **out, cubie_error *e)
 	for (size_t i = 0; i < s->runs.n_inputs; i++)
 		inputs[i] = i < s->model->n_states ? s->model->states[i]
 		                                   : s->model->params[i - s->model->n_states];
-	cubie_result *res = result_new(N, s->n_saves, s->save_names, s->n_save, inputs,
-	                               s->runs.n_inputs, s->precision);
+	struct result_store *st =
+		take_store(s, s->n_saves * s->n_save * N * real_size(s),
+		           ((s->want_steps ? 3 : 1) * N + 1) * sizeof(int32_t));
+	cubie_result *res = st ? result_new(st, &s->runs, s->n_saves, s->save_names, s->n_save,
+	                                    inputs, s->precision, s->want_steps)
+	                       : NULL;
 	free(inputs);
-	if (!res)
+	if (!res) {
+		if (st && !st->kept)
+			store_free(st);
+		else if (st)
+			st->in_use = 0;
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory for the result of %zu runs", N);
+	}
 	for (size_t k = 0; k < s->n_saves; k++)
 		res->time[k] = k == s->n_saves - 1 ? s->t0 + s->duration : s->t0 + (double)k * s->save_every;
 
 	int rc = 0;
-	if (!s->workers && s->runs.n_runs * s->n_saves * s->n_save > 4 * PIECE)
+	if (!s->workers && s->runs.n_runs * s->runs.n_inputs > 4 * PIECE)
 		s->workers = workers_new(workers_default());
 	if (N > 0) {
 		/* Out of memory: release what the allocator caches, halve the
@@ -373,8 +397,8 @@ int cubie_solver_set_inputs(cubie_solver *s, const double *values, size_t n_runs
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory for %zu runs", n_runs);
 	memcpy(v, values, ni * n_runs * sizeof *v);
 	struct run_table old = s->runs;
-	s->runs.v = v;
-	s->runs.n_runs = n_runs;
+	s->runs = (struct run_table){n_runs, ni, v, NULL};
+	s->runs_gen++;
 	/* Same budget as when the solver was made: the memory the allocator
 	 * caches from the last solve would look used to a fresh query. */
 	size_t block = s->be->block_size > 0 ? (size_t)s->be->block_size : 1;
@@ -382,11 +406,12 @@ int cubie_solver_set_inputs(cubie_solver *s, const double *values, size_t n_runs
 	if (plan_chunks(s->bytes_per_run, s->streams_wanted, n_runs, block, s->forced_chunk, &p)) {
 		free(v);
 		s->runs = old;
+		s->runs_gen--;
 		return cb_fail(e, CUBIE_ERR_CONFIG, "one run needs %zu bytes, over the budget of %zu",
 		               s->bytes_per_run, p.budget);
 	}
 	s->plan = p;
-	free(old.v); /* staging follows the new plan at the next solve */
+	runs_free(&old); /* staging follows the new plan at the next solve */
 	return 0;
 }
 

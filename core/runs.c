@@ -269,8 +269,23 @@ out:
 	return rc;
 }
 
+int runs_share(struct run_table *rt, struct run_table *copy)
+{
+	if (!rt->refs) {
+		if (!(rt->refs = malloc(sizeof *rt->refs)))
+			return -1;
+		*rt->refs = 1;
+	}
+	++*rt->refs;
+	*copy = *rt;
+	return 0;
+}
+
 void runs_free(struct run_table *rt)
 {
-	free(rt->v);
+	if (!rt->refs || --*rt->refs == 0) {
+		free(rt->refs);
+		free(rt->v);
+	}
 	memset(rt, 0, sizeof *rt);
 }

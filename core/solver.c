@@ -59,17 +59,28 @@ static int probe_output(const cubie_solver *s, cubie_error *e)
 	               s->out_path, strerror(err));
 }
 
+/* [output] save: states and observables, and "steps" for the per-run
+ * step counts (kept only when asked). No variable named: every state. */
 static int resolve_saves(cubie_solver *s, cubie_error *e)
 {
 	char **names;
-	size_t n;
+	size_t n, k = 0;
 	int rc = cfg_names(s->cfg, "output", "save", &names, &n, e);
 	if (rc)
 		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(names[i], "steps") && model_var(s->model, "steps") < 0) {
+			s->want_steps = 1;
+			free(names[i]);
+		} else {
+			names[k++] = names[i];
+		}
+	}
+	n = k;
 	if (!n) { /* default: every state */
-		cfg_free_names(names, n);
+		free(names);
 		n = s->model->n_states;
-		names = calloc(n, sizeof *names);
+		names = calloc(n ? n : 1, sizeof *names);
 		for (size_t i = 0; names && i < n; i++)
 			names[i] = cb_strdup(s->model->states[i]);
 	}
@@ -221,8 +232,14 @@ int cubie_solver_create(const cubie_config *cfg, cubie_solver **out, cubie_error
 	s->cfg = cfg;
 	int rc;
 	char *src = NULL;
-	if ((rc = setup(s, e)) || (rc = open_backend(s, e)))
+	double t[4];
+	t[0] = cb_now();
+	if ((rc = setup(s, e)))
 		goto fail;
+	t[1] = cb_now();
+	if ((rc = open_backend(s, e)))
+		goto fail;
+	t[2] = cb_now();
 	const struct backend_ops *o = s->be->ops;
 	s->host = (cubie_host){s->be, o->name, o->mem_alloc, o->mem_free, o->mem_alloc_async,
 	                       o->mem_free_async, o->mem_pool_keep, o->pinned_alloc, o->pinned_free,
@@ -250,6 +267,10 @@ int cubie_solver_create(const cubie_config *cfg, cubie_solver **out, cubie_error
 		goto fail;
 	s->stats.compile_s = s->be->compile_s;
 	s->stats.cache_hit = s->be->cache_hit;
+	t[3] = cb_now();
+	cb_log(CUBIE_LOG_DEBUG, "setup: model, runs and plugins %.1f ms, %s backend %.1f ms, "
+	       "kernel and plan %.1f ms", (t[1] - t[0]) * 1e3, s->be->ops->name,
+	       (t[2] - t[1]) * 1e3, (t[3] - t[2]) * 1e3);
 	free(src);
 	*out = s;
 	return 0;

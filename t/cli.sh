@@ -46,15 +46,15 @@ check "run without a file is a usage error" 2 "$cubie" run
 check "unknown option is a usage error" 2 "$cubie" run "$tmp/m.ini" --bogus
 
 check "run writes csv" 0 "$cubie" run "$tmp/m.ini" -o "$tmp/out.csv"
-has "csv header" "^run,x_0,k,status,accepted_steps,rejected_steps,t,x" "$tmp/out.csv"
-has "csv has run 2 at t = 1 with x = exp(-3)" "^2,1,3,0,100,0,1,0.0497870" "$tmp/out.csv"
+has "csv header" "^run,x_0,k,status,t,x" "$tmp/out.csv"
+has "csv has run 2 at t = 1 with x = exp(-3)" "^2,1,3,0,1,0.0497870" "$tmp/out.csv"
 check "run writes npy" 0 "$cubie" run "$tmp/m.ini" -o "$tmp/out.npy" -q
 n=$((n + 1)); if [ -f "$tmp/out.npy/values.npy" ] && [ -f "$tmp/out.npy/variables.txt" ]; then
 	echo "ok $n - npy directory holds values.npy and variables.txt"; else echo "not ok $n - npy directory"; failed=1; fi
 n=$((n + 1)); if [ ! -s "$tmp/err" ]; then echo "ok $n - -q prints nothing"; else echo "not ok $n - -q printed"; failed=1; fi
 
 check "-s overrides a key" 0 "$cubie" run "$tmp/m.ini" -s solve.duration=2 -o "$tmp/two.csv"
-has "... the end time moved to 2" "^0,1,1,0,[0-9]*,0,2," "$tmp/two.csv"
+has "... the end time moved to 2" "^0,1,1,0,2," "$tmp/two.csv"
 check "-s with an unknown key exits 2" 2 "$cubie" run "$tmp/m.ini" -s solve.bogus=1 -o "$tmp/x.csv"
 has "... one line naming the key" "^cubie: command line: unknown key 'bogus' in \[solve\]" "$tmp/err"
 

@@ -62,14 +62,17 @@ has "core/paths.h is remade by make (it depends on the Makefile's values)" \
 
 # ---- output ----
 check "csv run" 0 "$cubie" run "$tmp/m.ini" -q -o "$tmp/o.csv" -s output.save_every=0.5
-has "csv header: run, inputs, status, step counts, t, variables" \
-	"^run,x_0,k,status,accepted_steps,rejected_steps,t,x$" "$tmp/o.csv"
-has "csv row: run 2 (k = 3) succeeded in 100 steps, x(1) = exp(-3)" \
-	"^2,1,3,0,100,0,1,0.0497870" "$tmp/o.csv"
+has "csv header: run, inputs, status, t, variables" "^run,x_0,k,status,t,x$" "$tmp/o.csv"
+has "csv row: run 2 (k = 3) succeeded, x(1) = exp(-3)" "^2,1,3,0,1,0.0497870" "$tmp/o.csv"
+check "csv run saving the step counts" 0 "$cubie" run "$tmp/m.ini" -q -o "$tmp/s.csv" \
+	-s "output.save=x, steps"
+has "csv header: with step counts" "^run,x_0,k,status,accepted_steps,rejected_steps,t,x$" "$tmp/s.csv"
+has "csv row: run 2 took 100 steps" "^2,1,3,0,100,0,1,0.0497870" "$tmp/s.csv"
 
-check "npz run" 0 "$cubie" run "$tmp/m.ini" -q -o "$tmp/o.npz"
+check "npz run" 0 "$cubie" run "$tmp/m.ini" -q -o "$tmp/o.npz" -s "output.save=x, steps"
 n=$((n + 1)); if [ -f "$tmp/o.npz" ]; then echo "ok $n - .npz is one file"; else echo "not ok $n - .npz is one file"; failed=1; fi
-check "npz with zip64 records" 0 env CUBIE_NPZ_ZIP64=1 "$cubie" run "$tmp/m.ini" -q -o "$tmp/o64.npz"
+check "npz with zip64 records" 0 env CUBIE_NPZ_ZIP64=1 "$cubie" run "$tmp/m.ini" -q \
+	-o "$tmp/o64.npz" -s "output.save=x, steps"
 if command -v python3 >/dev/null 2>&1; then
 	cat >"$tmp/npz.py" <<'PY'
 import ast, struct, sys, zipfile
