@@ -1,6 +1,7 @@
 /* Writer "csv": one row per run and saved time,
- *   run,<inputs...>,status,accepted_steps,rejected_steps,t,<variables...>
- * so that each row says which inputs made it and how the run ended. An
+ *   run,<inputs...>,status[,accepted_steps,rejected_steps],t,<variables...>
+ * so that each row says which inputs made it and how the run ended (the
+ * step counts when the result has them). An
  * input named like a variable column (an initial state) is called NAME_0.
  * Values are printed so that they read back to the same binary value.
  * Written to a temporary file beside the target and renamed into place. */
