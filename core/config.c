@@ -153,6 +153,11 @@ static int read_long(struct reader *r, char *buf, int size)
 	char *p = b.s, *end;
 	while (*p == ' ' || *p == '\t')
 		p++;
+	if (*p == ';' || *p == '#') { /* a long comment */
+		free(b.s);
+		snprintf(buf, (size_t)size, ";\n");
+		return 0;
+	}
 	int cont = p != b.s;
 	char *eq = cont ? p : p + strcspn(p, "=:");
 	if (!cont && !*eq) { /* no key: let inih report the line */

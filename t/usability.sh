@@ -171,8 +171,9 @@ has "... with a hint" "dz.ini:18: 'dz' is not the equation of a state.*add 'z' t
 awk 'BEGIN { s = "x0"; for (i = 1; i < 400; i++) s = s ", x" i; print "[model]\nstates = " s
 	printf "[equations]\n"; for (i = 0; i < 400; i++) print "dx" i " = -x" i
 	printf "[initial]\n"; for (i = 0; i < 400; i++) print "x" i " = 1"
+	c = ";"; for (i = 0; i < 100; i++) c = c " a = b"; print c
 	print "[solve]\nintegrator = euler\ndt = 0.1\n[device]\nbackend = cpu" }' >"$tmp/long.ini"
-check "a 3000-character states line is accepted" 0 "$cubie" check -q "$tmp/long.ini"
+check "a 3000-character states line (and a long comment) is accepted" 0 "$cubie" check -q "$tmp/long.ini"
 
 check "float32 with rtol 1e-10" 0 "$cubie" check "$tmp/m.ini" -s solve.precision=float32 \
 	-s solve.integrator=dormand_prince_54 -s solve.rtol=1e-10
