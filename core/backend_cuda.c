@@ -108,13 +108,19 @@ static void log_excerpt(const char *log, char *out, size_t len)
 static int nvrtc_cubin(const struct nvrtc *nv, const char *src, int arch, char **bin,
                        size_t *len, double *secs, int *hit, cubie_error *e)
 {
-	char opt_arch[64], salt[160], digest[33];
-	const char *opts[] = {opt_arch, "--std=c++17"};
-	int major = 0, minor = 0;
+	char opt_arch[64], salt[700], digest[33], extra[512];
+	const char *opts[16] = {opt_arch, "--std=c++17"};
+	int n_opts = 2, major = 0, minor = 0;
 	nv->nvrtcVersion(&major, &minor);
 	snprintf(opt_arch, sizeof opt_arch, "--gpu-architecture=sm_%d", arch);
+	/* CUBIE_NVRTC_OPTIONS: extra options for tuning, e.g. --maxrregcount=32 */
+	const char *env = getenv("CUBIE_NVRTC_OPTIONS");
+	snprintf(extra, sizeof extra, "%s", env ? env : "");
+	for (char *tok = strtok(extra, " \t"); tok && n_opts < 16; tok = strtok(NULL, " \t"))
+		opts[n_opts++] = tok;
 	/* The key's salt: everything besides the source that shapes the binary. */
-	snprintf(salt, sizeof salt, "nvrtc-%d.%d-sm_%d-%s %s", major, minor, arch, opts[0], opts[1]);
+	snprintf(salt, sizeof salt, "nvrtc-%d.%d-sm_%d-%s %s %s", major, minor, arch, opts[0], opts[1],
+	         env ? env : "");
 	cache_key(src, strlen(src), salt, digest);
 	*secs = 0;
 	*hit = 0;
@@ -144,7 +150,7 @@ static int nvrtc_cubin(const struct nvrtc *nv, const char *src, int arch, char *
 	if (rc != NVRTC_SUCCESS)
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "nvrtcCreateProgram: %s", nv->nvrtcGetErrorString(rc));
 	double t0 = cb_now();
-	rc = nv->nvrtcCompileProgram(prog, 2, opts);
+	rc = nv->nvrtcCompileProgram(prog, n_opts, opts);
 	*secs = cb_now() - t0;
 	size_t loglen = 0;
 	char *log = NULL;

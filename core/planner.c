@@ -5,6 +5,10 @@
 
 #include <stdio.h>
 
+/* Chunks smaller than this would cost more in launch tails than their
+ * overlapped copies save. */
+#define OVERLAP_RUNS 65536
+
 int plan_compute(size_t free_b, size_t total_b, double proportion, int host_memory,
                  size_t reserve, size_t bytes_per_run, size_t streams, size_t runs,
                  size_t block, size_t forced, struct plan *p)
@@ -12,6 +16,7 @@ int plan_compute(size_t free_b, size_t total_b, double proportion, int host_memo
 	double cap = proportion * (double)(host_memory ? free_b : total_b);
 	double avail = host_memory || cap < (double)free_b ? cap : (double)free_b;
 	p->budget = avail > (double)reserve ? (size_t)(avail - (double)reserve) : 0;
+	p->overlap = !host_memory;
 	return plan_chunks(bytes_per_run, streams, runs, block, forced, p);
 }
 
@@ -36,10 +41,16 @@ int plan_chunks(size_t bytes_per_run, size_t streams, size_t runs, size_t block,
 		if (streams == 0)
 			return -1;
 		chunk = p->budget / (streams * bytes_per_run);
-		if (chunk >= runs)
+		if (chunk >= runs && p->overlap && streams > 1 && runs >= 2 * streams * OVERLAP_RUNS) {
+			/* It all fits, but in two chunks per stream the copies of one
+			 * chunk run under the kernels of others. */
+			chunk = (runs + 2 * streams - 1) / (2 * streams);
+			chunk += (block - chunk % block) % block;
+		} else if (chunk >= runs) {
 			chunk = runs;
-		else if (chunk >= block)
+		} else if (chunk >= block) {
 			chunk -= chunk % block;
+		}
 	}
 	if (chunk > runs)
 		chunk = runs;

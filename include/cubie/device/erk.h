@@ -15,20 +15,29 @@
 #endif
 
 /* h * sum over the first n stages of w[s] k[s][i], skipping zero weights
- * (known at compile time once unrolled). */
+ * (everything here is known at compile time once unrolled). Folding h
+ * into the weights costs one product per weight, shared by all states,
+ * and saves the final product per state: it pays with one term, with
+ * fewer terms than states, and under fixed steps, where h * w is
+ * loop-invariant; otherwise the sum is taken first and scaled once. */
 CUBIE_DEV cubie_real cubie_erk_sum(cubie_real h, const double *w, cubie_real (*k)[CUBIE_NSTATES],
                                    int i, int n)
 {
+	int terms = 0;
+	CUBIE_UNROLL
+	for (int s = 0; s < n; s++)
+		terms += w[s] != 0.0;
+	const int fold = terms == 1 || terms < CUBIE_NSTATES || CUBIE_CONTROLLER == 0;
 	cubie_real acc = 0;
 	int any = 0;
 	CUBIE_UNROLL
 	for (int s = 0; s < n; s++)
 		if (w[s] != 0.0) {
-			const cubie_real term = h * CUBIE_R(w[s]) * k[s][i];
+			const cubie_real term = fold ? h * CUBIE_R(w[s]) * k[s][i] : CUBIE_R(w[s]) * k[s][i];
 			acc = any ? acc + term : term;
 			any = 1;
 		}
-	return acc;
+	return fold ? acc : h * acc;
 }
 
 /* The step contract (see cubie/plugin.h): f0 is f(t, y), read when f0_ok

@@ -16,6 +16,7 @@ CUBIE_DEV int cubie_advance(const struct cubie_args *a, struct cubie_state *st,
 	const int left = CUBIE_MAX_STEPS - st->accepted;
 	const int n = nd < (double)left ? (int)nd : left;
 	cubie_real y_new[CUBIE_NSTATES], err[CUBIE_NSTATES];
+	CUBIE_UNROLL4 /* the loop's own count, compare and branch, once per 4 steps */
 	for (int s = 0; s < n; s++) {
 #if CUBIE_STEP_STATUS
 		const int fail = cubie_step(t_start + (double)s * hd, h, st->y, p, y_new, err, st->f0,
