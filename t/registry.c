@@ -171,7 +171,7 @@ int main(void)
 	link_build("plugin-dir/integrator/euler.so", "real/integrator/euler.so");
 	link_build("plugin-dir/integrator/rk4.so", "real/integrator/rk4.so");
 	link_build("plugin-dir/allocator/default.so", "real/allocator/default.so");
-	link_build("plugin-dir/writer/npy.so", "real/writer/npy.so");
+	link_build("plugin-dir/writer/npydir.so", "real/writer/npydir.so");
 	link_build("plugin-dir/writer/csv.so", "real/writer/csv.so");
 	mkdirs("shadow/integrator");
 	link_build("plugin-dir/integrator/rk4.so", "shadow/integrator/rk4.so");
@@ -250,7 +250,7 @@ int main(void)
 	      at("bad/integrator/dup_one.so"));
 	loads("allocator default", CUBIE_PLUGIN_ALLOCATOR, "default", real, 1, "default",
 	      at("real/allocator/default.so"));
-	loads("writer npy", CUBIE_PLUGIN_WRITER, "npy", real, 1, "npy", at("real/writer/npy.so"));
+	loads("writer npydir", CUBIE_PLUGIN_WRITER, "npydir", real, 1, "npydir", at("real/writer/npydir.so"));
 	loads("writer csv", CUBIE_PLUGIN_WRITER, "csv", real, 1, "csv", at("real/writer/csv.so"));
 
 	/* Search order: an earlier directory shadows a later one. */
@@ -268,7 +268,7 @@ int main(void)
 	like(list, "(shadowed)", "list: the shadowed rk4 is marked");
 	like(list, "ABI 1.1", "list: ABI version");
 	like(list, at("real/allocator/default.so"), "list: allocator");
-	like(list, at("real/writer/npy.so"), "list: npy writer");
+	like(list, at("real/writer/npydir.so"), "list: npydir writer");
 	like(list, at("real/writer/csv.so"), "list: csv writer");
 	like(list, "dup_one", "list: dup_one");
 	like(list, "dup_two", "list: dup_two");
