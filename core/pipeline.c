@@ -351,10 +351,11 @@ static int run_chunks(cubie_solver *s, struct sink *k, cubie_error *e)
 		if (!rc)
 			rc = submit(s, sl, c * chunk, N - c * chunk < chunk ? N - c * chunk : chunk, k, e);
 	}
-	for (size_t i = 0; i < S; i++) { /* drain, even after an error */
+	for (size_t i = 0; i < S; i++) { /* drain in order, even after an error */
+		struct slot *sl = &s->slots[(s->plan.chunks + i) % S];
 		cubie_error ignore;
-		int r2 = finish(s, &s->slots[i], k, rc ? &ignore : e);
-		s->slots[i].n = 0;
+		int r2 = finish(s, sl, k, rc ? &ignore : e);
+		sl->n = 0;
 		rc = rc ? rc : r2;
 	}
 	return rc;

@@ -2,9 +2,11 @@
  * writes it, so that numpy.load(path) gives a dict of the result's arrays
  * ("time", "values", "status", "inputs", "steps") and of the names along
  * their axes ("variables", "input_names", as unicode arrays). Members are
- * stored (no compression, so no zlib), each CRC'd in memory first; the zip64
- * extensions are used where a size or offset passes 4 GiB. Written to a
- * temporary file beside the target and renamed into place. */
+ * stored (no compression, so no zlib); the zip64 extensions are used where a
+ * size or offset passes 4 GiB. Streams: the arrays' space is laid out at
+ * open, each chunk of runs is written into place, and the CRCs are read
+ * back at the end. Written to a temporary file beside the target and
+ * renamed into place. */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <stdint.h>
@@ -54,7 +56,8 @@ static void le(unsigned char *p, uint64_t v, int bytes)
 struct member {
 	char name[72];
 	uint32_t crc;
-	uint64_t size, offset;
+	uint64_t size, offset, data, dlen; /* data, dlen: the array's data */
+	int reserved;                /* data written in place, CRC at the end */
 };
 
 struct zip {
@@ -74,7 +77,8 @@ static int put(struct zip *z, const void *p, size_t n)
 	return 0;
 }
 
-/* A member from a header and a data block (either may be empty). */
+/* A member from a header and a data block (either may be empty). Data
+ * NULL reserves the block, to be written in place and CRC'd at the end. */
 static int add(struct zip *z, const char *name, const char *head, size_t hlen, const void *data,
                size_t dlen)
 {
@@ -89,7 +93,10 @@ static int add(struct zip *z, const char *name, const char *head, size_t hlen, c
 	snprintf(m->name, sizeof m->name, "%s.npy", name);
 	m->size = hlen + dlen;
 	m->offset = z->at;
-	m->crc = crc32_update(crc32_update(0, head, hlen), data, dlen);
+	m->crc = crc32_update(0, head, hlen);
+	m->reserved = data == NULL && dlen > 0;
+	if (!m->reserved)
+		m->crc = crc32_update(m->crc, data, dlen);
 	int big = z->force64 || m->size >= ZIP32_MAX;
 	size_t nlen = strlen(m->name);
 	unsigned char h[30 + 20];
@@ -109,9 +116,15 @@ static int add(struct zip *z, const char *name, const char *head, size_t hlen, c
 	le(h + 34, m->size, 8);
 	le(h + 42, m->size, 8);
 	if (put(z, h, 30) || put(z, m->name, nlen) || (big && put(z, h + 30, 20)) ||
-	    put(z, head, hlen) || put(z, data, dlen))
+	    put(z, head, hlen))
 		return -1;
-	return 0;
+	m->data = z->at;
+	m->dlen = dlen;
+	if (m->reserved) {
+		z->at += dlen;
+		return fseeko(z->f, (off_t)z->at, SEEK_SET);
+	}
+	return put(z, data, dlen);
 }
 
 /* The central directory and its end records (zip64 ones when needed). */
@@ -182,7 +195,8 @@ static int finish(struct zip *z)
 	return put(z, e, 22);
 }
 
-static int add_array(struct zip *z, const cubie_array *a)
+/* An array's member; shapes_only reserves its data for write_runs. */
+static int add_array(struct zip *z, const cubie_array *a, int shapes_only)
 {
 	char head[256];
 	size_t count = 1;
@@ -191,12 +205,38 @@ static int add_array(struct zip *z, const cubie_array *a)
 		return errno = EINVAL, -1;
 	for (int i = 0; i < a->ndim; i++)
 		count *= a->shape[i];
-	if (count && !a->data)
+	if (count && !a->data && !shapes_only)
 		return errno = EINVAL, -1;
 	size_t hlen = npy_header(head, sizeof head, npy_descr(a->dtype), a->ndim, a->shape);
 	if (!hlen)
 		return errno = EOVERFLOW, -1;
 	return add(z, a->name, head, hlen, a->data, count * npy_dtype_size(a->dtype));
+}
+
+/* CRC of the reserved members, read back now that every run is in place,
+ * patched into their local headers. */
+static int crc_reserved(struct zip *z)
+{
+	int fd = fileno(z->f);
+	size_t cap = (size_t)1 << 22;
+	unsigned char *buf = malloc(cap), c[4];
+	int rc = buf && fflush(z->f) == 0 ? 0 : -1;
+	for (size_t i = 0; rc == 0 && i < z->n; i++) {
+		struct member *m = &z->m[i];
+		for (uint64_t at = m->data; rc == 0 && m->reserved && at < m->data + m->dlen;) {
+			size_t want = m->data + m->dlen - at < cap ? (size_t)(m->data + m->dlen - at) : cap;
+			ssize_t got = pread(fd, buf, want, (off_t)at);
+			if (got <= 0)
+				rc = -1;
+			else
+				m->crc = crc32_update(m->crc, buf, (size_t)got), at += (uint64_t)got;
+		}
+		le(c, m->crc, 4);
+		if (rc == 0 && m->reserved && pwrite(fd, c, 4, (off_t)(m->offset + 14)) != 4)
+			rc = -1;
+	}
+	free(buf);
+	return rc;
 }
 
 /* Names as a 1-d unicode array (numpy's "<U<width>": UTF-32 code units,
@@ -221,61 +261,149 @@ static int add_names(struct zip *z, const char *member, const char *const *names
 	return rc;
 }
 
-static int npz_write(const cubie_host *host, const cubie_output *out, const char *path,
-                     char *errbuf, size_t errlen)
+struct npz {
+	struct zip z;
+	int fd;
+	char *path, *tmp;
+	size_t runs; /* along the run axis of the whole result */
+};
+
+static void npz_discard(struct npz *w)
 {
+	if (w->z.f)
+		fclose(w->z.f);
+	else if (w->fd >= 0)
+		close(w->fd);
+	if (w->tmp)
+		unlink(w->tmp);
+	free(w->z.m);
+	free(w->tmp);
+	free(w->path);
+	free(w);
+}
+
+/* The archive up to its central directory: arrays with data are written,
+ * those without (a streamed result's) get their space, for write_runs. */
+static void *npz_open(const cubie_host *host, const cubie_output *out, const char *path,
+                      char *errbuf, size_t errlen)
+{
+	struct npz *w = calloc(1, sizeof *w);
 	size_t len = strlen(path) + 12;
-	char *tmp = malloc(len);
-	if (!tmp)
-		return fail(errbuf, errlen, path, "cannot write", ENOMEM);
-	snprintf(tmp, len, "%s.tmp-XXXXXX", path);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		int err = errno;
-		free(tmp);
-		return fail(errbuf, errlen, path, "cannot create a temporary file beside it", err);
+	if (!w || !(w->tmp = malloc(len)) || !(w->path = strdup(path))) {
+		if (w)
+			free(w->tmp), free(w);
+		fail(errbuf, errlen, path, "cannot write", ENOMEM);
+		return NULL;
+	}
+	snprintf(w->tmp, len, "%s.tmp-XXXXXX", path);
+	if ((w->fd = mkstemp(w->tmp)) < 0) {
+		fail(errbuf, errlen, path, "cannot create a temporary file beside it", errno);
+		free(w->tmp), w->tmp = NULL;
+		npz_discard(w);
+		return NULL;
 	}
 	mode_t mask = umask(0); /* mkstemp makes it 0600; give it what creat would */
 	umask(mask);
-	fchmod(fd, 0666 & ~mask);
+	fchmod(w->fd, 0666 & ~mask);
 
 	const char *f64 = getenv("CUBIE_NPZ_ZIP64");
-	struct zip z = {.f = fdopen(fd, "wb"), .force64 = f64 && *f64 == '1'};
+	struct zip *z = &w->z;
+	z->f = fdopen(w->fd, "wb");
+	z->force64 = f64 && *f64 == '1';
 	time_t now = time(NULL);
 	struct tm tm;
 	if (localtime_r(&now, &tm) && tm.tm_year >= 80) {
-		z.time = (uint16_t)(tm.tm_hour << 11 | tm.tm_min << 5 | tm.tm_sec / 2);
-		z.date = (uint16_t)((tm.tm_year - 80) << 9 | (tm.tm_mon + 1) << 5 | tm.tm_mday);
+		z->time = (uint16_t)(tm.tm_hour << 11 | tm.tm_min << 5 | tm.tm_sec / 2);
+		z->date = (uint16_t)((tm.tm_year - 80) << 9 | (tm.tm_mon + 1) << 5 | tm.tm_mday);
 	} else {
-		z.date = 1 << 5 | 1; /* 1980-01-01 */
+		z->date = 1 << 5 | 1; /* 1980-01-01 */
 	}
-	int rc = z.f ? 0 : -1, err = errno;
+	int rc = z->f ? 0 : -1;
 	const char *what = "cannot write";
-	for (size_t i = 0; rc == 0 && i < out->n_arrays; i++)
-		if ((rc = add_array(&z, &out->arrays[i])) && errno == EINVAL)
+	for (size_t i = 0; rc == 0 && i < out->n_arrays; i++) {
+		const cubie_array *a = &out->arrays[i];
+		if (a->ndim > 0 && strcmp(a->name ? a->name : "", "time"))
+			w->runs = a->shape[a->ndim - 1];
+		if ((rc = add_array(z, a, 1)) && errno == EINVAL)
 			what = "cannot write a malformed result array";
-	if (rc == 0)
-		rc = add_names(&z, "variables", out->var_names, out->n_vars);
-	if (rc == 0)
-		rc = add_names(&z, "input_names", out->input_names, out->n_inputs);
-	if (rc == 0)
-		rc = finish(&z);
-	if (rc)
-		err = errno;
-	if (z.f && rc == 0 && (fflush(z.f) != 0 || fsync(fd) != 0))
-		rc = -1, err = errno;
-	if (z.f ? fclose(z.f) != 0 : close(fd) != 0)
-		if (rc == 0)
-			rc = -1, err = errno;
-	if (rc == 0 && rename(tmp, path) != 0)
-		rc = -1, err = errno;
-	if (rc) {
-		unlink(tmp);
-		fail(errbuf, errlen, path, what, err);
 	}
-	free(z.m);
-	free(tmp);
+	if (rc == 0)
+		rc = add_names(z, "variables", out->var_names, out->n_vars);
+	if (rc == 0)
+		rc = add_names(z, "input_names", out->input_names, out->n_inputs);
+	if (rc == 0)
+		rc = fflush(z->f);
+	if (rc) {
+		fail(errbuf, errlen, path, what, errno);
+		npz_discard(w);
+		return NULL;
+	}
+	return w;
+}
+
+/* Each array's runs [first, first + n), row by row, into its place. */
+static int npz_write_runs(void *self, const cubie_output *part, size_t first, char *errbuf,
+                          size_t errlen)
+{
+	struct npz *w = self;
+	for (size_t i = 0; i < part->n_arrays; i++) {
+		const cubie_array *a = &part->arrays[i];
+		const struct member *m = NULL;
+		char name[80];
+		snprintf(name, sizeof name, "%s.npy", a->name ? a->name : "");
+		for (size_t k = 0; k < w->z.n && !m; k++)
+			if (!strcmp(w->z.m[k].name, name) && w->z.m[k].reserved)
+				m = &w->z.m[k];
+		if (!m)
+			continue; /* written whole at open (time) */
+		size_t es = npy_dtype_size(a->dtype), n = a->ndim ? a->shape[a->ndim - 1] : 0, rows = 1;
+		for (int d = 0; d + 1 < a->ndim; d++)
+			rows *= a->shape[d];
+		if (!es || first + n > w->runs || (rows * w->runs) * es != m->dlen)
+			return fail(errbuf, errlen, w->path, "a chunk does not match the result", EINVAL);
+		for (size_t r = 0; r < rows; r++) {
+			const char *src = (const char *)a->data + r * n * es;
+			off_t at = (off_t)(m->data + (r * w->runs + first) * es);
+			if (pwrite(w->fd, src, n * es, at) != (ssize_t)(n * es))
+				return fail(errbuf, errlen, w->path, "cannot write", errno);
+		}
+	}
+	return 0;
+}
+
+static int npz_close(void *self, int commit, char *errbuf, size_t errlen)
+{
+	struct npz *w = self;
+	struct zip *z = &w->z;
+	if (!commit) {
+		npz_discard(w);
+		return 0;
+	}
+	int rc = crc_reserved(z) || fseeko(z->f, (off_t)z->at, SEEK_SET) || finish(z) ||
+	         fflush(z->f) != 0 || fsync(w->fd) != 0 ? -1 : 0;
+	int err = errno;
+	if (fclose(z->f) != 0 && rc == 0)
+		rc = -1, err = errno;
+	z->f = NULL;
+	w->fd = -1;
+	if (rc == 0 && rename(w->tmp, w->path) != 0)
+		rc = -1, err = errno;
+	if (rc == 0)
+		free(w->tmp), w->tmp = NULL; /* in place: nothing to remove */
+	else
+		fail(errbuf, errlen, w->path, "cannot write", err);
+	npz_discard(w);
 	return rc;
+}
+
+static int npz_write(const cubie_host *host, const cubie_output *out, const char *path,
+                     char *errbuf, size_t errlen)
+{
+	for (size_t i = 0; i < out->n_arrays; i++) /* whole: every array has its data */
+		if (!out->arrays[i].data && out->arrays[i].ndim)
+			return fail(errbuf, errlen, path, "cannot write a malformed result array", EINVAL);
+	void *w = npz_open(host, out, path, errbuf, errlen);
+	return w ? npz_close(w, 1, errbuf, errlen) : -1;
 }
 
 static const char *const extensions[] = {"npz", NULL};
@@ -283,6 +411,9 @@ static const char *const extensions[] = {"npz", NULL};
 static const cubie_writer_ops ops = {
 	.extensions = extensions,
 	.write = npz_write,
+	.open = npz_open,
+	.write_runs = npz_write_runs,
+	.close = npz_close,
 };
 
 CUBIE_PLUGIN_DEFINE(CUBIE_PLUGIN_WRITER, "npz", CUBIE_VERSION_STRING,
