@@ -54,7 +54,7 @@ static cubie_config *config(const char *file, const char *k1, const char *method
 	char m[96];
 	snprintf(m, sizeof m, "solve.integrator=%s", method);
 	if (cubie_config_load(file, &c, &e) || cubie_config_set(c, k1, &e) ||
-	    cubie_config_set(c, m, &e))
+	    cubie_config_set(c, m, &e) || cubie_config_set(c, "output.save=steps", &e))
 		die(file, &e);
 	for (int i = 0; i < nsets; i++)
 		if (cubie_config_set(c, sets[i], &e))

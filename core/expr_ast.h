@@ -6,7 +6,8 @@
 #include "internal.h"
 
 enum { X_NUM, X_NAME, X_CALL, X_NEG, X_NOT, X_ADD, X_SUB, X_MUL, X_DIV, X_POW,
-       X_LT, X_LE, X_GT, X_GE, X_EQ, X_NE, X_AND, X_OR, X_COND };
+       X_LT, X_LE, X_GT, X_GE, X_EQ, X_NE, X_AND, X_OR, X_COND,
+       X_MOD /* parser only: a % b becomes the call mod(a, b) */ };
 
 struct expr {
 	int op;

@@ -233,8 +233,23 @@ static struct expr *d_call(struct dctx *D, const struct expr *x)
 	const struct expr *a = x->a[0], *b = x->a[1];
 	if (!strcmp(fn, "pow"))
 		return d_pow(D, a, b);
-	if (!strcmp(fn, "floor") || !strcmp(fn, "ceil"))
-		return NULL; /* zero wherever it exists */
+	if (!strcmp(fn, "floor") || !strcmp(fn, "ceil") || !strcmp(fn, "round") ||
+	    !strcmp(fn, "trunc") || !strcmp(fn, "sign") || !strcmp(fn, "heaviside") ||
+	    !strcmp(fn, "step"))
+		return NULL; /* piecewise constant: zero wherever it exists */
+	if (!strcmp(fn, "mod")) { /* a - b floor(a / b): da - floor(a / b) db */
+		struct expr *da = d(D, a), *db = d(D, b);
+		return s_sub(D, da, db ? s_mul(D, call(D, "floor", node(D, X_DIV, clone(D, a),
+		                                                               clone(D, b), NULL),
+		                                       NULL), db) : NULL);
+	}
+	if (!strcmp(fn, "hypot")) { /* (a da + b db) / hypot(a, b) */
+		struct expr *da = d(D, a), *db = d(D, b);
+		if (!da && !db)
+			return NULL;
+		return s_div(D, s_add(D, da ? s_mul(D, clone(D, a), da) : NULL,
+		                      db ? s_mul(D, clone(D, b), db) : NULL), clone(D, x));
+	}
 	if (!strcmp(fn, "min") || !strcmp(fn, "max"))
 		return d_cond(D, node(D, !strcmp(fn, "min") ? X_LE : X_GE, clone(D, a), clone(D, b), NULL),
 		              d(D, a), d(D, b));
@@ -275,6 +290,25 @@ static struct expr *d_call(struct dctx *D, const struct expr *x)
 		g = call(D, "sinh", clone(D, a), NULL);
 	else if (!strcmp(fn, "tanh"))
 		g = s_sub(D, num(D, 1), s_powk(D, clone(D, x), 2));
+	else if (!strcmp(fn, "cbrt"))
+		return s_div(D, da, s_mul(D, num(D, 3), s_powk(D, clone(D, x), 2)));
+	else if (!strcmp(fn, "log2"))
+		return s_div(D, da, s_mul(D, num(D, log(2.0)), clone(D, a)));
+	else if (!strcmp(fn, "exp2"))
+		g = s_mul(D, num(D, log(2.0)), clone(D, x));
+	else if (!strcmp(fn, "log1p"))
+		return s_div(D, da, s_add(D, num(D, 1), clone(D, a)));
+	else if (!strcmp(fn, "expm1"))
+		g = call(D, "exp", clone(D, a), NULL);
+	else if (!strcmp(fn, "erf") || !strcmp(fn, "erfc")) /* -+2/sqrt(pi) exp(-a^2) */
+		g = s_mul(D, num(D, (fn[3] ? -2 : 2) / sqrt(3.14159265358979323846)),
+		          call(D, "exp", s_neg(D, s_powk(D, clone(D, a), 2)), NULL));
+	else if (!strcmp(fn, "asinh") || !strcmp(fn, "acosh")) /* 1 / sqrt(a^2 +- 1) */
+		return s_div(D, da, call(D, "sqrt", node(D, fn[1] == 's' ? X_ADD : X_SUB,
+		                                         s_powk(D, clone(D, a), 2), num(D, 1), NULL),
+		                         NULL));
+	else if (!strcmp(fn, "atanh"))
+		return s_div(D, da, s_sub(D, num(D, 1), s_powk(D, clone(D, a), 2)));
 	else if (!strcmp(fn, "abs")) {
 		struct expr *nda = s_neg(D, clone(D, da));
 		return d_cond(D, node(D, X_GE, clone(D, a), num(D, 0), NULL), da, nda);

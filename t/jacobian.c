@@ -23,7 +23,11 @@ static const char *every_function =
 	"max(b, c)\n"
 	"da = pow(a, 1.5) + a^k + b^c + floor(a) + ceil(b) * a + u * v - t * w\n"
 	"db = (a > b ? a * b : b / a) + (a < 1 && b > 0 || !(c > 2) ? c^2 : -c) + q * u / (1 + w^2)\n"
-	"dc = -k * c + 2^a + t^2 * v + (c >= 0.5) * a + a^-2 + (-a)^2 / b - -a + pow(2, t) * c\n"
+	"dc = -k * c + 2^a + t^2 * v + (c >= 0.5) * a + a^-2 + (-a)^2 / b - -a + pow(2, t) * c + z\n"
+	"z = round(a) + trunc(b) + hypot(a, c) + cbrt(a - 2) + log2(b) + exp2(c) + log1p(a) + "
+	"expm1(b) + erf(c) + erfc(a) + asinh(a) + acosh(b + 1) + atanh(0.5 * c) + mod(b, a) + "
+	"b % 0.3 + sign(a - 1) * c + heaviside(b) * a + step(c) + where(a < b, a, b) + "
+	"if(c > 0, c^2, 0) + min(a, b, c) * max(a, b, c, t) + pi * e * c\n"
 	"[initial]\na = 0.7\nb = 1.3\nc = 0.9\n[parameters]\nk = 1.7\n";
 
 static const char *test_models[] = {

@@ -18,8 +18,17 @@ struct row {
 };
 
 static const struct row rows[] = {
-	{"everything fits: one chunk on one stream", 79 * GiB, 80 * GiB, 0.7, 0, 100 * MiB,
-	 44, 2, 1 << 22, 128, 0, 0, 0.7 * 80 * GiB - 100 * MiB, 1 << 22, 1, 1},
+	{"everything fits on a GPU: two chunks per stream, so copies overlap kernels", 79 * GiB,
+	 80 * GiB, 0.7, 0, 100 * MiB, 44, 2, 1 << 22, 128, 0, 0, 0.7 * 80 * GiB - 100 * MiB, 1 << 20,
+	 2, 4},
+	{"... rounded up to whole blocks", 79 * GiB, 80 * GiB, 0.7, 0, 0, 44, 3, 1000000, 128, 0, 0,
+	 0.7 * 80 * GiB, 166784, 3, 6},
+	{"everything fits, a small batch: one chunk on one stream", 79 * GiB, 80 * GiB, 0.7, 0, 0,
+	 44, 2, 200000, 128, 0, 0, 0.7 * 80 * GiB, 200000, 1, 1},
+	{"everything fits in host memory: one chunk", 79 * GiB, 80 * GiB, 0.7, 1, 0, 44, 2, 1 << 22,
+	 1, 0, 0, 0.7 * 79 * GiB, 1 << 22, 1, 1},
+	{"everything fits on one stream: one chunk", 79 * GiB, 80 * GiB, 0.7, 0, 0, 44, 1, 1 << 22,
+	 128, 0, 0, 0.7 * 80 * GiB, 1 << 22, 1, 1},
 	{"tight: budget / (streams x bytes) rounded down to whole blocks", 1 * GiB, 1 * GiB, 0.5, 0,
 	 0, 1000, 2, 1000000, 128, 0, 0, 0.5 * GiB, 268416, 2, 4},
 	{"free memory below the proportion bounds the budget", 1 * GiB, 10 * GiB, 0.9, 0, 0,

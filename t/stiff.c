@@ -53,7 +53,7 @@ static cubie_result *solve(const struct stiff_problem *P, const char *method, do
 	snprintf(T, sizeof T, "solve.duration=%.17g", P->t_end);
 	snprintf(rt, sizeof rt, "solve.rtol=%.17g", rtol);
 	snprintf(at, sizeof at, "solve.atol=%.17g", rtol * P->atol_scale);
-	const char *ov[] = {m, T, rt, at, "solve.dt=1e-6", "solve.dt_min=1e-20",
+	const char *ov[] = {m, T, rt, at, "solve.dt=1e-6", "solve.dt_min=1e-20", "output.save=steps",
 	                    "device.backend=cpu", "solve.precision=float64", extra, NULL};
 	return solve_text(P->ini, ov, e);
 }
@@ -75,10 +75,13 @@ static void accuracy(const struct stiff_problem *P, const char *method, int orde
 		worst = fmax(worst, d / (atol + rtol * fabs(P->ref[i])));
 	}
 	const char *why = todo(method, P->name, rtol);
-	if (!ok(status == 0 && acc > 0 && worst <= MAX_TOL_UNITS(order),
-	        "%s on %s, rtol %g: status %d, %d steps (%d rejected), error %.3g tolerances%s%s",
-	        method, P->name, rtol, status, acc, rej, worst, why ? " # TODO " : "",
-	        why ? why : ""))
+	const int good = status == 0 && acc > 0 && worst <= MAX_TOL_UNITS(order);
+	if (why) /* a TODO test: reported, not counted as a failure */
+		printf("%s %d - %s on %s, rtol %g: status %d, %d steps (%d rejected), error %.3g "
+		       "tolerances # TODO %s\n", good ? "ok" : "not ok", ++tap_n, method, P->name, rtol,
+		       status, acc, rej, worst, why);
+	else if (!ok(good, "%s on %s, rtol %g: status %d, %d steps (%d rejected), error %.3g tolerances",
+	             method, P->name, rtol, status, acc, rej, worst))
 		for (int i = 0; i < P->n; i++)
 			diag("  y%d = %.16g, reference %.16g", i + 1, value_at(r, 1, (size_t)i, 0), P->ref[i]);
 	cubie_result_free(r);
@@ -131,7 +134,7 @@ int main(void)
 		                       "solve.dt=1", "solve.duration=2", "device.backend=cpu", NULL};
 		const char *adaptive[] = {"solve.integrator=backward_euler", "solve.dt=1",
 		                          "solve.duration=2", "solve.rtol=1e-3", "solve.atol=1e-3",
-		                          "device.backend=cpu", NULL};
+		                          "output.save=steps", "device.backend=cpu", NULL};
 		cubie_error e = {0};
 		cubie_result *r = solve_text(grow, fixed, &e);
 		const cubie_array *st = r ? cubie_result_find(r, "status") : NULL;
@@ -141,7 +144,7 @@ int main(void)
 		r = solve_text(grow, adaptive, &e);
 		st = r ? cubie_result_find(r, "status") : NULL;
 		const cubie_array *steps = r ? cubie_result_find(r, "steps") : NULL;
-		ok(st && ((const int32_t *)st->data)[0] == 0 && ((const int32_t *)steps->data)[1] >= 1 &&
+		ok(st && steps && ((const int32_t *)st->data)[0] == 0 && ((const int32_t *)steps->data)[1] >= 1 &&
 		   fabs(value_at(r, 1, 0, 0) / exp(2.0) - 1) < 0.05,
 		   "... adaptive: the step is retried smaller and the run succeeds (x(2) = %.4g, e^2)",
 		   r ? value_at(r, 1, 0, 0) : NAN);
@@ -164,9 +167,8 @@ int main(void)
 		cubie_result_free(r);
 		r = solve_text(cubic, adaptive, &e);
 		st = r ? cubie_result_find(r, "status") : NULL;
-		is_int(st ? ((const int32_t *)st->data)[0] : -1,
-		       CUBIE_STATUS_NEWTON | CUBIE_STATUS_DT_MIN,
-		       "... adaptive: retried smaller until dt_min, then status NEWTON | DT_MIN");
+		is_int(st ? ((const int32_t *)st->data)[0] : -1, CUBIE_STATUS_NEWTON,
+		       "... adaptive: retried smaller until dt_min, then status NEWTON");
 		cubie_result_free(r);
 	}
 	done_testing();

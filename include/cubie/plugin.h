@@ -15,7 +15,8 @@ extern "C" {
 #endif
 
 #define CUBIE_ABI_MAJOR 1
-#define CUBIE_ABI_MINOR 1 /* 1: cubie_integrator_ops.jacobian */
+/* minor 1: streaming writer ops; 2: cubie_integrator_ops.jacobian */
+#define CUBIE_ABI_MINOR 2
 
 enum cubie_plugin_kind {
 	CUBIE_PLUGIN_INTEGRATOR = 1,
@@ -61,11 +62,11 @@ typedef struct cubie_host {
  * its cubie_step then returns int: 0 on success, else a CUBIE_STATUS_* bit
  * (cubie/device/status.h), and it has stored f(t, y) in f0 either way. The
  * adaptive loop takes a failed step as a rejection and retries with
- * h * min_gain; the run ends with the bit (and CUBIE_STATUS_DT_MIN) only
- * when h would fall below dt_min. Under the fixed controller the run ends
+ * h * min_gain; the run ends with the bit only when h would fall below
+ * dt_min. Under the fixed controller the run ends
  * with the bit at once.
  *
- * With jacobian set (ABI minor >= 1), the model source also defines
+ * With jacobian set (ABI minor >= 2), the model source also defines
  *   CUBIE_DEV void cubie_jac(double t, const cubie_real *y,
  *                            const cubie_real *p, cubie_real *J);
  *     J[i * CUBIE_NSTATES + j] = d f_i / d y_j, dense, row-major
@@ -87,8 +88,8 @@ typedef struct cubie_integrator_ops {
 	 * methods with an error estimate, "fixed" otherwise. */
 	const char *default_controller;
 	const char *const *aliases; /* NULL-terminated; may be NULL */
-	/* ABI minor 1. The core reads the fields below only from plugins that
-	 * declare abi_minor >= 1: older plugins have a shorter struct. */
+	/* ABI minor 2. The core reads the fields below only from plugins that
+	 * declare abi_minor >= 2: older plugins have a shorter struct. */
 	int jacobian;     /* 1: the source uses cubie_jac and cubie_dfdt */
 } cubie_integrator_ops;
 
@@ -111,14 +112,33 @@ typedef struct cubie_output {
 	const char *const *var_names;   /* axis 1 of "values" */
 	size_t n_inputs;
 	const char *const *input_names; /* axis 0 of "inputs" */
+	/* ABI 1.1 */
+	const char *settings; /* the resolved configuration, as `cubie check` shows it */
+	const char *version;  /* cubie's */
+	const char *compression; /* [output] compression, for writers that compress; NULL: none */
 } cubie_output;
 
 /* Writer: one result to one path. Write to a temporary name and rename it,
- * so that a failure leaves nothing behind. */
+ * so that a failure leaves nothing behind.
+ *
+ * ABI 1.1 adds streaming, for results larger than host memory (optional:
+ * NULL open means the core hands write the whole result). open receives the
+ * whole result's shapes and names, with every array's data NULL; then
+ * write_runs receives each finished chunk of runs, in increasing order of
+ * first run, as arrays of the same names whose run axis (the last) holds
+ * only that chunk's n runs, C order, contiguous ("time" is whole); close
+ * commits (by rename) or, with commit 0, removes what open made. */
 typedef struct cubie_writer_ops {
 	const char *const *extensions; /* NULL-terminated, without the dot */
 	int (*write)(const cubie_host *host, const cubie_output *out, const char *path,
 	             char *errbuf, size_t errlen);
+	/* ABI 1.1 */
+	void *(*open)(const cubie_host *host, const cubie_output *whole, const char *path,
+	              char *errbuf, size_t errlen);
+	int (*write_runs)(void *self, const cubie_output *part, size_t first, char *errbuf,
+	                  size_t errlen);
+	int (*close)(void *self, int commit, char *errbuf, size_t errlen);
+	int compresses; /* honours [output] compression (the core refuses it otherwise) */
 } cubie_writer_ops;
 
 typedef struct cubie_plugin {
