@@ -133,6 +133,8 @@ static void name_failures(const cubie_result *r)
 			{CUBIE_STATUS_NONFINITE, "the state became NaN or infinite"},
 			{CUBIE_STATUS_MAX_STEPS, "max_steps reached before the end"},
 			{CUBIE_STATUS_DT_MIN, "the step fell below dt_min"},
+			{CUBIE_STATUS_SINGULAR, "singular iteration matrix"},
+			{CUBIE_STATUS_NEWTON, "Newton did not converge"},
 		};
 		for (size_t k = 0; k < sizeof words / sizeof *words; k++)
 			if (status[i] & words[k].bit)

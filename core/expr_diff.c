@@ -231,6 +231,10 @@ static struct expr *d_call(struct dctx *D, const struct expr *x)
 {
 	const char *fn = expr_fn_name(x->fn);
 	const struct expr *a = x->a[0], *b = x->a[1];
+	if (!fn) {
+		D->bad = D->bad ? D->bad : "(unknown function)";
+		return NULL;
+	}
 	if (!strcmp(fn, "pow"))
 		return d_pow(D, a, b);
 	if (!strcmp(fn, "floor") || !strcmp(fn, "ceil") || !strcmp(fn, "round") ||

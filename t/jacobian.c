@@ -8,6 +8,7 @@
 #include "config.h"
 #include <sys/wait.h>
 #include "internal.h"
+#include "expr_ast.h"
 #include "tap.h"
 #include "stiff.h"
 
@@ -183,8 +184,29 @@ static char *slurp(const char *rel)
 	return s;
 }
 
+static int dep_x(const char *name, void *ctx, const char **dname)
+{
+	return !strcmp(name, "x");
+}
+
 int main(void)
 {
+	/* a function the differentiator does not know is reported, not guessed
+	 * (every function of the language has a derivative today, so the test
+	 * makes one up by its index) */
+	{
+		struct expr *x = NULL;
+		const char *bad = NULL;
+		char err[128];
+		if (ok(expr_parse("2 * exp(x)", &x, err, sizeof err) == 0 && x->op == X_MUL &&
+		       x->a[1]->op == X_CALL, "parse 2 * exp(x)")) {
+			x->a[1]->fn = 100000;
+			struct expr *dx = expr_diff(x, dep_x, NULL, NULL, &bad);
+			ok(!dx && bad && *bad, "an unknown function has no derivative: '%s'", bad ? bad : "");
+			expr_free(dx);
+		}
+		expr_free(x);
+	}
 	check("every function", every_function);
 	for (size_t i = 0; i < sizeof test_models / sizeof *test_models; i++) {
 		char label[64];

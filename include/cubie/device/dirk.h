@@ -1,8 +1,8 @@
 /* One (E)SDIRK step for any diagonally implicit tableau with a constant
  * diagonal gamma, by simplified Newton: J = J(t, y) once per step and
  * M = I - h gamma J factored once, then reused by every stage and every
- * iteration (with CUBIE_JAC_UPDATE 1, J and M are renewed at each
- * iteration after a stage's first instead: full Newton, for strongly
+ * iteration (with CUBIE_JAC_UPDATE 1, J and M are renewed at every
+ * iterate instead, the stage's predictor first: full Newton, for strongly
  * nonlinear problems). Stage i solves
  *   z = r_i + h gamma f(t + c_i h, z),   r_i = y + h sum_j<i a_ij k_j,
  * and k_i = (z - r_i) / (h gamma), which equals f at the converged z and
@@ -66,12 +66,10 @@ CUBIE_DEV int cubie_step(double t, cubie_real h, const cubie_real *y, const cubi
 		for (int it = 0; it < CUBIE_NEWTON_MAX_ITER && !done; it++) {
 			cubie_rhs(ts, z, p, g);
 #if CUBIE_JAC_UPDATE
-			if (it > 0) {
-				cubie_jac(ts, z, p, M);
-				cubie_iter_matrix(M, CUBIE_R(1), hg, M);
-				if (cubie_lu(M, piv))
-					return CUBIE_STATUS_SINGULAR;
-			}
+			cubie_jac(ts, z, p, M);
+			cubie_iter_matrix(M, CUBIE_R(1), hg, M);
+			if (cubie_lu(M, piv))
+				return CUBIE_STATUS_SINGULAR;
 #endif
 			CUBIE_UNROLL
 			for (int i = 0; i < CUBIE_NSTATES; i++)
