@@ -66,13 +66,15 @@ CUBIE_DEV void cubie_lu_solve(const cubie_real *A, const int *piv, cubie_real *b
 	const int n = CUBIE_LU_N;
 	CUBIE_LU_UNROLL
 	for (int k = 0; k < n; k++) {
+		/* the swap as selects of values: a branch on piv[k] would let the
+		 * compiler index b dynamically, and b would leave the registers */
+		const int pk = piv[k];
 		CUBIE_LU_UNROLL
-		for (int r = k + 1; r < n; r++)
-			if (r == piv[k]) {
-				const cubie_real x = b[k];
-				b[k] = b[r];
-				b[r] = x;
-			}
+		for (int r = k + 1; r < n; r++) {
+			const cubie_real bk = b[k], br = b[r];
+			b[k] = r == pk ? br : bk;
+			b[r] = r == pk ? bk : br;
+		}
 		CUBIE_LU_UNROLL
 		for (int r = k + 1; r < n; r++)
 			b[r] -= A[r * n + k] * b[k];
@@ -146,16 +148,15 @@ CUBIE_DEV void cubie_lu_solve_c(const cubie_real *Ar, const cubie_real *Ai, cons
 	const int n = CUBIE_LU_N;
 	CUBIE_LU_UNROLL
 	for (int k = 0; k < n; k++) {
+		const int pk = piv[k]; /* swaps as selects, as in cubie_lu_solve */
 		CUBIE_LU_UNROLL
-		for (int r = k + 1; r < n; r++)
-			if (r == piv[k]) {
-				cubie_real x = br[k];
-				br[k] = br[r];
-				br[r] = x;
-				x = bi[k];
-				bi[k] = bi[r];
-				bi[r] = x;
-			}
+		for (int r = k + 1; r < n; r++) {
+			const cubie_real rk = br[k], rr = br[r], ik = bi[k], ir = bi[r];
+			br[k] = r == pk ? rr : rk;
+			br[r] = r == pk ? rk : rr;
+			bi[k] = r == pk ? ir : ik;
+			bi[r] = r == pk ? ik : ir;
+		}
 		CUBIE_LU_UNROLL
 		for (int r = k + 1; r < n; r++) {
 			const cubie_real lr = Ar[r * n + k], li = Ai[r * n + k];
