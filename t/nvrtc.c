@@ -33,6 +33,26 @@ static const char *adaptive_model = ADAPTIVE MODEL;
 	"CUBIE_DEV void cubie_dfdt(double t, const cubie_real *y, const cubie_real *p,\n" \
 	"                          cubie_real *d) { d[0] = 0; }\n"
 static const char *implicit_model = FIXED MODEL IMPLICIT;
+/* Robertson's kinetics with its Jacobian, as the core generates them: the
+ * implicit methods keep a 3-state model's matrices in registers. */
+static const char *robertson_model =
+	"#define CUBIE_CONTROLLER 2\n#define CUBIE_ERR_ORDER 4\n#define CUBIE_MAX_STEPS 1000000LL\n"
+	"#define CUBIE_SAFETY 0.9\n#define CUBIE_MIN_GAIN 0.2\n#define CUBIE_MAX_GAIN 5\n"
+	"#define CUBIE_DT_MIN 1e-12\n#define CUBIE_DT_MAX 0\n"
+	"#define CUBIE_ATOL {1e-10, 1e-10, 1e-10}\n#define CUBIE_RTOL {1e-6, 1e-6, 1e-6}\n"
+	"#define CUBIE_NEWTON_TOL 0.03\n#define CUBIE_NEWTON_MAX_ITER 7\n#define CUBIE_JAC_UPDATE 0\n"
+	"#define CUBIE_AUTONOMOUS 1\n"
+	"#define CUBIE_NSTATES 3\n#define CUBIE_NPARAMS 1\n#define CUBIE_NSAVED 3\n"
+	"CUBIE_DEV void cubie_rhs(double t, const cubie_real *y, const cubie_real *p, cubie_real *f)\n"
+	"{ f[0] = -p[0] * y[0] + 1e4 * y[1] * y[2]; f[2] = 3e7 * y[1] * y[1];\n"
+	"  f[1] = -f[0] - f[2]; }\n"
+	"CUBIE_DEV void cubie_saved(double t, const cubie_real *y, const cubie_real *p, cubie_real *v)\n"
+	"{ v[0] = y[0]; v[1] = y[1]; v[2] = y[2]; }\n"
+	"CUBIE_DEV void cubie_jac(double t, const cubie_real *y, const cubie_real *p, cubie_real *J)\n"
+	"{ J[0] = -p[0]; J[1] = 1e4 * y[2]; J[2] = 1e4 * y[1]; J[3] = p[0];\n"
+	"  J[4] = -1e4 * y[2] - 6e7 * y[1]; J[5] = -1e4 * y[1]; J[6] = 0; J[7] = 6e7 * y[1]; J[8] = 0; }\n"
+	"CUBIE_DEV void cubie_dfdt(double t, const cubie_real *y, const cubie_real *p, cubie_real *d)\n"
+	"{ d[0] = d[1] = d[2] = 0; }\n";
 static const char *implicit_adaptive_model =
 	"#define CUBIE_CONTROLLER 2\n#define CUBIE_ERR_ORDER 4\n#define CUBIE_MAX_STEPS 1000000LL\n"
 	"#define CUBIE_SAFETY 0.9\n#define CUBIE_MIN_GAIN 0.2\n#define CUBIE_MAX_GAIN 5\n"
@@ -99,6 +119,12 @@ static void check_plugins(void)
 		if (ok(plugin_open(path, &pl, &e) == 0, "load %s", de->d_name)) {
 			const cubie_integrator_ops *io = pl.desc->ops;
 			check_method(pl.desc->name, io->source, io->error_order > 0, plugin_wants_jacobian(&pl));
+			if (plugin_wants_jacobian(&pl)) {
+				char label[128], *src = kernel_source(64, robertson_model, io->source);
+				snprintf(label, sizeof label, "%s float64 adaptive, 3 states", pl.desc->name);
+				check_kernel(label, src);
+				free(src);
+			}
 			plugin_close(&pl);
 			n++;
 		} else {
