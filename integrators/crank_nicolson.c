@@ -19,7 +19,7 @@ static const cubie_integrator_ops ops = {
 	.error_order = 1,
 	.stages = 2,
 	.fsal = 0,
-	.default_controller = NULL,
+	.default_controller = "gustafsson", /* as Hairer-Wanner's stiff codes */
 	.aliases = aliases,
 	.jacobian = 1,
 };

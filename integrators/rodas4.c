@@ -31,7 +31,7 @@ static const cubie_integrator_ops ops = {
 	.error_order = 3,
 	.stages = 6,
 	.fsal = 0,
-	.default_controller = NULL,
+	.default_controller = "gustafsson", /* as Hairer-Wanner's stiff codes */
 	.aliases = NULL,
 	.jacobian = 1,
 };

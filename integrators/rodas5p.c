@@ -45,7 +45,7 @@ static const cubie_integrator_ops ops = {
 	.error_order = 4,
 	.stages = 8,
 	.fsal = 0,
-	.default_controller = NULL,
+	.default_controller = "gustafsson", /* as Hairer-Wanner's stiff codes */
 	.aliases = NULL,
 	.jacobian = 1,
 };
