@@ -377,3 +377,116 @@ struct expr *expr_diff(const struct expr *x, expr_dep_fn dep, expr_value_fn valu
 	*bad = NULL;
 	return r;
 }
+
+/* ---- shared subexpressions ---- */
+
+static int same_tree(const struct expr *a, const struct expr *b)
+{
+	if (!a || !b)
+		return a == b;
+	if (a->op != b->op || a->fn != b->fn || memcmp(&a->num, &b->num, sizeof a->num) ||
+	    (a->name || b->name ? !a->name || !b->name || strcmp(a->name, b->name) : 0))
+		return 0;
+	for (int i = 0; i < 3; i++)
+		if (!same_tree(a->a[i], b->a[i]))
+			return 0;
+	return 1;
+}
+
+static size_t tree_size(const struct expr *x)
+{
+	return x ? 1 + tree_size(x->a[0]) + tree_size(x->a[1]) + tree_size(x->a[2]) : 0;
+}
+
+struct slots {
+	struct expr **s[4096];
+	size_t n;
+};
+
+/* The places of the subtrees worth sharing: not a leaf, not a build-time
+ * constant (the emitter folds those), and not a bare product or sum of two
+ * leaves, which costs less than the temporary's name. */
+static void collect(struct dctx *D, struct expr **slot, struct slots *S)
+{
+	struct expr *x = *slot;
+	double v;
+	if (!x || x->op == X_NUM || x->op == X_NAME)
+		return;
+	if (S->n < sizeof S->s / sizeof S->s[0] && !constant(D, x, &v) &&
+	    (tree_size(x) > 3 || x->op == X_CALL || x->op == X_POW))
+		S->s[S->n++] = slot;
+	for (int i = 0; i < 3; i++)
+		collect(D, &x->a[i], S);
+}
+
+int expr_cse(struct expr **roots, size_t n_roots, expr_value_fn value, void *ctx,
+             struct expr ***defs, size_t *n_defs)
+{
+	struct dctx D = {NULL, value, ctx, NULL, 0};
+	struct slots *S = malloc(sizeof *S);
+	struct expr **out = NULL;
+	size_t n_out = 0;
+	int rc = 0;
+	if (!S)
+		return -1;
+	for (;;) {
+		/* room for this round's temporary first: slots point into out[] */
+		struct expr **grown = realloc(out, (n_out + 1) * sizeof *out);
+		if (!grown) {
+			rc = -1;
+			break;
+		}
+		out = grown;
+		/* the largest subtree that occurs twice, in the roots or in the
+		 * temporaries made so far */
+		S->n = 0;
+		for (size_t r = 0; r < n_roots; r++)
+			collect(&D, &roots[r], S);
+		for (size_t k = 0; k < n_out; k++)
+			collect(&D, &out[k], S);
+		size_t best = (size_t)-1, best_size = 0;
+		for (size_t i = 0; i < S->n; i++) {
+			size_t sz = tree_size(*S->s[i]);
+			if (sz <= best_size)
+				continue;
+			for (size_t j = 0; j < S->n; j++)
+				if (j != i && same_tree(*S->s[i], *S->s[j])) {
+					best = i, best_size = sz;
+					break;
+				}
+		}
+		if (best == (size_t)-1)
+			break;
+		struct expr *def = clone(&D, *S->s[best]);
+		char tmp[32];
+		if (!def) {
+			rc = -1;
+			break;
+		}
+		snprintf(tmp, sizeof tmp, "#c%zu", n_out);
+		/* every occurrence becomes the temporary's name. All are found
+		 * before any is replaced, as a replacement frees slots inside it;
+		 * occurrences never nest (they have the same size). Slots are
+		 * collected afresh each round. */
+		size_t k = 0;
+		for (size_t j = 0; j < S->n; j++)
+			if (same_tree(*S->s[j], def))
+				S->s[k++] = S->s[j];
+		for (size_t j = 0; j < k; j++) {
+			struct expr *nm = name(&D, tmp);
+			if (!nm) {
+				rc = -1;
+				break;
+			}
+			expr_free(*S->s[j]);
+			*S->s[j] = nm;
+		}
+		out[n_out++] = def;
+		if (rc || D.oom)
+			break;
+	}
+	free(S);
+	*defs = out;
+	*n_defs = n_out;
+	return rc || D.oom ? -1 : 0;
+}

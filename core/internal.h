@@ -128,6 +128,13 @@ extern const char *const expr_helpers;
 typedef int (*expr_dep_fn)(const char *name, void *ctx, const char **dname);
 struct expr *expr_diff(const struct expr *x, expr_dep_fn dep, expr_value_fn value, void *ctx,
                        const char **bad);
+/* Common subexpressions of the trees roots[], shared: each subtree worth it
+ * that occurs twice (largest first) becomes a temporary named "#c<k>".
+ * Their definitions are returned in *defs (malloc'd); a definition may use
+ * higher-numbered temporaries (smaller ones), never lower, so define them
+ * from the last to the first. 0, or -1 when out of memory. */
+int expr_cse(struct expr **roots, size_t n_roots, expr_value_fn value, void *ctx,
+             struct expr ***defs, size_t *n_defs);
 /* Evaluate a constant expression with no names but pi and e (for numeric
  * settings); _text also resolves names through value() (NULL: none). */
 int expr_eval_const(const char *text, double *v, char *errbuf, size_t errlen);

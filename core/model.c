@@ -536,6 +536,8 @@ struct jgen {
 	size_t var;         /* the variable being differentiated by */
 	struct expr **daux; /* [def][n + 1] */
 	char *dused;        /* [def][n + 1]: needed by the function being written */
+	struct expr **cse;  /* shared subexpressions of that function, "#c<k>" */
+	size_t n_cse;
 	char buf[64];
 };
 
@@ -564,6 +566,9 @@ static int juse(const char *name, void *ctx)
 {
 	struct jgen *J = ctx;
 	size_t d, v;
+	if (name[0] == '#' && name[1] == 'c') /* a temporary: its names count */
+		return sscanf(name + 2, "%zu", &d) == 1 && d < J->n_cse
+			? expr_names(J->cse[d], juse, J) : 0;
 	if (*name == '#' && sscanf(name + 1, "%zu_%zu", &d, &v) == 2) {
 		size_t k = d * (J->n + 1) + v;
 		if (!J->dused[k]) {
@@ -575,12 +580,24 @@ static int juse(const char *name, void *ctx)
 	return use(name, &J->g);
 }
 
-/* cubie_jac (vars 0..n-1, out[i n + j]) or cubie_dfdt (var n, out[i]). */
-static void emit_deriv(sbuf *b, struct jgen *J, struct expr **ent, int dfdt)
+/* cubie_jac (vars 0..n-1, out[i n + j]) or cubie_dfdt (var n, out[i]).
+ * Subtrees shared by its entries are computed once, as temporaries. */
+static int emit_deriv(sbuf *b, struct jgen *J, struct expr **ent, int dfdt)
 {
 	const struct priv *P = J->g.P;
-	const size_t n = J->n, nv = n + 1;
+	const size_t n = J->n, nv = n + 1, m = dfdt ? n : n * n;
 	int any[3] = {0, 0, 0};
+	struct expr **roots = malloc(m * sizeof *roots);
+	if (!roots)
+		return -1;
+	for (size_t i = 0; i < m; i++)
+		roots[i] = ent[dfdt ? i * nv + n : i / n * nv + i % n];
+	int rc = expr_cse(roots, m, jvalue, J, &J->cse, &J->n_cse);
+	for (size_t i = 0; i < m; i++)
+		ent[dfdt ? i * nv + n : i / n * nv + i % n] = roots[i];
+	free(roots);
+	if (rc)
+		return -1;
 	memset(J->g.used, 0, P->ns);
 	memset(J->dused, 0, P->nd * nv);
 	for (size_t i = 0; i < n; i++)
@@ -616,6 +633,16 @@ static void emit_deriv(sbuf *b, struct jgen *J, struct expr **ent, int dfdt)
 			expr_emit(b, J->daux[at], const_value, emit_name, (void *)P);
 			sb_add(b, ";\n");
 		}
+	for (size_t k = J->n_cse; k-- > 0;) {
+		sb_add(b, "\tconst cubie_real jd_c%zu = ", k);
+		expr_emit(b, J->cse[k], const_value, emit_name, (void *)P);
+		sb_add(b, ";\n");
+	}
+	for (size_t k = 0; k < J->n_cse; k++)
+		expr_free(J->cse[k]);
+	free(J->cse);
+	J->cse = NULL;
+	J->n_cse = 0;
 	/* structural zeros are written once, as constants the compiler sees */
 	sb_add(b, "\tCUBIE_UNROLL\n\tfor (int k = 0; k < %zu; k++)\n\t\t%s[k] = CUBIE_R(0);\n",
 	       dfdt ? n : n * n, dfdt ? "dfdt" : "J");
@@ -628,6 +655,7 @@ static void emit_deriv(sbuf *b, struct jgen *J, struct expr **ent, int dfdt)
 			sb_add(b, ";\n");
 		}
 	sb_add(b, "}\n");
+	return 0;
 }
 
 int model_jacobian(const struct model *m, const char *why, char **out, cubie_error *e)
@@ -664,11 +692,11 @@ int model_jacobian(const struct model *m, const char *why, char **out, cubie_err
 		sbuf b = {0};
 		sb_add(&b, "\n/* d f / d y (row-major) and d f / d t, derived from the equations */\n"
 		       "#define CUBIE_AUTONOMOUS %d\n", autonomous);
-		emit_deriv(&b, &J, ent, 0);
-		sb_add(&b, "\n");
-		emit_deriv(&b, &J, ent, 1);
-		if (!(*out = b.s))
+		if (emit_deriv(&b, &J, ent, 0) || (sb_add(&b, "\n"), emit_deriv(&b, &J, ent, 1)) ||
+		    !(*out = b.s)) {
+			free(b.s);
 			rc = cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+		}
 	}
 	for (size_t k = 0; ent && k < n * nv; k++)
 		expr_free(ent[k]);

@@ -224,6 +224,32 @@ int main(void)
 		free(ini);
 	}
 
+	/* shared subexpressions: exp(-a x) and cos(x y) appear in several
+	 * entries, and are computed once each */
+	{
+		const char *ini = "[model]\nstates = x, y\nparameters = a\n[equations]\n"
+		                  "dx = exp(-a * x) * y + sin(x * y)\ndy = exp(-a * x) * x - sin(x * y)\n"
+		                  "[initial]\nx = 1\ny = 2\n[parameters]\na = 0.5\n";
+		check("shared subexpressions", ini);
+		char *path = write_tmp("jac", ini), *jac = NULL;
+		cubie_config *c = NULL;
+		struct model *m = NULL;
+		cubie_error e1 = {0};
+		int rc = cubie_config_load(path, &c, &e1) || model_build(c, &m, &e1) ||
+		         model_jacobian(m, "the test", &jac, &e1);
+		int n_exp = 0, n_cos = 0;
+		for (const char *q = jac; !rc && (q = strstr(q, "(exp)(")); q++)
+			n_exp++;
+		for (const char *q = jac; !rc && (q = strstr(q, "(cos)(")); q++)
+			n_cos++;
+		ok(!rc && n_exp == 1 && n_cos == 1,
+		   "exp(-a x) and cos(x y) are each evaluated once in cubie_jac (%d, %d)", n_exp, n_cos);
+		free(jac);
+		model_free(m);
+		cubie_config_free(c);
+		unlink(path);
+		free(path);
+	}
 	/* an autonomous model says so; a time-dependent one does not */
 	cubie_error e = {0};
 	const char *ini[2] = {test_models[0], test_models[2]};
