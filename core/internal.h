@@ -250,12 +250,14 @@ struct plan {
 	size_t streams;    /* streams in use (no more than chunks) */
 	size_t chunks;
 	int overlap;       /* split a batch that fits, so copies overlap kernels */
+	size_t max_chunk_bytes; /* 0, or the largest chunk (host memory: bounds the peak) */
 };
 /* Budget = min(free, proportion x total) - reserve on a GPU, and
  * proportion x free (available) - reserve on host memory; chunk runs =
  * budget / (streams x bytes per run), rounded down to whole blocks, or
  * forced (> 0). When all runs fit: one chunk, or on a GPU with several
- * streams and a large batch, two chunks per stream. -1 when one run per stream
+ * streams and a large batch, two chunks per stream. In host memory a
+ * chunk is at most 64 MiB. -1 when one run per stream
  * cannot fit even with one stream. */
 int plan_compute(size_t free_b, size_t total_b, double proportion, int host_memory,
                  size_t reserve, size_t bytes_per_run, size_t streams, size_t runs,

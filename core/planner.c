@@ -10,6 +10,8 @@
 /* Chunks smaller than this would cost more in launch tails than their
  * overlapped copies save. */
 #define OVERLAP_RUNS 65536
+/* A chunk's buffers on the cpu backend: larger ones gain no speed. */
+#define HOST_CHUNK_BYTES ((size_t)64 << 20)
 
 void host_mem_info(size_t *avail_b, size_t *total_b)
 {
@@ -43,6 +45,9 @@ int plan_compute(size_t free_b, size_t total_b, double proportion, int host_memo
 	double avail = host_memory || cap < (double)free_b ? cap : (double)free_b;
 	p->budget = avail > (double)reserve ? (size_t)(avail - (double)reserve) : 0;
 	p->overlap = !host_memory;
+	/* On the cpu backend "device" buffers are host memory beside the result:
+	 * bounded chunks keep the peak near the result itself. */
+	p->max_chunk_bytes = host_memory ? HOST_CHUNK_BYTES : 0;
 	return plan_chunks(bytes_per_run, streams, runs, block, forced, p);
 }
 
@@ -77,6 +82,10 @@ int plan_chunks(size_t bytes_per_run, size_t streams, size_t runs, size_t block,
 		} else if (chunk >= block) {
 			chunk -= chunk % block;
 		}
+	}
+	if (!forced && p->max_chunk_bytes && chunk > p->max_chunk_bytes / bytes_per_run) {
+		chunk = p->max_chunk_bytes / bytes_per_run;
+		chunk = chunk >= block ? chunk - chunk % block : chunk ? chunk : 1;
 	}
 	if (chunk > runs)
 		chunk = runs;
