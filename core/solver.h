@@ -28,6 +28,7 @@ struct cubie_solver {
 	void *alloc; /* the allocator's state */
 	int precision;
 	const char *controller;
+	int auto_dt;    /* adaptive, no dt given: the first step is chosen per run */
 	int *save;
 	size_t n_save;
 	int want_steps; /* [output] save names "steps" */

@@ -22,6 +22,9 @@
 #ifndef CUBIE_STEP_STATUS
 #define CUBIE_STEP_STATUS 0
 #endif
+#ifndef CUBIE_AUTO_DT
+#define CUBIE_AUTO_DT 0
+#endif
 
 /* Everything a run carries from one interval to the next. */
 struct cubie_state {
@@ -79,6 +82,10 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i)
 	st.le1 = st.le2 = 0;
 	st.h_prev = 0;
 	st.rejected = 0;
+#if CUBIE_AUTO_DT
+	st.h = cubie_first_step(a->settle > 0 ? a->t0 - a->settle : a->t0, st.y, p, st.f0);
+	st.f0_ok = 1;
+#endif
 #endif
 
 	/* States are checked for NaN and infinity at the save times only: a
