@@ -267,8 +267,18 @@ int plan_chunks(size_t bytes_per_run, size_t streams, size_t runs, size_t block,
                 struct plan *p);
 
 /* ---- results (result.c) ---- */
-/* The large arrays of a result: values, then status and steps in one
- * block of int32 ([1 + 2][runs] when steps are kept). */
+/* The large arrays of a result: values, then a per-run block: status and
+ * steps as int32 rows ([1 + 2][runs] when steps are kept), then reached
+ * (float64 [runs]) from run_block_reached on. Device buffers for a chunk
+ * have the same layout with the chunk's column length. */
+static inline size_t run_block_reached(size_t int_rows, size_t runs)
+{
+	return (int_rows * runs * 4 + 7) / 8 * 8;
+}
+static inline size_t run_block_bytes(size_t int_rows, size_t runs)
+{
+	return run_block_reached(int_rows, runs) + runs * 8;
+}
 struct result_store {
 	void *values;
 	int32_t *ints;
@@ -279,7 +289,7 @@ struct result_store {
 };
 struct cubie_result {
 	cubie_output out;      /* what writers see */
-	cubie_array arrays[5]; /* time, values (unless streamed), status, inputs, steps (when kept) */
+	cubie_array arrays[6]; /* time, values (unless streamed), status, reached, inputs, steps */
 	size_t n_runs;
 	char *settings;        /* out.settings, made for a writer */
 	char **var_names, **input_names;
@@ -287,6 +297,7 @@ struct cubie_result {
 	void *values;
 	int32_t *status;
 	int32_t *steps;        /* [2][runs]: accepted, rejected; NULL unless asked */
+	double *reached;       /* [runs] the time each run reached */
 	struct run_table inputs;
 	struct result_store *store;
 	size_t n_failed;

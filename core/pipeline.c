@@ -139,7 +139,7 @@ static void slot_bytes(const cubie_solver *s, size_t runs, size_t b[3])
 	size_t r = real_size(s);
 	b[0] = (s->runs.n_inputs ? s->runs.n_inputs : 1) * runs * r;
 	b[1] = s->n_saves * s->n_save * runs * r;
-	b[2] = (s->want_steps ? 3 : 1) * runs * sizeof(int32_t);
+	b[2] = run_block_bytes(int_rows(s), runs);
 }
 
 /* Give back one solve's device buffers (after its streams are idle). */
@@ -255,6 +255,7 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 		.out = (void *)(uintptr_t)sl->d_out,
 		.status = (int *)(uintptr_t)sl->d_int,
 		.steps = s->want_steps ? (int *)(uintptr_t)(sl->d_int + stride * sizeof(int32_t)) : NULL,
+		.reached = (double *)(uintptr_t)(sl->d_int + run_block_reached(int_rows(s), stride)),
 		.n = (long long)n,
 		.stride = (long long)stride,
 		.n_saves = (long long)s->n_saves,
@@ -267,13 +268,17 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 	const size_t i4 = sizeof(int32_t), pitch = k->w ? n : N;
 	void *values = k->w ? sl->h_out : (char *)k->res->values + first * r;
 	void *ints = k->w ? sl->h_int : k->res->status + first;
+	void *reached = k->w ? (char *)sl->h_int + run_block_reached(int_rows(s), n)
+	                     : (void *)(k->res->reached + first);
 	int rc;
 	if ((rc = o->copy_h2d(s->be, sl->d_in, sl->h_in, b[0], sl->stream, e)) ||
 	    (rc = o->launch(s->be, &a, sl->stream, e)) ||
 	    (rc = o->copy_d2h_rows(s->be, values, pitch * r, sl->d_out, stride * r, n * r,
 	                           s->n_saves * s->n_save, sl->stream, e)) ||
 	    (rc = o->copy_d2h_rows(s->be, ints, pitch * i4, sl->d_int, stride * i4, n * i4,
-	                           s->want_steps ? 3 : 1, sl->stream, e)))
+	                           int_rows(s), sl->stream, e)) ||
+	    (rc = o->copy_d2h_rows(s->be, reached, n * 8, sl->d_int + run_block_reached(int_rows(s),
+	                           stride), n * 8, n * 8, 1, sl->stream, e)))
 		return rc;
 	sl->first = first;
 	sl->n = n;
@@ -287,14 +292,17 @@ static int stream_chunk(cubie_solver *s, struct slot *sl, struct sink *k, cubie_
 	cubie_result *res = k->res;
 	size_t first = sl->first, n = sl->n, N = s->runs.n_runs, ni = s->runs.n_inputs;
 	const int32_t *ints = sl->h_int;
+	const double *reached = (const double *)((const char *)sl->h_int +
+	                                         run_block_reached(int_rows(s), n));
 	memcpy(res->status + first, ints, n * sizeof *ints);
+	memcpy(res->reached + first, reached, n * sizeof *reached);
 	if (res->steps) {
 		memcpy(res->steps + first, ints + n, n * sizeof *ints);
 		memcpy(res->steps + N + first, ints + 2 * n, n * sizeof *ints);
 	}
 	for (size_t i = 0; i < ni; i++)
 		memcpy(k->inputs + i * n, s->runs.v + i * N + first, n * sizeof(double));
-	cubie_array arr[5];
+	cubie_array arr[6];
 	cubie_output part = res->out;
 	size_t m = 0;
 	for (size_t i = 0; i < res->out.n_arrays; i++) {
@@ -303,6 +311,8 @@ static int stream_chunk(cubie_solver *s, struct slot *sl, struct sink *k, cubie_
 			a.data = ints;
 		else if (!strcmp(a.name, "steps"))
 			a.data = ints + n;
+		else if (!strcmp(a.name, "reached"))
+			a.data = reached;
 		else if (!strcmp(a.name, "inputs"))
 			a.data = k->inputs;
 		if (strcmp(a.name, "time"))
@@ -399,8 +409,8 @@ static cubie_result *new_result(cubie_solver *s, int values)
 		                                   : s->model->params[i - s->model->n_states];
 	struct result_store *st =
 		values ? take_store(s, s->n_saves * s->n_save * N * real_size(s),
-		                    ((s->want_steps ? 3 : 1) * N + 1) * sizeof(int32_t))
-		       : store_new(0, ((s->want_steps ? 3 : 1) * N + 1) * sizeof(int32_t));
+		                    run_block_bytes(int_rows(s), N))
+		       : store_new(0, run_block_bytes(int_rows(s), N));
 	cubie_result *res = st ? result_new(st, &s->runs, s->n_saves, s->save_names, s->n_save,
 	                                    inputs, s->precision, values, s->want_steps)
 	                       : NULL;
@@ -490,7 +500,7 @@ size_t solver_stream_chunk(const cubie_solver *s)
 size_t solver_result_bytes(const cubie_solver *s)
 {
 	size_t N = s->runs.n_runs;
-	return s->n_saves * s->n_save * N * real_size(s) + (s->want_steps ? 3 : 1) * N * 4 +
+	return s->n_saves * s->n_save * N * real_size(s) + run_block_bytes(int_rows(s), N) +
 	       s->runs.n_inputs * N * sizeof(double);
 }
 
@@ -508,7 +518,7 @@ static int solve_streamed(cubie_solver *s, const struct plugin *wp, const char *
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
 	}
 	/* the whole result's shapes, with no data */
-	cubie_array arr[5];
+	cubie_array arr[6];
 	cubie_output whole = k.res->out;
 	size_t m = 0;
 	for (size_t i = 0; i < k.res->out.n_arrays; i++) {

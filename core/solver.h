@@ -57,6 +57,12 @@ static inline size_t real_size(const cubie_solver *s)
 	return s->precision == 32 ? 4 : 8;
 }
 
+/* int32 rows of the per-run block: status, and accepted, rejected steps */
+static inline size_t int_rows(const cubie_solver *s)
+{
+	return s->want_steps ? 3 : 1;
+}
+
 int controller_defines(cubie_solver *s, sbuf *b, cubie_error *e); /* controller.c */
 int solver_plan(cubie_solver *s, cubie_error *e);                  /* planner.c */
 int group_join(cubie_solver *s, const char *name, cubie_error *e);  /* pipeline.c */

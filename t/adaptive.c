@@ -117,6 +117,11 @@ int main(void)
 	ok(s && s[0] != 0 && s[1] == 0 && s[2] == 0, "x' = x^2 from 2 fails (status %d), its neighbours succeed",
 	   s ? s[0] : -1);
 	ok(r && fabs(value_at(r, 1, 0, 1) - 0.1 / 0.9) < 1e-5, "... and the neighbour is right");
+	const cubie_array *at = r ? cubie_result_find(r, "reached") : NULL;
+	const double *reached = at ? at->data : NULL;
+	ok(reached && fabs(reached[0] - 0.5) < 1e-3 && reached[1] == 1 && reached[2] == 1,
+	   "the failed run reached t = %.9g, at the blow-up at 0.5; the others t = 1",
+	   reached ? reached[0] : -1);
 	cubie_result_free(r);
 	const char *few[] = {"solve.max_steps=3", "solve.dt=0.001", NULL};
 	r = solve_text(blowup, few, &e);
@@ -173,7 +178,7 @@ int main(void)
 	/* step counts are kept only when [output] save names them */
 	const char *no_steps[] = {"solve.integrator=rk4", "device.backend=cpu", "output.save=x", NULL};
 	r = solve_text(problem, no_steps, &e);
-	ok(r && !cubie_result_find(r, "steps") && cubie_result_count(r) == 4,
+	ok(r && !cubie_result_find(r, "steps") && cubie_result_count(r) == 5,
 	   "without 'steps' in [output] save the result has no step counts");
 	ok(r && cubie_result_find(r, "values")->shape[1] == 1, "... and saves only x");
 	cubie_result_free(r);

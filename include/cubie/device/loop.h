@@ -31,6 +31,7 @@ struct cubie_state {
 	cubie_real y[CUBIE_NSTATES], f0[CUBIE_NSTATES], f1[CUBIE_NSTATES];
 	int f0_ok;
 	int accepted, rejections;
+	double t; /* reached: where a failed run stopped */
 #if CUBIE_CONTROLLER != 0
 	cubie_real h;        /* next step */
 	cubie_real le1, le2; /* log2 error norms of the last two accepted steps */
@@ -77,6 +78,7 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i)
 		p[j] = pp[j * a->stride + i];
 	st.f0_ok = 0;
 	st.accepted = st.rejections = 0;
+	st.t = a->settle > 0 ? a->t0 - a->settle : a->t0;
 #if CUBIE_CONTROLLER != 0
 	st.h = CUBIE_R(a->dt);
 	st.le1 = st.le2 = 0;
@@ -108,6 +110,7 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i)
 		cubie_store(a, i, k, t_end, st.y, p, status != CUBIE_STATUS_SUCCESS);
 	}
 	a->status[i] = status;
+	a->reached[i] = st.t;
 	if (a->steps) {
 		a->steps[i] = st.accepted;
 		a->steps[a->stride + i] = st.rejections;
