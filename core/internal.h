@@ -184,6 +184,9 @@ struct backend_ops {
 	/* rows of width bytes, from pitch spitch on the device to dpitch on the host */
 	int (*copy_d2h_rows)(backend *b, void *dst, size_t dpitch, uint64_t src, size_t spitch,
 	                     size_t width, size_t rows, void *s, cubie_error *e);
+	/* Call fn(ctx), on some thread, once the stream's work so far is done. */
+	int (*after)(backend *b, void *s, void (*fn)(void *), void *ctx);
+	int (*stream_idle)(backend *b, void *s); /* 1 when its work is done */
 	/* Page-lock host memory for direct copies (NULL where copies need none). */
 	int (*host_register)(backend *b, void *p, size_t n);
 	void (*host_unregister)(backend *b, void *p);
@@ -205,6 +208,7 @@ struct backend {
 	double kernel_s;   /* device time of launches since the solver zeroed it */
 	size_t reserve;    /* fixed memory cost of the loaded kernel (module, local memory) */
 	int host_memory;   /* "device" memory is the host's (cpu backend) */
+	size_t slice_min;  /* fewest runs per launch worth a progress report */
 };
 /* gpu: device ordinal. Fails with a message when no GPU is usable. */
 int backend_cuda_open(int gpu, int block_size, backend **out, cubie_error *e);

@@ -227,6 +227,7 @@ static void pack_rows(void *ctx, size_t lo, size_t hi)
 
 /* Where finished chunks go: straight into a whole result, or through the
  * slots' staging to a streaming writer (res then holds no values). */
+#define PROGRESS_POLL_NS 100000000L
 struct sink {
 	cubie_result *res;
 	const cubie_writer_ops *wo; /* streaming */
@@ -234,6 +235,23 @@ struct sink {
 	double *inputs;             /* the chunk's inputs, [inputs][n] */
 	char msg[1024];
 };
+
+/* Runs finished, counted by a slice's end (on whatever thread the backend
+ * calls it), reported from the solving thread when the count moved. */
+static void count_done(void *ctx)
+{
+	const struct slice_done *d = ctx;
+	__atomic_fetch_add(&d->s->runs_done, d->runs, __ATOMIC_RELAXED);
+}
+
+static void report(cubie_solver *s)
+{
+	size_t done = __atomic_load_n(&s->runs_done, __ATOMIC_RELAXED);
+	if (s->progress && done != s->runs_reported) {
+		s->runs_reported = done;
+		s->progress(done, s->runs.n_runs, s->progress_user);
+	}
+}
 
 /* Pack runs [first, first + n) and queue copy in, kernel, and the copies
  * of saved values, status and step counts to where they go. */
@@ -270,9 +288,25 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 	void *ints = k->w ? sl->h_int : k->res->status + first;
 	void *reached = k->w ? (char *)sl->h_int + run_block_reached(int_rows(s), n)
 	                     : (void *)(k->res->reached + first);
-	int rc;
-	if ((rc = o->copy_h2d(s->be, sl->d_in, sl->h_in, b[0], sl->stream, e)) ||
-	    (rc = o->launch(s->be, &a, sl->stream, e)) ||
+	int rc = o->copy_h2d(s->be, sl->d_in, sl->h_in, b[0], sl->stream, e);
+	/* With a progress report, the chunk runs as slices that each count
+	 * their runs done when they finish; the result is the same. */
+	size_t slice = n;
+	if (s->progress) {
+		slice = (n + PROGRESS_SLICES - 1) / PROGRESS_SLICES;
+		slice = slice < s->be->slice_min ? s->be->slice_min : slice;
+	}
+	for (size_t b0 = 0; !rc && b0 < n; b0 += slice) {
+		a.begin = (long long)b0;
+		a.n = (long long)(b0 + slice < n ? b0 + slice : n);
+		if (!(rc = o->launch(s->be, &a, sl->stream, e)) && s->progress) {
+			sl->slices[sl->n_slices] = (struct slice_done){s, (size_t)(a.n - a.begin)};
+			rc = o->after(s->be, sl->stream, count_done, &sl->slices[sl->n_slices++]);
+			report(s);
+		}
+	}
+	a.n = (long long)n;
+	if (rc ||
 	    (rc = o->copy_d2h_rows(s->be, values, pitch * r, sl->d_out, stride * r, n * r,
 	                           s->n_saves * s->n_save, sl->stream, e)) ||
 	    (rc = o->copy_d2h_rows(s->be, ints, pitch * i4, sl->d_int, stride * i4, n * i4,
@@ -334,19 +368,22 @@ static int stream_chunk(cubie_solver *s, struct slot *sl, struct sink *k, cubie_
 }
 
 /* Wait for a slot's chunk: its results are in place when the stream is
- * idle, or go to the writer now. */
+ * idle, or go to the writer now. With a progress report, the wait polls. */
 static int finish(cubie_solver *s, struct slot *sl, struct sink *k, cubie_error *e)
 {
+	while (s->progress && sl->n && !s->be->ops->stream_idle(s->be, sl->stream)) {
+		report(s);
+		nanosleep(&(struct timespec){0, PROGRESS_POLL_NS}, NULL);
+	}
+	sl->n_slices = 0;
 	int rc = s->be->ops->stream_sync(s->be, sl->stream, e);
 	if (rc || !sl->n)
 		return rc;
 	if (k->w && (rc = stream_chunk(s, sl, k, e)))
 		return rc;
-	size_t first = sl->first, n = sl->n;
 	sl->n = 0;
 	s->stats.chunks++;
-	if (s->progress)
-		s->progress(first + n, s->runs.n_runs, s->progress_user);
+	report(s);
 	return 0;
 }
 
@@ -432,6 +469,7 @@ static int solve_into(cubie_solver *s, struct sink *k, cubie_error *e)
 	int rc = 0;
 	s->be->kernel_s = 0;
 	s->stats.chunks = 0;
+	s->runs_done = s->runs_reported = 0;
 	if (!s->workers && s->runs.n_runs * s->runs.n_inputs > 4 * PIECE)
 		s->workers = workers_new(workers_default());
 	if (N > 0) {

@@ -6,11 +6,18 @@
 
 /* One stream's share of the pipeline: device buffers for one chunk and
  * pinned staging for its inputs. */
+#define PROGRESS_SLICES 64 /* launches per chunk when progress is reported */
+struct slice_done {
+	struct cubie_solver *s;
+	size_t runs;
+};
 struct slot {
 	void *stream;
 	uint64_t d_in, d_out, d_int; /* inputs, saved values, status (+ steps) */
 	void *h_in, *h_out, *h_int;   /* h_out, h_int: only when streaming */
 	size_t first, n;             /* the chunk in flight; n = 0: idle */
+	struct slice_done slices[PROGRESS_SLICES]; /* when progress is reported */
+	size_t n_slices;
 };
 
 struct stream_group;
@@ -48,6 +55,7 @@ struct cubie_solver {
 	unsigned runs_gen, packed_gen; /* staging holds the inputs of runs_gen + 1 */
 	struct result_store *store;    /* result arrays kept for the next solve */
 	cubie_progress_fn progress;
+	size_t runs_done, runs_reported; /* runs_done: counted as slices finish */
 	void *progress_user;
 	cubie_stats stats;
 };

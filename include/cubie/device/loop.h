@@ -120,7 +120,7 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i)
 #if defined(__CUDACC__)
 extern "C" __global__ void cubie_kernel(const struct cubie_args a)
 {
-	const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+	const long long i = a.begin + (long long)blockIdx.x * blockDim.x + threadIdx.x;
 	if (i < a.n)
 		cubie_run(&a, i);
 }
@@ -133,7 +133,7 @@ void cubie_cpu_solve(const struct cubie_args *a)
 #else
 #pragma omp parallel for schedule(dynamic, 64)
 #endif
-	for (long long i = 0; i < a->n; i++)
+	for (long long i = a->begin; i < a->n; i++)
 		cubie_run(a, i);
 }
 #endif
