@@ -260,7 +260,7 @@ struct plan {
  * proportion x free (available) - reserve on host memory; chunk runs =
  * budget / (streams x bytes per run), rounded down to whole blocks, or
  * forced (> 0). When all runs fit: one chunk, or on a GPU with several
- * streams and a large batch, two chunks per stream. In host memory a
+ * streams and a large batch, one chunk per stream. In host memory a
  * chunk is at most 64 MiB. -1 when one run per stream
  * cannot fit even with one stream. */
 int plan_compute(size_t free_b, size_t total_b, double proportion, int host_memory,

@@ -111,7 +111,6 @@ static void unstage(cubie_solver *s)
 		}
 	}
 	s->staged_runs = 0;
-	s->packed_gen = 0;
 }
 
 void solver_release(cubie_solver *s)
@@ -172,7 +171,7 @@ static int alloc_slots(cubie_solver *s, int streaming, cubie_error *e)
 		struct slot *slots = realloc(s->slots, s->plan.streams * sizeof *slots);
 		if (!slots)
 			return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
-		memset(slots, 0, s->plan.streams * sizeof *slots);
+		memset(slots, 0, s->plan.streams * sizeof *slots); /* staging empty: packed_gen 0 */
 		s->slots = slots;
 		s->n_slots = s->plan.streams;
 	}
@@ -261,11 +260,13 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 	const struct backend_ops *o = s->be->ops;
 	size_t r = real_size(s), stride = s->plan.chunk_runs, N = s->runs.n_runs, b[3];
 	slot_bytes(s, stride, b);
-	/* A one-chunk plan's staging still holds these inputs from the last solve. */
-	if (!(s->plan.chunks == 1 && s->packed_gen == s->runs_gen + 1)) {
+	/* The staging may still hold these runs' inputs from the last solve. */
+	if (!(sl->packed_gen == s->runs_gen + 1 && sl->packed_first == first && sl->packed_n == n)) {
 		struct rows c = {s, sl, first, n, (n + PIECE - 1) / PIECE};
 		workers_for(s->workers, pack_rows, &c, s->runs.n_inputs * c.pieces);
-		s->packed_gen = s->plan.chunks == 1 ? s->runs_gen + 1 : 0;
+		sl->packed_gen = s->runs_gen + 1;
+		sl->packed_first = first;
+		sl->packed_n = n;
 	}
 	struct cubie_args a = {
 		.y0 = (const void *)(uintptr_t)sl->d_in,

@@ -72,10 +72,11 @@ int plan_chunks(size_t bytes_per_run, size_t streams, size_t runs, size_t block,
 		if (streams == 0)
 			return -1;
 		chunk = p->budget / (streams * bytes_per_run);
-		if (chunk >= runs && p->overlap && streams > 1 && runs >= 2 * streams * OVERLAP_RUNS) {
-			/* It all fits, but in two chunks per stream the copies of one
-			 * chunk run under the kernels of others. */
-			chunk = (runs + 2 * streams - 1) / (2 * streams);
+		if (chunk >= runs && p->overlap && streams > 1 && runs >= streams * OVERLAP_RUNS) {
+			/* It all fits, but in one chunk per stream the copies of one
+			 * chunk run under the kernel of another (and each stream's
+			 * staging keeps its chunk's inputs for the next solve). */
+			chunk = (runs + streams - 1) / streams;
 			chunk += (block - chunk % block) % block;
 		} else if (chunk >= runs) {
 			chunk = runs;

@@ -16,6 +16,8 @@ struct slot {
 	uint64_t d_in, d_out, d_int; /* inputs, saved values, status (+ steps) */
 	void *h_in, *h_out, *h_int;   /* h_out, h_int: only when streaming */
 	size_t first, n;             /* the chunk in flight; n = 0: idle */
+	unsigned packed_gen;         /* h_in holds runs_gen + 1's runs packed_first.. */
+	size_t packed_first, packed_n;
 	struct slice_done slices[PROGRESS_SLICES]; /* when progress is reported */
 	size_t n_slices;
 };
@@ -52,7 +54,7 @@ struct cubie_solver {
 	size_t n_slots;
 	size_t staged_runs;  /* capacity of the pinned staging in slots */
 	struct workers *workers; /* host threads for packing */
-	unsigned runs_gen, packed_gen; /* staging holds the inputs of runs_gen + 1 */
+	unsigned runs_gen;             /* counts new run tables (set_inputs) */
 	struct result_store *store;    /* result arrays kept for the next solve */
 	cubie_progress_fn progress;
 	size_t runs_done, runs_reported; /* runs_done: counted as slices finish */

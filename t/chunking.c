@@ -113,9 +113,9 @@ static void backend_checks(const char *backend, const char *const *allocators)
 	}
 	/* a tiny share of memory forces chunks by itself */
 	cubie_result *r;
-	const char *const tiny[] = {be, "memory.mem_proportion=1e-7", "memory.streams=2", NULL};
+	const char *const tiny[] = {be, "memory.mem_proportion=1e-6", "memory.streams=2", NULL};
 	n = chunks_of(tiny, &r, &e);
-	if (!ok(r && n > 1 && same(ref, r), "%s, mem_proportion = 1e-7: %zu chunks, identical", backend, n))
+	if (!ok(r && n > 1 && same(ref, r), "%s, mem_proportion = 1e-6: %zu chunks, identical", backend, n))
 		diag("%s", r ? "" : e.msg);
 	cubie_result_free(r);
 	const char *const none[] = {be, "memory.mem_proportion=1e-15", NULL};
