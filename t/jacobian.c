@@ -67,7 +67,7 @@ static int check_model(const char *label, const char *ini, double *ej, double *e
 	}
 	sbuf h = {0};
 	const size_t n = m->n_states, np = m->n_params;
-	char *model = model_source(m, NULL, 0);
+	char *model = model_source(m, NULL, 0, NULL, 0);
 	sb_add(&h, "#define CUBIE_CONTROLLER 0\n#define CUBIE_ERR_ORDER 0\n"
 	       "#define CUBIE_MAX_STEPS 1LL\n%s%s", model, jac);
 	free(model);

@@ -22,12 +22,32 @@
 #ifndef CUBIE_STEP_STATUS
 #define CUBIE_STEP_STATUS 0
 #endif
+#ifndef CUBIE_AUTO_DT
+#define CUBIE_AUTO_DT 0
+#endif
+
+#ifndef CUBIE_NSUMVARS
+#define CUBIE_NSUMVARS 0
+#endif
+#if CUBIE_NSUMVARS
+#include <cubie/device/summaries.h>
+#endif
+/* Summary samples at every accepted step, unless taken on the grid. */
+#if CUBIE_NSUMVARS && !CUBIE_SAMPLE_TICKS
+#define CUBIE_SAMPLE_STEP(st, t, p) cubie_sums_sample(&(st)->sums, t, (st)->y, p)
+#else
+#define CUBIE_SAMPLE_STEP(st, t, p) (void)0
+#endif
 
 /* Everything a run carries from one interval to the next. */
 struct cubie_state {
 	cubie_real y[CUBIE_NSTATES], f0[CUBIE_NSTATES], f1[CUBIE_NSTATES];
 	int f0_ok;
 	int accepted, rejections;
+	double t; /* reached: where a failed run stopped */
+#if CUBIE_NSUMVARS
+	struct cubie_sums sums;
+#endif
 #if CUBIE_CONTROLLER != 0
 	cubie_real h;        /* next step */
 	cubie_real le1, le2; /* log2 error norms of the last two accepted steps */
@@ -74,11 +94,16 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i)
 		p[j] = pp[j * a->stride + i];
 	st.f0_ok = 0;
 	st.accepted = st.rejections = 0;
+	st.t = a->settle > 0 ? a->t0 - a->settle : a->t0;
 #if CUBIE_CONTROLLER != 0
 	st.h = CUBIE_R(a->dt);
 	st.le1 = st.le2 = 0;
 	st.h_prev = 0;
 	st.rejected = 0;
+#if CUBIE_AUTO_DT
+	st.h = cubie_first_step(a->settle > 0 ? a->t0 - a->settle : a->t0, st.y, p, st.f0);
+	st.f0_ok = 1;
+#endif
 #endif
 
 	/* States are checked for NaN and infinity at the save times only: a
@@ -88,19 +113,37 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i)
 	if (!status && !cubie_finite(st.y))
 		status = CUBIE_STATUS_NONFINITE;
 	cubie_store(a, i, 0, a->t0, st.y, p, status != CUBIE_STATUS_SUCCESS);
-	const int n_saves = (int)a->n_saves;
-	const double span = n_saves > 2 ? a->save_every : a->duration;
-	for (int k = 1; k < n_saves; k++) {
-		const double t_start = a->t0 + (double)(k - 1) * span;
-		const double t_end = k == n_saves - 1 ? a->t0 + a->duration : a->t0 + (double)k * span;
+#if CUBIE_NSUMVARS
+	cubie_sums_init(&st.sums);
+	cubie_sums_sample(&st.sums, a->t0, st.y, p);
+	int window = 0;
+#endif
+	const int n_ticks = a->n_ticks;
+	int save = 1;
+	for (int k = 1; k <= n_ticks; k++) {
+		const double t_start = a->t0 + (double)(k - 1) * a->tick;
+		const double t_end = k == n_ticks ? a->t0 + a->duration : a->t0 + (double)k * a->tick;
 		if (status == CUBIE_STATUS_SUCCESS) {
 			status = cubie_advance(a, &st, p, t_start, t_end);
 			if (!status && !cubie_finite(st.y))
 				status = CUBIE_STATUS_NONFINITE;
 		}
-		cubie_store(a, i, k, t_end, st.y, p, status != CUBIE_STATUS_SUCCESS);
+#if CUBIE_NSUMVARS && CUBIE_SAMPLE_TICKS
+		if (!status && (k % a->sample_ticks == 0 || k == n_ticks))
+			cubie_sums_sample(&st.sums, t_end, st.y, p);
+#endif
+		if (k % a->save_ticks == 0 || k == n_ticks)
+			cubie_store(a, i, save++, t_end, st.y, p, status != CUBIE_STATUS_SUCCESS);
+#if CUBIE_NSUMVARS
+		if (k % a->window_ticks == 0 || k == n_ticks) {
+			cubie_sums_write(&st.sums, (cubie_real *)a->sums, a->stride, i, window++,
+			                 status != CUBIE_STATUS_SUCCESS);
+			cubie_sums_reset(&st.sums);
+		}
+#endif
 	}
 	a->status[i] = status;
+	a->reached[i] = st.t;
 	if (a->steps) {
 		a->steps[i] = st.accepted;
 		a->steps[a->stride + i] = st.rejections;
@@ -110,7 +153,7 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i)
 #if defined(__CUDACC__)
 extern "C" __global__ void cubie_kernel(const struct cubie_args a)
 {
-	const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+	const long long i = a.begin + (long long)blockIdx.x * blockDim.x + threadIdx.x;
 	if (i < a.n)
 		cubie_run(&a, i);
 }
@@ -123,7 +166,7 @@ void cubie_cpu_solve(const struct cubie_args *a)
 #else
 #pragma omp parallel for schedule(dynamic, 64)
 #endif
-	for (long long i = 0; i < a->n; i++)
+	for (long long i = a->begin; i < a->n; i++)
 		cubie_run(a, i);
 }
 #endif
