@@ -37,6 +37,7 @@ for b in ${CUBIE_BENCH:-spine adaptive pipeline stiff}; do
 		done; done ;;
 	pipeline) for c in 8 16; do ./bench/pipeline-bench bench/lorenz.ini 22 $c; done ;;
 	stiff) ./bench/stiff-bench bench/robertson.ini 14 16 20 ;;
+	outputs) sh bench/outputs.sh "${CUBIE_BENCH_DIR:-$work}" ;;
 	regs) # kernel time under register caps (CUBIE_NVRTC_OPTIONS), 2^22
 		for cap in none 32 40 48; do
 			opt=; [ $cap = none ] || opt=--maxrregcount=$cap
