@@ -34,7 +34,7 @@
 #endif
 /* Summary samples at every accepted step, unless taken on the grid. */
 #if CUBIE_NSUMVARS && !CUBIE_SAMPLE_TICKS
-#define CUBIE_SAMPLE_STEP(st, t, p) cubie_sums_sample(&(st)->sums, t, (st)->y, p)
+#define CUBIE_SAMPLE_STEP(st, t, p) cubie_sums_sample(&(st)->sums, t, (st)->y, p, (st)->f0)
 #else
 #define CUBIE_SAMPLE_STEP(st, t, p) (void)0
 #endif
@@ -115,7 +115,13 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i)
 	cubie_store(a, i, 0, a->t0, st.y, p, status != CUBIE_STATUS_SUCCESS);
 #if CUBIE_NSUMVARS
 	cubie_sums_init(&st.sums);
-	cubie_sums_sample(&st.sums, a->t0, st.y, p);
+#ifdef CUBIE_S_EXACT
+	if (!st.f0_ok) { /* the first step reuses it */
+		cubie_rhs(a->t0, st.y, p, st.f0);
+		st.f0_ok = 1;
+	}
+#endif
+	cubie_sums_sample(&st.sums, a->t0, st.y, p, st.f0);
 	int window = 0;
 #endif
 	const int n_ticks = a->n_ticks;
@@ -130,7 +136,7 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i)
 		}
 #if CUBIE_NSUMVARS && CUBIE_SAMPLE_TICKS
 		if (!status && (k % a->sample_ticks == 0 || k == n_ticks))
-			cubie_sums_sample(&st.sums, t_end, st.y, p);
+			cubie_sums_sample(&st.sums, t_end, st.y, p, st.f0);
 #endif
 		if (k % a->save_ticks == 0 || k == n_ticks)
 			cubie_store(a, i, save++, t_end, st.y, p, status != CUBIE_STATUS_SUCCESS);

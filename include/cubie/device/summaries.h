@@ -9,9 +9,12 @@
  * count (in float32, t/summaries.c measured Welford's running mean off by
  * up to 3.4e-5 relative, the Kahan sum within 1.3e-5); std (population) and rms come from Welford's
  * running mean and sum of squared deviations; peaks are the times of the first local maxima
- * (x[k-1] > x[k-2] and x[k-1] >= x[k]); dxdt and d2xdt2 are first and
- * second divided differences of consecutive samples. Unfilled peak times
- * and metrics of windows without samples are NaN. */
+ * (x[k-1] > x[k-2] and x[k-1] >= x[k]). dxdt of a state, with a method
+ * whose steps end with f(t, y) (FSAL), is that derivative, and d2xdt2 the
+ * divided difference of consecutive ones; otherwise dxdt and d2xdt2 are
+ * first and second divided differences of consecutive samples
+ * (CUBIE_SUM_STATE: each variable's state index, or -1). Unfilled peak
+ * times and metrics of windows without samples are NaN. */
 #ifndef CUBIE_DEVICE_SUMMARIES_H
 #define CUBIE_DEVICE_SUMMARIES_H
 
@@ -31,6 +34,9 @@
 #endif
 #if defined(CUBIE_S_PEAKS) || defined(CUBIE_S_NEGATIVE_PEAKS) || defined(CUBIE_S_D1)
 #define CUBIE_S_HISTORY 1
+#endif
+#if defined(CUBIE_S_D1) && CUBIE_FSAL
+#define CUBIE_S_EXACT 1 /* f0 holds f(t, y) at every sample */
 #endif
 
 struct cubie_sums {
@@ -57,6 +63,7 @@ struct cubie_sums {
 #endif
 #ifdef CUBIE_S_D1
 	cubie_real d1[CUBIE_NV_], d1mx[CUBIE_NV_], d1mn[CUBIE_NV_];
+	int nd[CUBIE_NV_]; /* derivatives had so far */
 #endif
 #ifdef CUBIE_S_D2
 	cubie_real d2mx[CUBIE_NV_], d2mn[CUBIE_NV_];
@@ -122,13 +129,23 @@ CUBIE_DEV void cubie_sums_init(struct cubie_sums *s)
 	s->seen = 0;
 	s->t1 = s->t2 = 0;
 #endif
+#ifdef CUBIE_S_D1
+	CUBIE_UNROLL
+	for (int v = 0; v < CUBIE_NV_; v++)
+		s->nd[v] = 0;
+#endif
 	cubie_sums_reset(s);
 }
 
-/* One sample of the summarised variables at time t. */
+/* One sample of the summarised variables at time t; f is f(t, y) where
+ * the method keeps it (CUBIE_S_EXACT). */
 CUBIE_DEV void cubie_sums_sample(struct cubie_sums *s, double t, const cubie_real *y,
-                                 const cubie_real *p)
+                                 const cubie_real *p, const cubie_real *f)
 {
+#ifdef CUBIE_S_D1
+	const int state[CUBIE_NV_] = CUBIE_SUM_STATE;
+#endif
+	(void)f;
 	cubie_real x[CUBIE_NV_];
 	cubie_summarised(t, y, p, x);
 	s->n++;
@@ -176,18 +193,26 @@ CUBIE_DEV void cubie_sums_sample(struct cubie_sums *s, double t, const cubie_rea
 #endif
 		}
 #ifdef CUBIE_S_D1
-		if (s->seen >= 1) {
-			const cubie_real d = (x[v] - s->x1[v]) / CUBIE_R(t - s->t1);
+#ifdef CUBIE_S_EXACT
+		const int exact = state[v] >= 0;
+#else
+		const int exact = 0;
+#endif
+		if (exact || s->seen >= 1) {
+			const cubie_real d = exact ? f[state[v] < 0 ? 0 : state[v]]
+			                           : (x[v] - s->x1[v]) / CUBIE_R(t - s->t1);
 			s->d1mx[v] = d > s->d1mx[v] ? d : s->d1mx[v];
 			s->d1mn[v] = d < s->d1mn[v] ? d : s->d1mn[v];
 #ifdef CUBIE_S_D2
-			if (s->seen >= 2) {
-				const cubie_real dd = (d - s->d1[v]) / CUBIE_R(0.5 * (t - s->t2));
+			if (s->nd[v] >= 1) {
+				const cubie_real dd = (d - s->d1[v]) / CUBIE_R(exact ? t - s->t1
+				                                                     : 0.5 * (t - s->t2));
 				s->d2mx[v] = dd > s->d2mx[v] ? dd : s->d2mx[v];
 				s->d2mn[v] = dd < s->d2mn[v] ? dd : s->d2mn[v];
 			}
 #endif
 			s->d1[v] = d;
+			s->nd[v]++;
 		}
 #endif
 		s->x2[v] = s->x1[v];
