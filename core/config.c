@@ -127,27 +127,49 @@ struct reader {
 	const char *file;
 	cubie_error *e;
 	int failed;
+	struct cfg_entry *last; /* the entry continuation lines extend, */
+	size_t last_len, last_cap; /* and its value's length and allocated size */
 };
+
+static char *reader_fail(struct reader *r, const char *what)
+{
+	cb_fail(r->e, CUBIE_ERR_CONFIG, "%s:%d: %s", r->file, r->line, what);
+	r->failed = 1;
+	return NULL;
+}
 
 static char *read_line(char *buf, int size, void *stream)
 {
 	struct reader *r = stream;
-	if (!fgets(buf, size, r->f))
+	int ch = 0, n = 0, nul = 0;
+	if (r->failed)
 		return NULL;
+	/* not fgets: a NUL byte would cut the line short unseen */
+	while (n < size - 1 && (ch = getc(r->f)) != EOF) {
+		nul |= ch == 0;
+		buf[n++] = (char)ch;
+		if (ch == '\n')
+			break;
+	}
+	if (n == 0)
+		return NULL;
+	buf[n] = 0;
 	r->line++;
-	size_t len = strlen(buf);
-	if (len == (size_t)size - 1 && buf[len - 1] != '\n' && !feof(r->f)) {
+	if (nul)
+		return reader_fail(r, "NUL byte in the line: is this a text file?");
+	if (n == size - 1 && buf[n - 1] != '\n' && (ch = getc(r->f)) != EOF) {
 		/* inih's line buffer is fixed when inih is built */
-		cb_fail(r->e, CUBIE_ERR_CONFIG,
-		        "%s:%d: line longer than %d characters: continue it on an indented line",
-		        r->file, r->line, size - 2);
-		r->failed = 1;
-		return NULL;
+		char what[96];
+		snprintf(what, sizeof what, "line longer than %d characters: continue it on an "
+		         "indented line", size - 2);
+		return reader_fail(r, what);
 	}
 	const char *p = buf;
 	while (*p == ' ' || *p == '\t')
 		p++;
 	r->continuation = p != buf && *p && *p != '\n' && *p != '\r' && *p != ';' && *p != '#';
+	if (p == buf && *p == '[' && !strchr(p, ']'))
+		return reader_fail(r, "expected ']' to end the section name");
 	return buf;
 }
 
@@ -159,11 +181,26 @@ static int on_value(void *user, const char *sec, const char *key, const char *va
 	if (r->continuation) {
 		struct cfg_entry *en = find(r->c, sec, key);
 		if (en) {
-			char *v = cb_printf("%s %s", en->value, value);
-			if (!v)
-				return 0;
-			free(en->value);
-			en->value = v;
+			/* grown geometrically: a value continued over many lines is
+			 * read in linear time */
+			size_t have, add = strlen(value);
+			if (en != r->last)
+				r->last = en, r->last_len = strlen(en->value), r->last_cap = r->last_len + 1;
+			have = r->last_len;
+			if (have + add + 2 > r->last_cap) {
+				size_t cap = 2 * (have + add + 2);
+				char *v = realloc(en->value, cap);
+				if (!v) {
+					cb_fail(r->e, CUBIE_ERR_RUNTIME, "out of memory");
+					r->failed = 1;
+					return 0;
+				}
+				en->value = v;
+				r->last_cap = cap;
+			}
+			en->value[have] = ' ';
+			memcpy(en->value + have + 1, value, add + 1);
+			r->last_len += add + 1;
 			return 1;
 		}
 	}
@@ -171,6 +208,7 @@ static int on_value(void *user, const char *sec, const char *key, const char *va
 		r->failed = 1;
 		return 0;
 	}
+	r->last = NULL;
 	return 1;
 }
 
@@ -252,7 +290,7 @@ static int load_file(const char *path, int optional, cubie_config **out, cubie_e
 	}
 	c->path = cb_strdup(path);
 	c->dir = dir_of(path);
-	struct reader r = {f, 0, 0, c, path, e, 0};
+	struct reader r = {f, 0, 0, c, path, e, 0, NULL, 0, 0};
 	int rc = ini_parse_stream(read_line, &r, on_value, &r);
 	fclose(f);
 	if (rc != 0 && !r.failed)

@@ -141,6 +141,10 @@ static int visit(struct check *c, size_t d)
 		free(b.s);
 		return rc;
 	}
+	if (c->depth >= EXPR_MAX_HEIGHT) /* visit recurses once a level */
+		return cb_fail(c->e, CUBIE_ERR_CONFIG, "%s: %s depends on a chain of over %d "
+		               "definitions; shorten the chain", cfg_loc(D->en, (char[512]){0}, 512),
+		               D->name, EXPR_MAX_HEIGHT);
 	D->mark = 1;
 	c->stack[c->depth++] = d;
 	rc = expr_names(D->x, dep, c);

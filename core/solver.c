@@ -19,6 +19,19 @@ static void host_log(void *ctx, int level, const char *msg)
 	cb_log(level, "%s", msg);
 }
 
+/* A refusal to load the plugin named at sec.key, told at that key's line. */
+static int plugin_at(const cubie_config *c, const char *sec, const char *key, int rc,
+                     cubie_error *e)
+{
+	const struct cfg_entry *en = cfg_get(c, sec, key);
+	char loc[600], msg[sizeof e->msg];
+	if (rc && en && e) {
+		snprintf(msg, sizeof msg, "%s", e->msg);
+		cb_fail(e, rc, "%s: %s", cfg_loc(en, loc, sizeof loc), msg);
+	}
+	return rc;
+}
+
 /* The writer follows [output] format, else the file's extension. */
 static int load_writer(cubie_solver *s, const char *path, struct plugin *w, cubie_error *e)
 {
@@ -29,7 +42,9 @@ static int load_writer(cubie_solver *s, const char *path, struct plugin *w, cubi
 		return cb_fail(e, CUBIE_ERR_CONFIG,
 		               "%s: cannot tell the output format of '%s': give it an extension "
 		               "(.npy, .csv) or set [output] format", s->cfg->path, path);
-	return plugin_load(CUBIE_PLUGIN_WRITER, fmt ? fmt : dot + 1, s->dirs, s->n_dirs, w, e);
+	return plugin_at(s->cfg, "output", fmt ? "format" : "file",
+	                 plugin_load(CUBIE_PLUGIN_WRITER, fmt ? fmt : dot + 1, s->dirs, s->n_dirs, w, e),
+	                 e);
 }
 
 static int resolve_saves(cubie_solver *s, cubie_error *e)
@@ -94,9 +109,9 @@ static int read_settings(cubie_solver *s, cubie_error *e)
 	s->n_saves = 2;
 	if (s->save_every > 0) {
 		double k = ceil(s->duration / s->save_every - 1e-9);
-		if (k > 1e9)
-			return cb_fail(e, CUBIE_ERR_CONFIG, "%s: [output] save_every gives over 1e9 saves",
-			               c->path);
+		if (cfg_require(c, "output", "save_every", k <= 1e9, "large enough to give at most 1e9 "
+		                "saves over the duration", e))
+			return CUBIE_ERR_CONFIG;
 		s->n_saves = (size_t)k + 1;
 	}
 	return 0;
@@ -110,6 +125,10 @@ static int open_backend(cubie_solver *s, cubie_error *e)
 	    (rc = cfg_int(s->cfg, "device", "block_size", &block, e)) ||
 	    (rc = cfg_int(s->cfg, "device", "threads", &threads, e)))
 		return rc;
+	if (cfg_require(s->cfg, "device", "gpu", gpu >= 0 && gpu <= 1023, "between 0 and 1023", e) ||
+	    cfg_require(s->cfg, "device", "threads", threads >= 0 && threads <= 1024,
+	                "auto or between 1 and 1024", e))
+		return CUBIE_ERR_CONFIG;
 	const char *want = cfg_str(s->cfg, "device", "backend");
 	if (strcmp(want, "cpu")) {
 		cubie_error ce;
@@ -136,10 +155,12 @@ int cubie_solver_create(const cubie_config *cfg, cubie_solver **out, cubie_error
 	    (rc = resolve_saves(s, e)) || (rc = runs_build(cfg, s->model, &s->runs, e)))
 		goto fail;
 	s->dirs = plugin_dirs(cfg, &s->n_dirs);
-	if ((rc = plugin_load(CUBIE_PLUGIN_INTEGRATOR, cfg_str(cfg, "solve", "integrator"), s->dirs,
-	                      s->n_dirs, &s->integrator, e)) ||
-	    (rc = plugin_load(CUBIE_PLUGIN_ALLOCATOR, cfg_str(cfg, "memory", "allocator"), s->dirs,
-	                      s->n_dirs, &s->allocator, e)))
+	if ((rc = plugin_at(cfg, "solve", "integrator",
+	                    plugin_load(CUBIE_PLUGIN_INTEGRATOR, cfg_str(cfg, "solve", "integrator"),
+	                                s->dirs, s->n_dirs, &s->integrator, e), e)) ||
+	    (rc = plugin_at(cfg, "memory", "allocator",
+	                    plugin_load(CUBIE_PLUGIN_ALLOCATOR, cfg_str(cfg, "memory", "allocator"),
+	                                s->dirs, s->n_dirs, &s->allocator, e), e)))
 		goto fail;
 	const char *path = cfg_str(cfg, "output", "file");
 	if (path) {
@@ -255,9 +276,12 @@ int cubie_result_write(const cubie_result *r, const cubie_solver *s, const char 
 	}
 	char msg[1024] = "";
 	const cubie_writer_ops *wo = use->desc->ops;
-	int rc = wo->write(&s->host, &r->out, path, msg, sizeof msg)
-	             ? cb_fail(e, CUBIE_ERR_RUNTIME, "writer %s: %s", use->desc->name,
-	                       *msg ? msg : "failed")
+	/* CUBIE_ERR_CONFIG from a writer: the path is unusable as given */
+	tmp_begin(path);
+	int wrc = wo->write(&s->host, &r->out, path, msg, sizeof msg);
+	tmp_end();
+	int rc = wrc ? cb_fail(e, wrc == CUBIE_ERR_CONFIG ? CUBIE_ERR_CONFIG : CUBIE_ERR_RUNTIME,
+	                       "writer %s: %s", use->desc->name, *msg ? msg : "failed")
 	             : 0;
 	plugin_close(&w);
 	return rc;

@@ -71,11 +71,12 @@ static int csv_write(const cubie_host *host, const cubie_output *out, const char
 		return fail(errbuf, errlen, path, "the result lacks a well-formed \"time\" or "
 		            "\"values\" array", EINVAL);
 
-	size_t len = strlen(path) + 12;
+	size_t len = strlen(path) + 40;
 	char *tmp = malloc(len);
 	if (!tmp)
 		return fail(errbuf, errlen, path, "cannot write", ENOMEM);
-	snprintf(tmp, len, "%s.tmp-XXXXXX", path);
+	/* TARGET.tmp-PID-XXXXXX: the core removes those whose process is gone */
+	snprintf(tmp, len, "%s.tmp-%ld-XXXXXX", path, (long)getpid());
 	int fd = mkstemp(tmp);
 	if (fd < 0) {
 		int err = errno;
