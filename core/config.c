@@ -645,11 +645,18 @@ int cfg_values(const struct cfg_entry *en, double **v, size_t *n, cubie_error *e
 		cfg_free_names(parts, np);
 		if (rc)
 			return entry_error(en, e, np != 3 ? "expected 3 arguments: start, stop, count" : msg);
-		if (a[2] < 1 || a[2] != floor(a[2]) || a[2] > 1e12)
+		if (a[2] < 1 || a[2] != floor(a[2]))
 			return entry_error(en, e, "the count must be a whole number >= 1");
+		if (a[2] * sizeof(double) > (double)cb_memory_bytes()) { /* before allocating */
+			char what[200];
+			snprintf(what, sizeof what, "%.17g values need %.3g bytes, more than this "
+			         "machine's memory (%.3g bytes)", a[2], a[2] * sizeof(double),
+			         (double)cb_memory_bytes());
+			return entry_error(en, e, what);
+		}
 		size_t count = (size_t)a[2];
-		double *x = malloc(count * sizeof *x);
 		char loc[600];
+		double *x = malloc(count * sizeof *x);
 		if (!x)
 			return cb_fail(e, CUBIE_ERR_RUNTIME, "%s: [%s] %s: out of memory for %zu values",
 			               cfg_loc(en, loc, sizeof loc), en->section, en->key, count);
