@@ -23,6 +23,8 @@ void cb_log(int level, const char *fmt, ...) CB_PRINTF(2, 3);
 char *cb_strdup(const char *s);
 char *cb_printf(const char *fmt, ...) CB_PRINTF(1, 2); /* malloc'd */
 double cb_now(void); /* monotonic seconds */
+size_t cb_memory_bytes(void); /* physical memory: no bigger table can be meant */
+extern size_t cb_memory_cap;  /* nonzero: cb_memory_bytes instead (fuzzers) */
 /* Growable string. */
 typedef struct sbuf { char *s; size_t len, cap; } sbuf;
 void sb_add(sbuf *b, const char *fmt, ...) CB_PRINTF(2, 3);

@@ -232,9 +232,10 @@ static int read_model(const cubie_config *c, struct model *m, cubie_error *e)
 	int rc = 0;
 	for (int k = 0; k < 3 && !rc; k++)
 		rc = cfg_names(c, "model", keys[k], lists[k], ns[k], e);
+	char loc[600];
 	if (!rc && !m->n_states)
 		rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: [model] states: the model needs at least one state",
-		             c->path ? c->path : "model");
+		             model_loc(c, "states", loc, sizeof loc));
 	return rc;
 }
 

@@ -88,8 +88,12 @@ typedef struct cubie_output {
 	const char *const *input_names; /* axis 0 of "inputs" */
 } cubie_output;
 
-/* Writer: one result to one path. Write to a temporary name and rename it,
- * so that a failure leaves nothing behind. */
+/* Writer: one result to one path. Write to a temporary name beside it,
+ * PATH.tmp-PID-XXXXXX (the core removes those of dead processes, and
+ * cubie_remove_temporaries those of this one on a signal), and rename it,
+ * so that a failure leaves nothing behind; never remove what the writer
+ * did not provably write. Returns 0, CUBIE_ERR_CONFIG when the path cannot
+ * be used as given, or another non-zero value when writing failed. */
 typedef struct cubie_writer_ops {
 	const char *const *extensions; /* NULL-terminated, without the dot */
 	int (*write)(const cubie_host *host, const cubie_output *out, const char *path,
