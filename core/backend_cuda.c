@@ -29,7 +29,8 @@
 	X(cuMemcpyDtoHAsync) X(cuStreamCreate) X(cuStreamDestroy) X(cuStreamSynchronize) \
 	X(cuModuleLoadData) X(cuModuleUnload) X(cuModuleGetFunction) X(cuLaunchKernel) \
 	X(cuFuncGetAttribute) X(cuEventCreate) X(cuEventRecord) X(cuEventQuery) \
-	X(cuEventSynchronize) X(cuEventDestroy)
+	X(cuEventSynchronize) X(cuEventDestroy) X(cuMemcpy2DAsync) X(cuMemHostRegister) \
+	X(cuMemHostUnregister)
 #define NVRTC_API(X) X(nvrtcVersion) X(nvrtcGetErrorString) X(nvrtcCreateProgram) \
 	X(nvrtcDestroyProgram) X(nvrtcCompileProgram) X(nvrtcGetProgramLogSize) \
 	X(nvrtcGetProgramLog) X(nvrtcGetCUBINSize) X(nvrtcGetCUBIN)
@@ -107,13 +108,19 @@ static void log_excerpt(const char *log, char *out, size_t len)
 static int nvrtc_cubin(const struct nvrtc *nv, const char *src, int arch, char **bin,
                        size_t *len, double *secs, int *hit, cubie_error *e)
 {
-	char opt_arch[64], salt[160], digest[33];
-	const char *opts[] = {opt_arch, "--std=c++17"};
-	int major = 0, minor = 0;
+	char opt_arch[64], salt[700], digest[33], extra[512];
+	const char *opts[16] = {opt_arch, "--std=c++17"};
+	int n_opts = 2, major = 0, minor = 0;
 	nv->nvrtcVersion(&major, &minor);
 	snprintf(opt_arch, sizeof opt_arch, "--gpu-architecture=sm_%d", arch);
+	/* CUBIE_NVRTC_OPTIONS: extra options for tuning, e.g. --maxrregcount=32 */
+	const char *env = getenv("CUBIE_NVRTC_OPTIONS");
+	snprintf(extra, sizeof extra, "%s", env ? env : "");
+	for (char *tok = strtok(extra, " \t"); tok && n_opts < 16; tok = strtok(NULL, " \t"))
+		opts[n_opts++] = tok;
 	/* The key's salt: everything besides the source that shapes the binary. */
-	snprintf(salt, sizeof salt, "nvrtc-%d.%d-sm_%d-%s %s", major, minor, arch, opts[0], opts[1]);
+	snprintf(salt, sizeof salt, "nvrtc-%d.%d-sm_%d-%s %s %s", major, minor, arch, opts[0], opts[1],
+	         env ? env : "");
 	cache_key(src, strlen(src), salt, digest);
 	*secs = 0;
 	*hit = 0;
@@ -143,7 +150,7 @@ static int nvrtc_cubin(const struct nvrtc *nv, const char *src, int arch, char *
 	if (rc != NVRTC_SUCCESS)
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "nvrtcCreateProgram: %s", nv->nvrtcGetErrorString(rc));
 	double t0 = cb_now();
-	rc = nv->nvrtcCompileProgram(prog, 2, opts);
+	rc = nv->nvrtcCompileProgram(prog, n_opts, opts);
 	*secs = cb_now() - t0;
 	size_t loglen = 0;
 	char *log = NULL;
@@ -152,15 +159,26 @@ static int nvrtc_cubin(const struct nvrtc *nv, const char *src, int arch, char *
 			log[0] = '\0';
 		log[loglen] = '\0';
 	}
-	if (log && log[strspn(log, " \n")])
-		cb_log(CUBIE_LOG_DEBUG, "cuda: NVRTC log for sm_%d:\n%s", arch, log);
-	if (rc != NVRTC_SUCCESS) {
-		char ex[640];
-		log_excerpt(log ? log : "", ex, sizeof ex);
-		free(log);
-		nv->nvrtcDestroyProgram(&prog);
-		return cb_fail(e, CUBIE_ERR_RUNTIME, "NVRTC could not compile the kernel for sm_%d (%s): %s",
-		               arch, nv->nvrtcGetErrorString(rc), *ex ? ex : "no log");
+	/* warnings are shown with -v (info); a failure's log is in the error */
+	if (log && log[strspn(log, " \n")] && rc == NVRTC_SUCCESS)
+		cb_log(CUBIE_LOG_INFO, "cuda: NVRTC says, for sm_%d:\n%s", arch, log);
+	if (rc != NVRTC_SUCCESS || kernel_keep_always()) {
+		char *kept = kernel_keep(src, digest, "cu");
+		if (rc == NVRTC_SUCCESS && kept)
+			cb_log(CUBIE_LOG_INFO, "cuda: kernel source kept as %s", kept);
+		if (rc != NVRTC_SUCCESS) {
+			char ex[640];
+			log_excerpt(log ? log : "", ex, sizeof ex);
+			free(log);
+			nv->nvrtcDestroyProgram(&prog);
+			int code = cb_fail(e, rc == NVRTC_ERROR_COMPILATION ? CB_ERR_SOURCE : CUBIE_ERR_RUNTIME,
+			        "NVRTC could not compile the kernel for sm_%d (%s; kept as %s): %s", arch,
+			        nv->nvrtcGetErrorString(rc), kept ? kept : "not kept: no cache directory",
+			        *ex ? ex : "no log");
+			free(kept);
+			return code;
+		}
+		free(kept);
 	}
 	free(log);
 	*bin = NULL;
@@ -542,6 +560,36 @@ static int cuda_copy_d2h(backend *b, void *dst, uint64_t src, size_t n, void *s,
 	return rc;
 }
 
+static int cuda_copy_d2h_rows(backend *b, void *dst, size_t dpitch, uint64_t src, size_t spitch,
+                              size_t width, size_t rows, void *s, cubie_error *e)
+{
+	struct cuda_backend *c = CB(b);
+	BIND(c);
+	if (!width || !rows)
+		return 0;
+	CUDA_MEMCPY2D m = {.srcMemoryType = CU_MEMORYTYPE_DEVICE, .srcDevice = (CUdeviceptr)src,
+	                   .srcPitch = spitch, .dstMemoryType = CU_MEMORYTYPE_HOST, .dstHost = dst,
+	                   .dstPitch = dpitch, .WidthInBytes = width, .Height = rows};
+	CUevent start = c->epoch ? timed_begin(c, s) : NULL;
+	int rc = ck(c, c->cuMemcpy2DAsync(&m, (CUstream)s), "cuMemcpy2DAsync", e);
+	timed_end(c, start, !rc, 2, s);
+	return rc;
+}
+
+static int cuda_host_register(backend *b, void *p, size_t n)
+{
+	struct cuda_backend *c = CB(b);
+	BIND(c);
+	return n ? ck(c, c->cuMemHostRegister(p, n, 0), "cuMemHostRegister", NULL) : 0;
+}
+
+static void cuda_host_unregister(backend *b, void *p)
+{
+	struct cuda_backend *c = CB(b);
+	BIND(c);
+	c->cuMemHostUnregister(p);
+}
+
 /* Zero bytes is a null pointer, and freeing one is a no-op: the driver
  * refuses zero-byte allocations. */
 static int dev_alloc(void *ctx, size_t bytes, int async, void *s, uint64_t *ptr)
@@ -604,7 +652,9 @@ static const struct backend_ops cuda_ops = {
 	.name = "cuda", .close = cuda_close, .mem_info = cuda_mem_info, .load = cuda_load,
 	.launch = cuda_launch, .stream_create = cuda_stream_create,
 	.stream_destroy = cuda_stream_destroy, .stream_sync = cuda_stream_sync,
-	.copy_h2d = cuda_copy_h2d, .copy_d2h = cuda_copy_d2h, .mem_alloc = cuda_mem_alloc,
+	.copy_h2d = cuda_copy_h2d, .copy_d2h = cuda_copy_d2h, .copy_d2h_rows = cuda_copy_d2h_rows,
+	.host_register = cuda_host_register, .host_unregister = cuda_host_unregister,
+	.mem_alloc = cuda_mem_alloc,
 	.mem_free = cuda_mem_free, .mem_alloc_async = cuda_mem_alloc_async,
 	.mem_free_async = cuda_mem_free_async, .mem_pool_keep = cuda_mem_pool_keep,
 	.pinned_alloc = cuda_pinned_alloc, .pinned_free = cuda_pinned_free,

@@ -118,7 +118,11 @@ static int put(cubie_config *c, const char *sec, const char *key, const char *va
 }
 
 /* inih reads through this, so the line number is ours to count. A line
- * that starts with blanks and is not blank continues the previous value. */
+ * that starts with blanks and is not blank continues the previous value.
+ * inih's line buffer is fixed when inih is built (200 characters in some
+ * distributions): a longer line is read whole here, and inih is handed a
+ * stand-in `key = \x01` (or an indented `\x01` for a continuation)
+ * whose value on_value replaces by the long one. */
 struct reader {
 	FILE *f;
 	int line;
@@ -127,6 +131,7 @@ struct reader {
 	const char *file;
 	cubie_error *e;
 	int failed;
+	char *long_value; /* the value of the current long line, or NULL */
 	struct cfg_entry *last; /* the entry continuation lines extend, */
 	size_t last_len, last_cap; /* and its value's length and allocated size */
 };
@@ -138,10 +143,70 @@ static char *reader_fail(struct reader *r, const char *what)
 	return NULL;
 }
 
+#define NUL_BYTE "NUL byte in the line: is this a text file?"
+
+#define LONG_MARK "\x01"
+
+/* The rest of a long line (buf holds its start) as key and value: inih's
+ * rules (the first '=' or ':', a comment from ';' or '#' after a blank),
+ * then the stand-in line in buf. 1: a NUL byte in the line. */
+static int read_long(struct reader *r, char *buf, int size)
+{
+	sbuf b = {0};
+	int ch;
+	sb_addn(&b, buf, strlen(buf));
+	while ((ch = fgetc(r->f)) != EOF && ch != '\n') {
+		char c = (char)ch;
+		if (!c) {
+			free(b.s);
+			return 1;
+		}
+		sb_addn(&b, &c, 1);
+	}
+	if (!b.s)
+		return -1;
+	char *p = b.s, *end;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == ';' || *p == '#') { /* a long comment */
+		free(b.s);
+		snprintf(buf, (size_t)size, ";\n");
+		return 0;
+	}
+	int cont = p != b.s;
+	char *eq = cont ? p : p + strcspn(p, "=:");
+	if (!cont && !*eq) { /* no key: let inih report the line */
+		free(b.s);
+		snprintf(buf, (size_t)size, "%s", "?\n");
+		return 0;
+	}
+	char *v = cont ? p : eq + 1;
+	for (end = v; *end; end++)
+		if ((*end == ';' || *end == '#') && end > v && (end[-1] == ' ' || end[-1] == '\t'))
+			break;
+	while (end > v && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		end--;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	size_t klen = cont ? 0 : (size_t)(eq - b.s);
+	if (klen + 8 > (size_t)size) {
+		free(b.s);
+		return -1;
+	}
+	free(r->long_value);
+	r->long_value = cb_printf("%.*s", (int)(end > v ? end - v : 0), v);
+	if (cont)
+		snprintf(buf, (size_t)size, " " LONG_MARK "\n");
+	else
+		snprintf(buf, (size_t)size, "%.*s= " LONG_MARK "\n", (int)klen, b.s);
+	free(b.s);
+	return r->long_value ? 0 : -1;
+}
+
 static char *read_line(char *buf, int size, void *stream)
 {
 	struct reader *r = stream;
-	int ch = 0, n = 0, nul = 0;
+	int ch = 0, n = 0, nul = 0, rc;
 	if (r->failed)
 		return NULL;
 	/* not fgets: a NUL byte would cut the line short unseen */
@@ -156,13 +221,11 @@ static char *read_line(char *buf, int size, void *stream)
 	buf[n] = 0;
 	r->line++;
 	if (nul)
-		return reader_fail(r, "NUL byte in the line: is this a text file?");
+		return reader_fail(r, NUL_BYTE);
 	if (n == size - 1 && buf[n - 1] != '\n' && (ch = getc(r->f)) != EOF) {
-		/* inih's line buffer is fixed when inih is built */
-		char what[96];
-		snprintf(what, sizeof what, "line longer than %d characters: continue it on an "
-		         "indented line", size - 2);
-		return reader_fail(r, what);
+		ungetc(ch, r->f);
+		if ((rc = read_long(r, buf, size)))
+			return reader_fail(r, rc > 0 ? NUL_BYTE : "cannot read this long line");
 	}
 	const char *p = buf;
 	while (*p == ' ' || *p == '\t')
@@ -173,11 +236,35 @@ static char *read_line(char *buf, int size, void *stream)
 	return buf;
 }
 
+static int store_value(struct reader *r, const char *sec, const char *key, const char *value);
+
 static int on_value(void *user, const char *sec, const char *key, const char *value)
 {
 	struct reader *r = user;
 	if (r->failed)
 		return 0;
+	if (r->long_value && !strcmp(value, LONG_MARK))
+		value = r->long_value;
+	/* inih ends a value at " ;"; " #" starts a comment too, as at the
+	 * start of a line (no expression uses '#') */
+	char *cut = NULL;
+	for (const char *h = strchr(value, '#'); h && !cut; h = strchr(h + 1, '#'))
+		if (h > value && (h[-1] == ' ' || h[-1] == '\t') && (cut = cb_strdup(value))) {
+			size_t k = (size_t)(h - value);
+			while (k > 0 && (cut[k - 1] == ' ' || cut[k - 1] == '\t'))
+				k--;
+			cut[k] = 0;
+		}
+	if (cut)
+		value = cut;
+	int ok = store_value(r, sec, key, value);
+	free(cut);
+	return ok;
+}
+
+/* on_value's second half: a continuation, else a new entry. */
+static int store_value(struct reader *r, const char *sec, const char *key, const char *value)
+{
 	if (r->continuation) {
 		struct cfg_entry *en = find(r->c, sec, key);
 		if (en) {
@@ -290,8 +377,9 @@ static int load_file(const char *path, int optional, cubie_config **out, cubie_e
 	}
 	c->path = cb_strdup(path);
 	c->dir = dir_of(path);
-	struct reader r = {f, 0, 0, c, path, e, 0, NULL, 0, 0};
+	struct reader r = {f, 0, 0, c, path, e, 0, NULL, NULL, 0, 0};
 	int rc = ini_parse_stream(read_line, &r, on_value, &r);
+	free(r.long_value);
 	fclose(f);
 	if (rc != 0 && !r.failed)
 		cb_fail(e, CUBIE_ERR_CONFIG, rc > 0 ? "%s:%d: expected 'key = value' or '[section]'"
@@ -321,9 +409,7 @@ static int merge(cubie_config *c, const cubie_config *layer, cubie_error *e)
 	return 0;
 }
 
-#ifndef CUBIE_SYSCONFDIR
-#define CUBIE_SYSCONFDIR "/etc"
-#endif
+#include "core/paths.h" /* CUBIE_SYSCONFDIR, generated by make */
 
 /* The defaults files under the user's file, lowest first: the system one
  * ($CUBIE_SYSTEM_DEFAULTS, for tests and relocated installs; set and empty:
@@ -613,6 +699,12 @@ static int entry_error(const struct cfg_entry *en, cubie_error *e, const char *w
 
 int cfg_values(const struct cfg_entry *en, double **v, size_t *n, cubie_error *e)
 {
+	return cfg_values_names(en, NULL, NULL, v, n, e);
+}
+
+int cfg_values_names(const struct cfg_entry *en, expr_value_fn value, void *ctx, double **v,
+                     size_t *n, cubie_error *e)
+{
 	const char *s = en->value;
 	char msg[256];
 	*v = NULL;
@@ -641,7 +733,7 @@ int cfg_values(const struct cfg_entry *en, double **v, size_t *n, cubie_error *e
 			return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
 		rc = np != 3;
 		for (size_t i = 0; !rc && i < 3; i++)
-			rc = expr_eval_const(parts[i], &a[i], msg, sizeof msg);
+			rc = expr_eval_text(parts[i], value, ctx, &a[i], msg, sizeof msg);
 		cfg_free_names(parts, np);
 		if (rc)
 			return entry_error(en, e, np != 3 ? "expected 3 arguments: start, stop, count" : msg);
@@ -655,8 +747,8 @@ int cfg_values(const struct cfg_entry *en, double **v, size_t *n, cubie_error *e
 			return entry_error(en, e, what);
 		}
 		size_t count = (size_t)a[2];
-		char loc[600];
 		double *x = malloc(count * sizeof *x);
+		char loc[600];
 		if (!x)
 			return cb_fail(e, CUBIE_ERR_RUNTIME, "%s: [%s] %s: out of memory for %zu values",
 			               cfg_loc(en, loc, sizeof loc), en->section, en->key, count);
@@ -685,7 +777,7 @@ int cfg_values(const struct cfg_entry *en, double **v, size_t *n, cubie_error *e
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
 	}
 	for (size_t i = 0; i < np; i++)
-		if (expr_eval_const(parts[i], &x[i], msg, sizeof msg) || !isfinite(x[i])) {
+		if (expr_eval_text(parts[i], value, ctx, &x[i], msg, sizeof msg) || !isfinite(x[i])) {
 			char what[400];
 			snprintf(what, sizeof what, "item %zu '%s': %s", i + 1, parts[i],
 			         isfinite(x[i]) ? msg : "not finite");

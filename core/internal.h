@@ -67,6 +67,10 @@ void cfg_free_names(char **names, size_t n);
 const struct cfg_entry **cfg_section(const cubie_config *c, const char *sec, size_t *n);
 /* A value list: "1.5", "1, 2, 3", "linspace(a, b, n)", "logspace(a, b, n)". */
 int cfg_values(const struct cfg_entry *en, double **v, size_t *n, cubie_error *e);
+/* The same with names resolved by value(ctx) (e.g. model_constant). */
+typedef int (*expr_value_fn)(const char *name, double *v, void *ctx);
+int cfg_values_names(const struct cfg_entry *en, expr_value_fn value, void *ctx, double **v,
+                     size_t *n, cubie_error *e);
 /* Directory-relative path: relative values resolve against the file's dir. */
 char *cfg_path(const cubie_config *c, const struct cfg_entry *en);
 
@@ -84,6 +88,9 @@ int model_build(const cubie_config *c, struct model **out, cubie_error *e);
 void model_free(struct model *m);
 /* Index in states (0..) or observables (n_states..), or -1. */
 int model_var(const struct model *m, const char *name);
+/* An expr_value_fn (ctx: the model): the value of a [constants] entry or of
+ * pi or e, for [initial] and [parameters] values. */
+int model_constant(const char *name, double *v, void *model);
 /* C source (valid C99 and CUDA C++, precision-neutral: it uses cubie_real,
  * CUBIE_R(), CUBIE_M(fn), CUBIE_DEV from prelude.h) defining
  *   CUBIE_NSTATES, CUBIE_NPARAMS, CUBIE_NSAVED
@@ -97,7 +104,6 @@ char *model_source(const struct model *m, const int *save, size_t n_save);
  * value() resolves a name to a constant (returns 0) or declines; emit
  * writes the C spelling of a name that did not resolve. */
 struct expr;
-typedef int (*expr_value_fn)(const char *name, double *v, void *ctx);
 typedef void (*expr_emit_fn)(sbuf *b, const char *name, void *ctx);
 /* Parsing refuses a tree deeper than this (a sum of more terms). */
 #define EXPR_MAX_HEIGHT 10000
@@ -108,16 +114,26 @@ int expr_eval(const struct expr *x, expr_value_fn value, void *ctx, double *v);
 void expr_emit(sbuf *b, const struct expr *x, expr_value_fn value, expr_emit_fn name, void *ctx);
 const char *expr_hint(const char *name, const char *const *cands, size_t n);
 extern const char *const expr_helpers;
-/* Evaluate a constant expression with no names (for numeric settings). */
+/* Evaluate a constant expression with no names but pi and e (for numeric
+ * settings); _text also resolves names through value() (NULL: none). */
 int expr_eval_const(const char *text, double *v, char *errbuf, size_t errlen);
+int expr_eval_text(const char *text, expr_value_fn value, void *ctx, double *v, char *errbuf,
+                   size_t errlen);
+/* pi and e: 1 with *v for those names, else 0. */
+int expr_builtin(const char *name, double *v);
 
 /* ---- runs (runs.c) ---- */
 struct run_table {
 	size_t n_runs, n_inputs; /* inputs: the model's states, then parameters */
 	double *v;               /* [n_inputs][n_runs] */
+	size_t *refs;            /* owners of v when shared (NULL: one) */
 };
 int runs_build(const cubie_config *c, const struct model *m, struct run_table *rt,
                cubie_error *e);
+/* Make *copy (empty) another owner of rt's values,
+ * which a result shows as its "inputs" without copying them. */
+int runs_share(struct run_table *rt, struct run_table *copy);
+/* Drop this owner; the values go with the last one. */
 void runs_free(struct run_table *rt);
 
 /* ---- plugins (registry.c) ---- */
@@ -179,6 +195,12 @@ struct backend_ops {
 	int (*stream_sync)(backend *b, void *s, cubie_error *e);
 	int (*copy_h2d)(backend *b, uint64_t dst, const void *src, size_t n, void *s, cubie_error *e);
 	int (*copy_d2h)(backend *b, void *dst, uint64_t src, size_t n, void *s, cubie_error *e);
+	/* rows of width bytes, from pitch spitch on the device to dpitch on the host */
+	int (*copy_d2h_rows)(backend *b, void *dst, size_t dpitch, uint64_t src, size_t spitch,
+	                     size_t width, size_t rows, void *s, cubie_error *e);
+	/* Page-lock host memory for direct copies (NULL where copies need none). */
+	int (*host_register)(backend *b, void *p, size_t n);
+	void (*host_unregister)(backend *b, void *p);
 	/* The primitives behind cubie_host (ctx = the backend). */
 	int (*mem_alloc)(void *ctx, size_t bytes, uint64_t *ptr);
 	int (*mem_free)(void *ctx, uint64_t ptr);
@@ -210,6 +232,19 @@ int cuda_compile_only(const char *src, int arch, int *regs, size_t *local_bytes,
  * integrator source, loop; every #include <cubie/device/...> expanded from
  * the headers compiled into the library. malloc'd. */
 char *kernel_source(int precision, const char *model_src, const char *integrator_src);
+/* The same, the integrator's lines named "integrator NAME:LINE" in
+ * compiler messages (#line), the rest "cubie-kernel:LINE". */
+char *kernel_source_named(int precision, const char *model_src, const char *integrator_src,
+                          const char *name);
+/* A backend's compile failure that is the source's fault (the compiler ran
+ * and refused it): the message holds the compiler's lines and where the
+ * kernel was kept. The solver turns it into CUBIE_ERR_CONFIG naming the
+ * integrator plugin. Never returned from the public API. */
+#define CB_ERR_SOURCE 100
+/* Keep the kernel source that failed, or any with CUBIE_KEEP_SOURCE=1, in
+ * the cache directory as kernel-DIGEST.EXT; its path (malloc'd) or NULL. */
+char *kernel_keep(const char *src, const char *digest, const char *ext);
+int kernel_keep_always(void); /* CUBIE_KEEP_SOURCE set, and not 0 */
 
 
 /* ---- host threads (workers.c) ---- */
@@ -228,11 +263,15 @@ struct plan {
 	size_t chunk_runs; /* runs per chunk */
 	size_t streams;    /* streams in use (no more than chunks) */
 	size_t chunks;
+	int overlap;       /* split a batch that fits, so copies overlap kernels */
+	size_t max_chunk_bytes; /* 0, or the largest chunk (host memory: bounds the peak) */
 };
 /* Budget = min(free, proportion x total) - reserve on a GPU, and
  * proportion x free (available) - reserve on host memory; chunk runs =
  * budget / (streams x bytes per run), rounded down to whole blocks, or
- * forced (> 0); one chunk when all runs fit. -1 when one run per stream
+ * forced (> 0). When all runs fit: one chunk, or on a GPU with several
+ * streams and a large batch, two chunks per stream. In host memory a
+ * chunk is at most 64 MiB. -1 when one run per stream
  * cannot fit even with one stream. */
 int plan_compute(size_t free_b, size_t total_b, double proportion, int host_memory,
                  size_t reserve, size_t bytes_per_run, size_t streams, size_t runs,
@@ -242,18 +281,40 @@ int plan_chunks(size_t bytes_per_run, size_t streams, size_t runs, size_t block,
                 struct plan *p);
 
 /* ---- results (result.c) ---- */
+/* The large arrays of a result: values, then status and steps in one
+ * block of int32 ([1 + 2][runs] when steps are kept). */
+struct result_store {
+	void *values;
+	int32_t *ints;
+	size_t values_bytes, ints_bytes;
+	backend *pinned_by; /* registered with this backend for direct copies */
+	int kept;           /* its solver reuses it once no result holds it */
+	int in_use;         /* a live result holds it */
+};
 struct cubie_result {
-	cubie_output out;     /* what writers see */
-	cubie_array arrays[5]; /* time, values, status, inputs, steps */
+	cubie_output out;      /* what writers see */
+	cubie_array arrays[5]; /* time, values (unless streamed), status, inputs, steps (when kept) */
+	size_t n_runs;
+	char *settings;        /* out.settings, made for a writer */
 	char **var_names, **input_names;
 	double *time;
 	void *values;
 	int32_t *status;
-	double *inputs;
-	int32_t *steps;        /* [2][runs]: accepted, rejected */
+	int32_t *steps;        /* [2][runs]: accepted, rejected; NULL unless asked */
+	struct run_table inputs;
+	struct result_store *store;
 	size_t n_failed;
 };
-/* Allocate the arrays for runs x saves x vars in the given precision. */
-cubie_result *result_new(size_t n_runs, size_t n_saves, char *const *vars, size_t n_vars,
-                         char *const *inputs, size_t n_inputs, int precision);
+struct result_store *store_new(size_t values_bytes, size_t ints_bytes);
+void store_free(struct result_store *st);
+/* Page-lock the store for be's copies (best effort), and undo it. */
+void store_pin(struct result_store *st, backend *be);
+void store_unpin(struct result_store *st);
+/* A result over st, sharing the run table's values as its inputs; values
+ * 0: without them (a streamed solve's summary). */
+cubie_result *result_new(struct result_store *st, struct run_table *runs, size_t n_saves,
+                         char *const *vars, size_t n_vars, char *const *inputs, int precision,
+                         int values, int steps);
+/* Host memory: available (what can be had without swapping) and total. */
+void host_mem_info(size_t *avail, size_t *total);
 #endif

@@ -1,4 +1,7 @@
-/* A solve's result: named arrays, one whatever the chunking. */
+/* A solve's result: named arrays, one whatever the chunking. The large
+ * ones live in a store that the solver keeps for its next solve once the
+ * result is freed (see take_store in pipeline.c); the inputs are the
+ * solver's run table, shared, not copied. */
 #include "config.h"
 #include "internal.h"
 
@@ -45,34 +48,89 @@ static void set_array(cubie_array *a, const char *name, int dtype, const void *d
 	a->shape[2] = d2;
 }
 
-cubie_result *result_new(size_t n_runs, size_t n_saves, char *const *vars, size_t n_vars,
-                         char *const *inputs, size_t n_inputs, int precision)
+struct result_store *store_new(size_t values_bytes, size_t ints_bytes)
+{
+	struct result_store *st = calloc(1, sizeof *st);
+	if (!st)
+		return NULL;
+	st->values = big_alloc(values_bytes);
+	st->ints = big_alloc(ints_bytes);
+	st->values_bytes = values_bytes;
+	st->ints_bytes = ints_bytes;
+	if (!st->values || !st->ints) {
+		store_free(st);
+		return NULL;
+	}
+	return st;
+}
+
+void store_free(struct result_store *st)
+{
+	if (!st)
+		return;
+	store_unpin(st);
+	free(st->values);
+	free(st->ints);
+	free(st);
+}
+
+void store_pin(struct result_store *st, backend *be)
+{
+	const struct backend_ops *o = be->ops;
+	if (st->pinned_by || !o->host_register)
+		return;
+	if (o->host_register(be, st->values, st->values_bytes) == 0) {
+		if (o->host_register(be, st->ints, st->ints_bytes) == 0) {
+			st->pinned_by = be;
+			return;
+		}
+		o->host_unregister(be, st->values);
+	}
+	cb_log(CUBIE_LOG_DEBUG, "result arrays could not be pinned; copies will be slower");
+}
+
+void store_unpin(struct result_store *st)
+{
+	if (!st->pinned_by)
+		return;
+	st->pinned_by->ops->host_unregister(st->pinned_by, st->values);
+	st->pinned_by->ops->host_unregister(st->pinned_by, st->ints);
+	st->pinned_by = NULL;
+}
+
+cubie_result *result_new(struct result_store *st, struct run_table *runs, size_t n_saves,
+                         char *const *vars, size_t n_vars, char *const *inputs, int precision,
+                         int values, int steps)
 {
 	cubie_result *r = calloc(1, sizeof *r);
 	if (!r)
 		return NULL;
-	size_t real = precision == 32 ? 4 : 8;
+	size_t n_runs = runs->n_runs, n_inputs = runs->n_inputs, k = 0;
+	r->n_runs = n_runs;
+	r->store = st;
 	r->var_names = copy_names(vars, n_vars);
 	r->input_names = copy_names(inputs, n_inputs);
-	r->time = calloc(n_saves, sizeof *r->time);
-	r->values = big_alloc(n_saves * n_vars * n_runs * real);
-	r->status = calloc(n_runs + 1, sizeof *r->status);
-	r->inputs = big_alloc(n_inputs * n_runs * sizeof *r->inputs);
-	r->steps = calloc(2 * n_runs + 1, sizeof *r->steps);
+	r->time = calloc(n_saves ? n_saves : 1, sizeof *r->time);
 	r->out.n_vars = n_vars;
 	r->out.n_inputs = n_inputs;
-	if (!r->var_names || !r->input_names || !r->time || !r->values || !r->status || !r->inputs ||
-	    !r->steps) {
+	r->out.version = CUBIE_VERSION_STRING;
+	if (!r->var_names || !r->input_names || !r->time || runs_share(runs, &r->inputs)) {
 		cubie_result_free(r);
 		return NULL;
 	}
-	set_array(&r->arrays[0], "time", CUBIE_DTYPE_FLOAT64, r->time, 1, n_saves, 0, 0);
-	set_array(&r->arrays[1], "values", precision == 32 ? CUBIE_DTYPE_FLOAT32 : CUBIE_DTYPE_FLOAT64,
-	          r->values, 3, n_saves, n_vars, n_runs);
-	set_array(&r->arrays[2], "status", CUBIE_DTYPE_INT32, r->status, 1, n_runs, 0, 0);
-	set_array(&r->arrays[3], "inputs", CUBIE_DTYPE_FLOAT64, r->inputs, 2, n_inputs, n_runs, 0);
-	set_array(&r->arrays[4], "steps", CUBIE_DTYPE_INT32, r->steps, 2, 2, n_runs, 0);
-	r->out.n_arrays = 5;
+	r->values = values ? st->values : NULL;
+	r->status = st->ints;
+	r->steps = steps ? st->ints + n_runs : NULL;
+	set_array(&r->arrays[k++], "time", CUBIE_DTYPE_FLOAT64, r->time, 1, n_saves, 0, 0);
+	if (values)
+		set_array(&r->arrays[k++], "values",
+		          precision == 32 ? CUBIE_DTYPE_FLOAT32 : CUBIE_DTYPE_FLOAT64, r->values, 3,
+		          n_saves, n_vars, n_runs);
+	set_array(&r->arrays[k++], "status", CUBIE_DTYPE_INT32, r->status, 1, n_runs, 0, 0);
+	set_array(&r->arrays[k++], "inputs", CUBIE_DTYPE_FLOAT64, r->inputs.v, 2, n_inputs, n_runs, 0);
+	if (steps)
+		set_array(&r->arrays[k++], "steps", CUBIE_DTYPE_INT32, r->steps, 2, 2, n_runs, 0);
+	r->out.n_arrays = k;
 	r->out.arrays = r->arrays;
 	r->out.var_names = (const char *const *)r->var_names;
 	r->out.input_names = (const char *const *)r->input_names;
@@ -86,16 +144,18 @@ void cubie_result_free(cubie_result *r)
 	cfg_free_names(r->var_names, r->out.n_vars);
 	cfg_free_names(r->input_names, r->out.n_inputs);
 	free(r->time);
-	free(r->values);
-	free(r->status);
-	free(r->inputs);
-	free(r->steps);
+	free(r->settings);
+	runs_free(&r->inputs);
+	if (r->store && r->store->kept)
+		r->store->in_use = 0; /* back to its solver, for the next solve */
+	else
+		store_free(r->store);
 	free(r);
 }
 
 size_t cubie_result_runs(const cubie_result *r)
 {
-	return r->arrays[2].shape[0];
+	return r->n_runs;
 }
 
 size_t cubie_result_count(const cubie_result *r)

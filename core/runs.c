@@ -213,7 +213,7 @@ int runs_build(const cubie_config *c, const struct model *m, struct run_table *r
 			             is_state ? "initial" : "parameters");
 			goto out;
 		}
-		if ((rc = cfg_values(en, &vals[i], &len[i], e)))
+		if ((rc = cfg_values_names(en, model_constant, (void *)m, &vals[i], &len[i], e)))
 			goto out;
 	}
 	if (file) {
@@ -311,8 +311,23 @@ out:
 	return rc;
 }
 
+int runs_share(struct run_table *rt, struct run_table *copy)
+{
+	if (!rt->refs) {
+		if (!(rt->refs = malloc(sizeof *rt->refs)))
+			return -1;
+		*rt->refs = 1;
+	}
+	++*rt->refs;
+	*copy = *rt;
+	return 0;
+}
+
 void runs_free(struct run_table *rt)
 {
-	free(rt->v);
+	if (!rt->refs || --*rt->refs == 0) {
+		free(rt->refs);
+		free(rt->v);
+	}
 	memset(rt, 0, sizeof *rt);
 }

@@ -5,11 +5,11 @@
 #include "internal.h"
 
 /* One stream's share of the pipeline: device buffers for one chunk and
- * pinned host staging of the same shape. */
+ * pinned staging for its inputs. */
 struct slot {
 	void *stream;
-	uint64_t d_in, d_out, d_int; /* inputs, saved values, status + steps */
-	void *h_in, *h_out, *h_int;
+	uint64_t d_in, d_out, d_int; /* inputs, saved values, status (+ steps) */
+	void *h_in, *h_out, *h_int;   /* h_out, h_int: only when streaming */
 	size_t first, n;             /* the chunk in flight; n = 0: idle */
 };
 
@@ -30,6 +30,7 @@ struct cubie_solver {
 	const char *controller;
 	int *save;
 	size_t n_save;
+	int want_steps; /* [output] save names "steps" */
 	char **save_names;
 	double t0, duration, dt, save_every, mem_proportion, settle;
 	size_t n_saves;
@@ -42,7 +43,9 @@ struct cubie_solver {
 	struct slot *slots;
 	size_t n_slots;
 	size_t staged_runs;  /* capacity of the pinned staging in slots */
-	struct workers *workers; /* host threads for packing and unpacking */
+	struct workers *workers; /* host threads for packing */
+	unsigned runs_gen, packed_gen; /* staging holds the inputs of runs_gen + 1 */
+	struct result_store *store;    /* result arrays kept for the next solve */
 	cubie_progress_fn progress;
 	void *progress_user;
 	cubie_stats stats;
@@ -57,4 +60,12 @@ int controller_defines(cubie_solver *s, sbuf *b, cubie_error *e); /* controller.
 int solver_plan(cubie_solver *s, cubie_error *e);                  /* planner.c */
 int group_join(cubie_solver *s, const char *name, cubie_error *e);  /* pipeline.c */
 void solver_release(cubie_solver *s);                              /* pipeline.c */
+int solver_streams(const cubie_solver *s);            /* its writer streams (pipeline.c) */
+size_t solver_stream_chunk(const cubie_solver *s);    /* largest streamed chunk, runs */
+size_t solver_result_bytes(const cubie_solver *s);    /* a whole result's host bytes */
+const char *solver_compression(const cubie_solver *s); /* [output] compression or NULL */
+/* The writer for path (NULL: [output] file): the solver's, or one loaded
+ * into *w (plugin_close it); *resolved is the path (solver.c). */
+int solver_writer(const cubie_solver *s, const char *path, struct plugin *w,
+                  const struct plugin **use, const char **resolved, cubie_error *e);
 #endif

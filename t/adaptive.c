@@ -10,7 +10,8 @@ static const char *const adaptive[] = {"heun_21", "bogacki_shampine_32", "fehlbe
  * exact solutions e^-kt and cos(wt). */
 static const char *problem =
 	"[model]\nstates = x, u, v\nparameters = k\n[equations]\ndx = -k * x\ndu = v\ndv = -4 * u\n"
-	"[initial]\nx = 1\nu = 1\nv = 0\n[parameters]\nk = 0.5, 1, 2\n[solve]\nduration = 3\ndt = 0.01\n";
+	"[initial]\nx = 1\nu = 1\nv = 0\n[parameters]\nk = 0.5, 1, 2\n[solve]\nduration = 3\ndt = 0.01\n"
+	"[output]\nsave = x, u, v, steps\n";
 
 struct outcome { double err; double accepted, rejected; int ok; };
 
@@ -144,6 +145,19 @@ int main(void)
 	st = r ? cubie_result_find(r, "steps") : NULL;
 	ok(st && ((const int *)st->data)[0] == 300 && ((const int *)st->data)[3] == 0,
 	   "rk4 defaults to fixed steps: 300 steps of 0.01, none rejected");
+	cubie_result_free(r);
+	/* step counts are kept only when [output] save names them */
+	const char *no_steps[] = {"solve.integrator=rk4", "device.backend=cpu", "output.save=x", NULL};
+	r = solve_text(problem, no_steps, &e);
+	ok(r && !cubie_result_find(r, "steps") && cubie_result_count(r) == 4,
+	   "without 'steps' in [output] save the result has no step counts");
+	ok(r && cubie_result_find(r, "values")->shape[1] == 1, "... and saves only x");
+	cubie_result_free(r);
+	const char *only_steps[] = {"solve.integrator=rk4", "device.backend=cpu", "output.save=steps",
+	                            NULL};
+	r = solve_text(problem, only_steps, &e);
+	ok(r && cubie_result_find(r, "steps") && cubie_result_find(r, "values")->shape[1] == 3,
+	   "save = steps keeps the step counts and every state");
 	cubie_result_free(r);
 	done_testing();
 	return tap_exit();

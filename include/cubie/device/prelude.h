@@ -7,6 +7,7 @@
 #if defined(__CUDACC__)
 #define CUBIE_DEV static __device__ __forceinline__
 #define CUBIE_UNROLL _Pragma("unroll")
+#define CUBIE_UNROLL4 _Pragma("unroll 4")
 #define CUBIE_NAN __longlong_as_double(0x7ff8000000000000ULL)
 #else
 #include <math.h>
@@ -14,10 +15,13 @@
 #define CUBIE_NAN ((double)NAN)
 #if defined(__clang__)
 #define CUBIE_UNROLL _Pragma("unroll")
+#define CUBIE_UNROLL4 _Pragma("unroll 4")
 #elif defined(__GNUC__)
 #define CUBIE_UNROLL _Pragma("GCC unroll 64")
+#define CUBIE_UNROLL4 _Pragma("GCC unroll 4")
 #else
 #define CUBIE_UNROLL
+#define CUBIE_UNROLL4
 #endif
 #endif
 

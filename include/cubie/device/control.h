@@ -1,0 +1,64 @@
+/* Step-size control in the working precision. Errors are kept as log2 of
+ * the RMS norm, so a controller is one exp2 of a weighted sum of the last
+ * errors' logs (one log2 and one exp2 per step, never pow).
+ *
+ * Compiled-in settings: CUBIE_CONTROLLER 1 i, 2 pi, 3 pid, 4 gustafsson;
+ * CUBIE_ERR_ORDER; CUBIE_ATOL, CUBIE_RTOL {one per state}; CUBIE_SAFETY,
+ * CUBIE_MIN_GAIN, CUBIE_MAX_GAIN. */
+#ifndef CUBIE_DEVICE_CONTROL_H
+#define CUBIE_DEVICE_CONTROL_H
+
+#if defined(__CUDACC__) && CUBIE_PRECISION == 32
+#define CUBIE_QUOT(a, b) __fdividef(a, b) /* 2 ulp; the norm needs no more */
+#else
+#define CUBIE_QUOT(a, b) ((a) / (b))
+#endif
+
+/* Sum over states of (err / (atol + rtol max(|y|, |y_new|)))^2; the step
+ * is accepted when it is at most CUBIE_NSTATES (RMS norm <= 1). */
+CUBIE_DEV cubie_real cubie_norm2(const cubie_real *y, const cubie_real *y_new,
+                                 const cubie_real *err)
+{
+	const double atol[CUBIE_NSTATES] = CUBIE_ATOL, rtol[CUBIE_NSTATES] = CUBIE_RTOL;
+	cubie_real sum = 0;
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NSTATES; j++) {
+		const cubie_real m = CUBIE_M(fmax)(CUBIE_M(fabs)(y[j]), CUBIE_M(fabs)(y_new[j]));
+		const cubie_real r = CUBIE_QUOT(err[j], CUBIE_R(atol[j]) + CUBIE_R(rtol[j]) * m);
+		sum += r * r;
+	}
+	return sum;
+}
+
+/* log2 of the RMS norm from the sum above, floored at log2(1e-10). */
+CUBIE_DEV cubie_real cubie_log2_norm(cubie_real sum)
+{
+	const cubie_real q = sum * CUBIE_R(1.0 / CUBIE_NSTATES);
+	return CUBIE_R(0.5) * CUBIE_M(log2)(q > CUBIE_R(1e-20) ? q : CUBIE_R(1e-20));
+}
+
+/* The step-size factor after an attempt whose error norm has log2 le;
+ * accepted: the attempt was accepted (the controllers with memory apply). */
+CUBIE_DEV cubie_real cubie_gain(const struct cubie_state *st, cubie_real le, cubie_real h,
+                                int accepted)
+{
+	const cubie_real k = CUBIE_R(1.0 / (CUBIE_ERR_ORDER + 1.0));
+	cubie_real x = -le; /* i: elementary */
+	if (accepted) {
+#if CUBIE_CONTROLLER == 2 /* pi: Gustafsson's PI.3.4, kI = 0.3, kP = 0.4 */
+		x = CUBIE_R(-0.7) * le + CUBIE_R(0.4) * st->le1;
+#elif CUBIE_CONTROLLER == 3 /* pid: kI = 0.3, kP = 0.4, kD = 0.1 (velocity form) */
+		x = CUBIE_R(-0.8) * le + CUBIE_R(0.6) * st->le1 - CUBIE_R(0.1) * st->le2;
+#endif
+	}
+	cubie_real fac = CUBIE_R(CUBIE_SAFETY) * CUBIE_M(exp2)(k * x);
+#if CUBIE_CONTROLLER == 4 /* gustafsson: predictive (Hairer-Wanner IV.8, RADAU5) */
+	if (accepted && st->h_prev > 0) {
+		const cubie_real pred = fac * (h / st->h_prev) * CUBIE_M(exp2)(k * (st->le1 - le));
+		fac = pred < fac ? pred : fac;
+	}
+#endif
+	const cubie_real hi = st->rejected ? CUBIE_R(1) : CUBIE_R(CUBIE_MAX_GAIN);
+	return fac < CUBIE_R(CUBIE_MIN_GAIN) ? CUBIE_R(CUBIE_MIN_GAIN) : fac > hi ? hi : fac;
+}
+#endif
