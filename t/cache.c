@@ -26,7 +26,9 @@ static int solve_here(void)
 {
 	cubie_error e = {0};
 	cubie_result *r = solve_text(ini, NULL, &e);
-	return r && fabs(value_at(r, 1, 0, 0) - exp(-1.0)) < 1e-10 ? 0 : 1;
+	int right = r && fabs(value_at(r, 1, 0, 0) - exp(-1.0)) < 1e-10;
+	cubie_result_free(r);
+	return right ? 0 : 1;
 }
 
 /* A solve in a fresh process (the loader keeps a path it has loaded, so a

@@ -84,14 +84,14 @@ int main(void)
 			feed(big[i].what, s, len);
 		free(s);
 	}
-	/* a chain of 12000 auxiliaries, each using the next */
-	char *s = malloc(12000 * 32 + 64), *p = s;
+	/* a chain of 8000 auxiliaries, each using the next */
+	char *s = malloc(8000 * 32 + 64), *p = s;
 	if (s) {
 		p += sprintf(p, "[model]\nstates = x\n[equations]\ndx = -b0\n");
-		for (int i = 0; i < 12000; i++)
+		for (int i = 0; i < 8000; i++)
 			p += sprintf(p, "b%d = b%d + 1\n", i, i + 1);
-		p += sprintf(p, "b12000 = x\n");
-		feed("a chain of 12000 auxiliaries", s, (size_t)(p - s));
+		p += sprintf(p, "b8000 = x\n");
+		feed("a chain of 8000 auxiliaries", s, (size_t)(p - s));
 		free(s);
 	}
 	done_testing();
