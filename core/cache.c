@@ -93,20 +93,22 @@ static const char *untrusted(const char *dir)
 }
 
 /* The private fallback: made once, removed at exit with all it holds (it
- * is ours alone, so nothing in it is anyone else's). */
+ * is ours alone, so nothing in it is anyone else's), by the process that
+ * made it, not by a forked child that exits. */
 static char *private_dir;
+static pid_t private_owner;
 
 static void remove_private(void)
 {
-	DIR *d = private_dir ? opendir(private_dir) : NULL;
+	DIR *d = private_dir && getpid() == private_owner ? opendir(private_dir) : NULL;
 	struct dirent *en;
 	while (d && (en = readdir(d)))
 		if (strcmp(en->d_name, ".") && strcmp(en->d_name, ".."))
 			unlinkat(dirfd(d), en->d_name, 0);
-	if (d)
+	if (d) {
 		closedir(d);
-	if (private_dir)
 		rmdir(private_dir);
+	}
 	free(private_dir);
 	private_dir = NULL;
 }
@@ -121,6 +123,7 @@ static char *private_cache(void)
 			private_dir = NULL;
 			return NULL;
 		}
+		private_owner = getpid();
 		atexit(remove_private);
 	}
 	return cb_strdup(private_dir);
