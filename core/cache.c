@@ -94,7 +94,8 @@ static const char *untrusted(const char *dir)
 
 /* The private fallback: made once, removed at exit with all it holds (it
  * is ours alone, so nothing in it is anyone else's), by the process that
- * made it, not by a forked child that exits. */
+ * made it, not by a forked child that exits. Kernel sources kept for the
+ * user (kernel-*, see kernel_keep) stay, and the directory with them. */
 static char *private_dir;
 static pid_t private_owner;
 
@@ -103,7 +104,8 @@ static void remove_private(void)
 	DIR *d = private_dir && getpid() == private_owner ? opendir(private_dir) : NULL;
 	struct dirent *en;
 	while (d && (en = readdir(d)))
-		if (strcmp(en->d_name, ".") && strcmp(en->d_name, ".."))
+		if (strcmp(en->d_name, ".") && strcmp(en->d_name, "..") &&
+		    strncmp(en->d_name, "kernel-", 7))
 			unlinkat(dirfd(d), en->d_name, 0);
 	if (d) {
 		closedir(d);
