@@ -251,6 +251,18 @@ static int cpu_launch(backend *b, const struct cubie_args *a, void *s, cubie_err
 	return 0;
 }
 
+/* The stream's work is done when a call returns: run fn now. */
+static int cpu_after(backend *b, void *s, void (*fn)(void *), void *ctx)
+{
+	fn(ctx);
+	return 0;
+}
+
+static int cpu_stream_idle(backend *b, void *s)
+{
+	return 1;
+}
+
 static int cpu_mem_info(backend *b, size_t *free_b, size_t *total_b)
 {
 	host_mem_info(free_b, total_b);
@@ -330,6 +342,8 @@ static const struct backend_ops cpu_ops = {
 	.copy_h2d = cpu_copy_h2d,
 	.copy_d2h = cpu_copy_d2h,
 	.copy_d2h_rows = cpu_copy_d2h_rows,
+	.after = cpu_after,
+	.stream_idle = cpu_stream_idle,
 	.mem_alloc = cpu_mem_alloc,
 	.mem_free = cpu_mem_free,
 	.pinned_alloc = cpu_pinned_alloc,
@@ -353,6 +367,7 @@ int backend_cpu_open(int threads, backend **out, cubie_error *e)
 		         *CUBIE_OPENMP_CFLAGS ? ", OpenMP" : ", no OpenMP");
 	cb->base.block_size = 1;
 	cb->base.host_memory = 1;
+	cb->base.slice_min = 64;
 	*out = &cb->base;
 	return 0;
 }

@@ -198,6 +198,9 @@ struct backend_ops {
 	/* rows of width bytes, from pitch spitch on the device to dpitch on the host */
 	int (*copy_d2h_rows)(backend *b, void *dst, size_t dpitch, uint64_t src, size_t spitch,
 	                     size_t width, size_t rows, void *s, cubie_error *e);
+	/* Call fn(ctx), on some thread, once the stream's work so far is done. */
+	int (*after)(backend *b, void *s, void (*fn)(void *), void *ctx);
+	int (*stream_idle)(backend *b, void *s); /* 1 when its work is done */
 	/* Page-lock host memory for direct copies (NULL where copies need none). */
 	int (*host_register)(backend *b, void *p, size_t n);
 	void (*host_unregister)(backend *b, void *p);
@@ -219,6 +222,7 @@ struct backend {
 	double kernel_s;   /* device time of launches since the solver zeroed it */
 	size_t reserve;    /* fixed memory cost of the loaded kernel (module, local memory) */
 	int host_memory;   /* "device" memory is the host's (cpu backend) */
+	size_t slice_min;  /* fewest runs per launch worth a progress report */
 };
 /* gpu: device ordinal. Fails with a message when no GPU is usable. */
 int backend_cuda_open(int gpu, int block_size, backend **out, cubie_error *e);
@@ -270,7 +274,7 @@ struct plan {
  * proportion x free (available) - reserve on host memory; chunk runs =
  * budget / (streams x bytes per run), rounded down to whole blocks, or
  * forced (> 0). When all runs fit: one chunk, or on a GPU with several
- * streams and a large batch, two chunks per stream. In host memory a
+ * streams and a large batch, one chunk per stream. In host memory a
  * chunk is at most 64 MiB. -1 when one run per stream
  * cannot fit even with one stream. */
 int plan_compute(size_t free_b, size_t total_b, double proportion, int host_memory,
@@ -281,8 +285,18 @@ int plan_chunks(size_t bytes_per_run, size_t streams, size_t runs, size_t block,
                 struct plan *p);
 
 /* ---- results (result.c) ---- */
-/* The large arrays of a result: values, then status and steps in one
- * block of int32 ([1 + 2][runs] when steps are kept). */
+/* The large arrays of a result: values, then a per-run block: status and
+ * steps as int32 rows ([1 + 2][runs] when steps are kept), then reached
+ * (float64 [runs]) from run_block_reached on. Device buffers for a chunk
+ * have the same layout with the chunk's column length. */
+static inline size_t run_block_reached(size_t int_rows, size_t runs)
+{
+	return (int_rows * runs * 4 + 7) / 8 * 8;
+}
+static inline size_t run_block_bytes(size_t int_rows, size_t runs)
+{
+	return run_block_reached(int_rows, runs) + runs * 8;
+}
 struct result_store {
 	void *values;
 	int32_t *ints;
@@ -293,7 +307,7 @@ struct result_store {
 };
 struct cubie_result {
 	cubie_output out;      /* what writers see */
-	cubie_array arrays[5]; /* time, values (unless streamed), status, inputs, steps (when kept) */
+	cubie_array arrays[6]; /* time, values (unless streamed), status, reached, inputs, steps */
 	size_t n_runs;
 	char *settings;        /* out.settings, made for a writer */
 	char **var_names, **input_names;
@@ -301,6 +315,7 @@ struct cubie_result {
 	void *values;
 	int32_t *status;
 	int32_t *steps;        /* [2][runs]: accepted, rejected; NULL unless asked */
+	double *reached;       /* [runs] the time each run reached */
 	struct run_table inputs;
 	struct result_store *store;
 	size_t n_failed;

@@ -72,10 +72,11 @@ int plan_chunks(size_t bytes_per_run, size_t streams, size_t runs, size_t block,
 		if (streams == 0)
 			return -1;
 		chunk = p->budget / (streams * bytes_per_run);
-		if (chunk >= runs && p->overlap && streams > 1 && runs >= 2 * streams * OVERLAP_RUNS) {
-			/* It all fits, but in two chunks per stream the copies of one
-			 * chunk run under the kernels of others. */
-			chunk = (runs + 2 * streams - 1) / (2 * streams);
+		if (chunk >= runs && p->overlap && streams > 1 && runs >= streams * OVERLAP_RUNS) {
+			/* It all fits, but in one chunk per stream the copies of one
+			 * chunk run under the kernel of another (and each stream's
+			 * staging keeps its chunk's inputs for the next solve). */
+			chunk = (runs + streams - 1) / streams;
 			chunk += (block - chunk % block) % block;
 		} else if (chunk >= runs) {
 			chunk = runs;
@@ -98,9 +99,10 @@ int plan_chunks(size_t bytes_per_run, size_t streams, size_t runs, size_t block,
 int solver_plan(cubie_solver *s, cubie_error *e)
 {
 	size_t r = real_size(s), free_b, total_b;
-	/* inputs, saved values, status and, when kept, two step counts per run */
+	/* inputs, saved values, status, the time reached and, when kept, two
+	 * step counts per run */
 	s->bytes_per_run = (s->runs.n_inputs + s->n_saves * s->n_save) * r +
-	                   (s->want_steps ? 3 : 1) * sizeof(int32_t);
+	                   int_rows(s) * sizeof(int32_t) + sizeof(double);
 	if (s->be->ops->mem_info(s->be, &free_b, &total_b))
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "cannot query the %s backend's memory",
 		               s->be->ops->name);

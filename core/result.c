@@ -121,12 +121,14 @@ cubie_result *result_new(struct result_store *st, struct run_table *runs, size_t
 	r->values = values ? st->values : NULL;
 	r->status = st->ints;
 	r->steps = steps ? st->ints + n_runs : NULL;
+	r->reached = (double *)((char *)st->ints + run_block_reached(steps ? 3 : 1, n_runs));
 	set_array(&r->arrays[k++], "time", CUBIE_DTYPE_FLOAT64, r->time, 1, n_saves, 0, 0);
 	if (values)
 		set_array(&r->arrays[k++], "values",
 		          precision == 32 ? CUBIE_DTYPE_FLOAT32 : CUBIE_DTYPE_FLOAT64, r->values, 3,
 		          n_saves, n_vars, n_runs);
 	set_array(&r->arrays[k++], "status", CUBIE_DTYPE_INT32, r->status, 1, n_runs, 0, 0);
+	set_array(&r->arrays[k++], "reached", CUBIE_DTYPE_FLOAT64, r->reached, 1, n_runs, 0, 0);
 	set_array(&r->arrays[k++], "inputs", CUBIE_DTYPE_FLOAT64, r->inputs.v, 2, n_inputs, n_runs, 0);
 	if (steps)
 		set_array(&r->arrays[k++], "steps", CUBIE_DTYPE_INT32, r->steps, 2, 2, n_runs, 0);

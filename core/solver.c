@@ -143,7 +143,7 @@ static int read_settings(cubie_solver *s, cubie_error *e)
 	    (rc = cfg_num(c, "memory", "mem_proportion", &s->mem_proportion, e)))
 		return rc;
 	if (cfg_require(c, "solve", "duration", s->duration > 0, "positive", e) ||
-	    cfg_require(c, "solve", "dt", s->dt > 0 && s->dt <= s->duration,
+	    cfg_require(c, "solve", "dt", s->dt > 0 && (s->dt <= s->duration || !cfg_get(c, "solve", "dt")),
 	                "positive and at most the duration", e) ||
 	    cfg_require(c, "output", "save_every", s->save_every >= 0 && s->save_every <= s->duration,
 	                "between 0 and the duration", e) ||
@@ -376,8 +376,9 @@ char *cubie_solver_describe(const cubie_solver *s)
 	sb_add(&b, "model:       %s (%zu states, %zu parameters, %zu observables)\n",
 	       s->model->name, s->model->n_states, s->model->n_params, s->model->n_obs);
 	sb_add(&b, "backend:     %s, %s\n", s->be->ops->name, s->be->device);
-	sb_add(&b, "integrator:  %s, order %d, %d stages, controller %s (%s)\n",
-	       s->integrator.desc->name, io->order, io->stages, s->controller, s->integrator.path);
+	sb_add(&b, "integrator:  %s, order %d, %d stages, controller %s%s (%s)\n",
+	       s->integrator.desc->name, io->order, io->stages, s->controller,
+	       s->auto_dt ? ", first step chosen per run" : "", s->integrator.path);
 	sb_add(&b, "kernel:      float%d, %s\n", s->precision,
 	       s->be->cache_hit ? "from the cache" : "compiled");
 	sb_add(&b, "runs:        %zu, %zu saves of %zu variables\n", s->runs.n_runs, s->n_saves,

@@ -6,11 +6,20 @@
 
 /* One stream's share of the pipeline: device buffers for one chunk and
  * pinned staging for its inputs. */
+#define PROGRESS_SLICES 64 /* launches per chunk when progress is reported */
+struct slice_done {
+	struct cubie_solver *s;
+	size_t runs;
+};
 struct slot {
 	void *stream;
 	uint64_t d_in, d_out, d_int; /* inputs, saved values, status (+ steps) */
 	void *h_in, *h_out, *h_int;   /* h_out, h_int: only when streaming */
 	size_t first, n;             /* the chunk in flight; n = 0: idle */
+	unsigned packed_gen;         /* h_in holds runs_gen + 1's runs packed_first.. */
+	size_t packed_first, packed_n;
+	struct slice_done slices[PROGRESS_SLICES]; /* when progress is reported */
+	size_t n_slices;
 };
 
 struct stream_group;
@@ -28,6 +37,7 @@ struct cubie_solver {
 	void *alloc; /* the allocator's state */
 	int precision;
 	const char *controller;
+	int auto_dt;    /* adaptive, no dt given: the first step is chosen per run */
 	int *save;
 	size_t n_save;
 	int want_steps; /* [output] save names "steps" */
@@ -44,9 +54,10 @@ struct cubie_solver {
 	size_t n_slots;
 	size_t staged_runs;  /* capacity of the pinned staging in slots */
 	struct workers *workers; /* host threads for packing */
-	unsigned runs_gen, packed_gen; /* staging holds the inputs of runs_gen + 1 */
+	unsigned runs_gen;             /* counts new run tables (set_inputs) */
 	struct result_store *store;    /* result arrays kept for the next solve */
 	cubie_progress_fn progress;
+	size_t runs_done, runs_reported; /* runs_done: counted as slices finish */
 	void *progress_user;
 	cubie_stats stats;
 };
@@ -54,6 +65,12 @@ struct cubie_solver {
 static inline size_t real_size(const cubie_solver *s)
 {
 	return s->precision == 32 ? 4 : 8;
+}
+
+/* int32 rows of the per-run block: status, and accepted, rejected steps */
+static inline size_t int_rows(const cubie_solver *s)
+{
+	return s->want_steps ? 3 : 1;
 }
 
 int controller_defines(cubie_solver *s, sbuf *b, cubie_error *e); /* controller.c */

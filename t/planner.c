@@ -18,13 +18,13 @@ struct row {
 };
 
 static const struct row rows[] = {
-	{"everything fits on a GPU: two chunks per stream, so copies overlap kernels", 79 * GiB,
-	 80 * GiB, 0.7, 0, 100 * MiB, 44, 2, 1 << 22, 128, 0, 0, 0.7 * 80 * GiB - 100 * MiB, 1 << 20,
-	 2, 4},
+	{"everything fits on a GPU: one chunk per stream, so copies overlap kernels", 79 * GiB,
+	 80 * GiB, 0.7, 0, 100 * MiB, 44, 2, 1 << 22, 128, 0, 0, 0.7 * 80 * GiB - 100 * MiB, 1 << 21,
+	 2, 2},
 	{"... rounded up to whole blocks", 79 * GiB, 80 * GiB, 0.7, 0, 0, 44, 3, 1000000, 128, 0, 0,
-	 0.7 * 80 * GiB, 166784, 3, 6},
+	 0.7 * 80 * GiB, 333440, 3, 3},
 	{"everything fits, a small batch: one chunk on one stream", 79 * GiB, 80 * GiB, 0.7, 0, 0,
-	 44, 2, 200000, 128, 0, 0, 0.7 * 80 * GiB, 200000, 1, 1},
+	 44, 2, 100000, 128, 0, 0, 0.7 * 80 * GiB, 100000, 1, 1},
 	{"everything fits in host memory: one chunk", 79 * GiB, 80 * GiB, 0.7, 1, 0, 44, 2, 1 << 20,
 	 1, 0, 0, 0.7 * 79 * GiB, 1 << 20, 1, 1},
 	{"host memory: chunks of at most 64 MiB, so the peak stays near the result", 79 * GiB,

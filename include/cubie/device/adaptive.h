@@ -12,6 +12,7 @@ CUBIE_DEV int cubie_advance(const struct cubie_args *a, struct cubie_state *st,
 	cubie_real y_new[CUBIE_NSTATES], err[CUBIE_NSTATES];
 	double t = t_start;
 	while (t < t_end) {
+		st->t = t; /* where a failure below stops (kept in a register) */
 		if (st->accepted + st->rejections >= CUBIE_MAX_STEPS)
 			return CUBIE_STATUS_MAX_STEPS;
 		cubie_real h = st->h;
@@ -56,6 +57,7 @@ CUBIE_DEV int cubie_advance(const struct cubie_args *a, struct cubie_state *st,
 		st->accepted++;
 		t = last ? t_end : t + (double)h;
 	}
+	st->t = t;
 	return CUBIE_STATUS_SUCCESS;
 }
 #endif

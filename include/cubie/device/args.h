@@ -8,8 +8,9 @@ struct cubie_args {
 	const void *params; /* [parameters][stride] */
 	void *out;          /* [saves][saved variables][stride] */
 	int *status;        /* [stride] CUBIE_STATUS_* bits */
-	int *steps;         /* [2][stride]: accepted, rejected steps */
-	long long n;        /* runs in this launch */
+	int *steps;         /* [2][stride]: accepted, rejected steps; NULL: not kept */
+	double *reached;    /* [stride] the time each run reached (its end, unless it failed) */
+	long long begin, n; /* this launch runs [begin, n) of the chunk */
 	long long stride;   /* column length of every array above */
 	long long n_saves;  /* >= 2: t0 and the end time at least */
 	double t0, duration, dt, save_every;

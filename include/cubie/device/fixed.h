@@ -23,6 +23,7 @@ CUBIE_DEV int cubie_advance(const struct cubie_args *a, struct cubie_state *st,
 		                            st->f1, st->f0_ok);
 		if (fail) {
 			st->accepted += s;
+			st->t = t_start + (double)s * hd;
 			return fail;
 		}
 #else
@@ -31,6 +32,7 @@ CUBIE_DEV int cubie_advance(const struct cubie_args *a, struct cubie_state *st,
 		cubie_accept(st, y_new);
 	}
 	st->accepted += n;
+	st->t = n < nd ? t_start + (double)n * hd : t_end;
 	return nd > (double)n ? CUBIE_STATUS_MAX_STEPS : CUBIE_STATUS_SUCCESS;
 }
 #endif

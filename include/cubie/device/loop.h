@@ -22,12 +22,16 @@
 #ifndef CUBIE_STEP_STATUS
 #define CUBIE_STEP_STATUS 0
 #endif
+#ifndef CUBIE_AUTO_DT
+#define CUBIE_AUTO_DT 0
+#endif
 
 /* Everything a run carries from one interval to the next. */
 struct cubie_state {
 	cubie_real y[CUBIE_NSTATES], f0[CUBIE_NSTATES], f1[CUBIE_NSTATES];
 	int f0_ok;
 	int accepted, rejections;
+	double t; /* reached: where a failed run stopped */
 #if CUBIE_CONTROLLER != 0
 	cubie_real h;        /* next step */
 	cubie_real le1, le2; /* log2 error norms of the last two accepted steps */
@@ -74,11 +78,16 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i)
 		p[j] = pp[j * a->stride + i];
 	st.f0_ok = 0;
 	st.accepted = st.rejections = 0;
+	st.t = a->settle > 0 ? a->t0 - a->settle : a->t0;
 #if CUBIE_CONTROLLER != 0
 	st.h = CUBIE_R(a->dt);
 	st.le1 = st.le2 = 0;
 	st.h_prev = 0;
 	st.rejected = 0;
+#if CUBIE_AUTO_DT
+	st.h = cubie_first_step(a->settle > 0 ? a->t0 - a->settle : a->t0, st.y, p, st.f0);
+	st.f0_ok = 1;
+#endif
 #endif
 
 	/* States are checked for NaN and infinity at the save times only: a
@@ -101,6 +110,7 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i)
 		cubie_store(a, i, k, t_end, st.y, p, status != CUBIE_STATUS_SUCCESS);
 	}
 	a->status[i] = status;
+	a->reached[i] = st.t;
 	if (a->steps) {
 		a->steps[i] = st.accepted;
 		a->steps[a->stride + i] = st.rejections;
@@ -110,7 +120,7 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i)
 #if defined(__CUDACC__)
 extern "C" __global__ void cubie_kernel(const struct cubie_args a)
 {
-	const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+	const long long i = a.begin + (long long)blockIdx.x * blockDim.x + threadIdx.x;
 	if (i < a.n)
 		cubie_run(&a, i);
 }
@@ -123,7 +133,7 @@ void cubie_cpu_solve(const struct cubie_args *a)
 #else
 #pragma omp parallel for schedule(dynamic, 64)
 #endif
-	for (long long i = 0; i < a->n; i++)
+	for (long long i = a->begin; i < a->n; i++)
 		cubie_run(a, i);
 }
 #endif
