@@ -10,7 +10,6 @@
 #include "config.h"
 #include "internal.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -92,28 +91,9 @@ static const char *untrusted(const char *dir)
 	return why;
 }
 
-/* The private fallback: made once, removed at exit with all it holds (it
- * is ours alone, so nothing in it is anyone else's), by the process that
- * made it, not by a forked child that exits. Kernel sources kept for the
- * user (kernel-*, see kernel_keep) stay, and the directory with them. */
+/* The private fallback: made once, removed at exit (or on a signal, see
+ * tmpfiles.c) with all it holds: it is ours alone. */
 static char *private_dir;
-static pid_t private_owner;
-
-static void remove_private(void)
-{
-	DIR *d = private_dir && getpid() == private_owner ? opendir(private_dir) : NULL;
-	struct dirent *en;
-	while (d && (en = readdir(d)))
-		if (strcmp(en->d_name, ".") && strcmp(en->d_name, "..") &&
-		    strncmp(en->d_name, "kernel-", 7))
-			unlinkat(dirfd(d), en->d_name, 0);
-	if (d) {
-		closedir(d);
-		rmdir(private_dir);
-	}
-	free(private_dir);
-	private_dir = NULL;
-}
 
 static char *private_cache(void)
 {
@@ -125,8 +105,8 @@ static char *private_cache(void)
 			private_dir = NULL;
 			return NULL;
 		}
-		private_owner = getpid();
-		atexit(remove_private);
+		tmp_own_dir(private_dir);
+		atexit(tmp_remove_own_dir);
 	}
 	return cb_strdup(private_dir);
 }

@@ -180,6 +180,10 @@ void cache_discard(const char *digest, const char *ext);
  * now gone left beside it, and lets cubie_remove_temporaries find ours. */
 void tmp_begin(const char *target);
 void tmp_end(void);
+/* The process's own temporary directory (the private kernel cache), for
+ * tmp_remove_own_dir at exit and cubie_remove_temporaries on a signal. */
+void tmp_own_dir(const char *path);
+void tmp_remove_own_dir(void);
 
 /* ---- backends (backend_cpu.c, backend_cuda.c) ---- */
 typedef struct backend backend;

@@ -1,9 +1,10 @@
-/* Temporary files that writers leave beside their target while they work,
- * named TARGET.tmp-PID-XXXXXX (and TARGET.old-PID-XXXXXX for an earlier
- * output moved aside), as cubie-plugin(7) asks of them. Before a write,
- * those of processes that no longer exist are removed; on SIGINT/SIGTERM
- * the program removes its own (cubie_remove_temporaries, which a signal
- * handler may call: it uses system calls only, on paths set beforehand). */
+/* Temporary files: those that writers leave beside their target while they
+ * work, named TARGET.tmp-PID-XXXXXX (and TARGET.old-PID-XXXXXX for an
+ * earlier output moved aside), as cubie-plugin(7) asks of them, and the
+ * process's private kernel cache (cache.c). Before a write, the writers'
+ * temporaries of processes that no longer exist are removed; on SIGINT or
+ * SIGTERM the program removes its own (cubie_remove_temporaries, which a
+ * signal handler may call: system calls only, on paths set beforehand). */
 #include "config.h"
 #include "internal.h"
 
@@ -18,6 +19,8 @@
 
 static char dir[PATH_MAX], base[NAME_MAX + 1];
 static volatile sig_atomic_t armed;
+static char own_dir[PATH_MAX];
+static pid_t own_pid;
 
 struct dirent64 {
 	uint64_t d_ino;
@@ -56,8 +59,12 @@ static void each(int dfd, void (*fn)(int, const char *, long), long arg)
 		}
 }
 
-static void unlink_file(int dfd, const char *name, long unused)
+/* Plain files only; kernel sources kept for the user (kernel-*, see
+ * kernel_keep) too when keep is set. */
+static void unlink_file(int dfd, const char *name, long keep)
 {
+	if (keep && !strncmp(name, "kernel-", 7))
+		return;
 	struct stat st;
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
 		unlinkat(dfd, name, 0);
@@ -124,10 +131,33 @@ void tmp_end(void)
 	armed = 0;
 }
 
+void tmp_own_dir(const char *path)
+{
+	if (strlen(path) < sizeof own_dir) {
+		strcpy(own_dir, path);
+		own_pid = getpid();
+	}
+}
+
+void tmp_remove_own_dir(void)
+{
+	int dfd;
+	/* only by the process that made it, not by a forked child */
+	if (!*own_dir || getpid() != own_pid)
+		return;
+	if ((dfd = open(own_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+		each(dfd, unlink_file, 1);
+		close(dfd);
+	}
+	rmdir(own_dir); /* fails, keeping it, when kept sources remain */
+	own_dir[0] = 0;
+}
+
 void cubie_remove_temporaries(void)
 {
 	int err = errno;
 	if (armed)
 		sweep(getpid());
+	tmp_remove_own_dir();
 	errno = err;
 }

@@ -179,9 +179,13 @@ for sig in TERM INT; do
 	if [ $sig = INT ] && [ -z "$dflt" ]; then
 		ok "# SKIP this env cannot restore SIGINT in a background job"
 		ok "# SKIP SIG$sig"
+		ok "# SKIP SIG$sig"
 		continue
 	fi
-	$dflt "$cubie" run "$tmp/big.ini" -q -o "$tmp/sig.csv" 2>/dev/null &
+	# no usable cache (a file): the kernel goes to a private directory in TMPDIR
+	mkdir -p "$tmp/sigtmp"; : >"$tmp/notadir"
+	CUBIE_CACHE_DIR=$tmp/notadir TMPDIR=$tmp/sigtmp \
+		$dflt "$cubie" run "$tmp/big.ini" -q -o "$tmp/sig.csv" 2>/dev/null &
 	pid=$!
 	i=0 seen=
 	while [ $i -lt 3000 ] && kill -0 $pid 2>/dev/null; do
@@ -192,12 +196,15 @@ for sig in TERM INT; do
 	if [ -z "$seen" ]; then
 		ok "# SKIP SIG$sig: the write ended before it could be interrupted"
 		ok "# SKIP SIG$sig"
+		ok "# SKIP SIG$sig"
 	else
 		if [ $st -gt 128 ]; then ok "SIG$sig during the write ends the process by the signal (exit $st)"
 		else not_ok "SIG$sig during the write: exit $st"; fi
 		left=$(ls "$tmp" | grep -c "^sig.csv")
 		if [ "$left" = 0 ]; then ok "... leaving neither output nor temporary file"
 		else not_ok "... left: $(ls "$tmp" | grep "^sig.csv")"; fi
+		if [ -z "$(ls -A "$tmp/sigtmp")" ]; then ok "... nor its private kernel cache"
+		else not_ok "... left in TMPDIR: $(ls "$tmp/sigtmp")"; fi
 	fi
 done
 
