@@ -25,14 +25,20 @@ make bench/lorenz-bench bench/pipeline-bench >/dev/null || exit 1
 for b in ${CUBIE_BENCH:-spine adaptive pipeline}; do
 	echo "== $b"
 	case $b in
-	spine) ./bench/lorenz-bench bench/lorenz.ini 20 22 ;;
+	spine) ./bench/lorenz-bench bench/lorenz.ini 20 22
+		echo "-- one stream, one chunk (kernel time without concurrent chunks)"
+		./bench/lorenz-bench bench/lorenz.ini 20 22 -s memory.streams=1 | grep '^N =' ;;
 	adaptive)
 		for m in dormand_prince_54 tsit5; do for tol in 1e-6 1e-8; do
 			echo "-- $m atol = rtol = $tol"
 			./bench/lorenz-bench bench/lorenz.ini 20 22 -s solve.integrator=$m \
 				-s solve.atol=$tol -s solve.rtol=$tol | grep '^N ='
+			echo "-- ... one stream"
+			./bench/lorenz-bench bench/lorenz.ini 20 22 -s solve.integrator=$m \
+				-s solve.atol=$tol -s solve.rtol=$tol -s memory.streams=1 | grep '^N ='
 		done; done ;;
 	pipeline) for c in 8 16; do ./bench/pipeline-bench bench/lorenz.ini 22 $c; done ;;
+	outputs) sh bench/outputs.sh "${CUBIE_BENCH_DIR:-$work}" ;;
 	regs) # kernel time under register caps (CUBIE_NVRTC_OPTIONS), 2^22
 		for cap in none 32 40 48; do
 			opt=; [ $cap = none ] || opt=--maxrregcount=$cap

@@ -98,8 +98,10 @@ int model_constant(const char *name, double *v, void *model);
  *                            const cubie_real *p, cubie_real *dydt);
  *   CUBIE_DEV void cubie_saved(double t, const cubie_real *y,
  *                              const cubie_real *p, cubie_real *v);
- * save[] are indices from model_var. malloc'd. */
-char *model_source(const struct model *m, const int *save, size_t n_save);
+ * and, when n_summ > 0, cubie_summarised of the same form for summ[].
+ * save[] and summ[] are indices from model_var. malloc'd. */
+char *model_source(const struct model *m, const int *save, size_t n_save, const int *summ,
+                   size_t n_summ);
 /* Expressions (expr.c): parse to an AST, walk its names, evaluate, emit C.
  * value() resolves a name to a constant (returns 0) or declines; emit
  * writes the C spelling of a name that did not resolve. */
@@ -311,10 +313,11 @@ struct result_store {
 };
 struct cubie_result {
 	cubie_output out;      /* what writers see */
-	cubie_array arrays[6]; /* time, values (unless streamed), status, reached, inputs, steps */
+	cubie_array arrays[7]; /* time, values and summaries (unless streamed), status, reached,
+	                        * inputs, steps */
 	size_t n_runs;
 	char *settings;        /* out.settings, made for a writer */
-	char **var_names, **input_names;
+	char **var_names, **input_names, **metric_names;
 	double *time;
 	void *values;
 	int32_t *status;
@@ -329,11 +332,22 @@ void store_free(struct result_store *st);
 /* Page-lock the store for be's copies (best effort), and undo it. */
 void store_pin(struct result_store *st, backend *be);
 void store_unpin(struct result_store *st);
-/* A result over st, sharing the run table's values as its inputs; values
- * 0: without them (a streamed solve's summary). */
-cubie_result *result_new(struct result_store *st, struct run_table *runs, size_t n_saves,
-                         char *const *vars, size_t n_vars, char *const *inputs, int precision,
-                         int values, int steps);
+/* What a result holds besides its runs. */
+struct result_shape {
+	size_t n_saves;
+	char *const *vars;
+	size_t n_vars;
+	char *const *inputs; /* the run table's n_inputs names */
+	int precision;
+	int values;          /* 0: no values nor summaries (a streamed solve's summary) */
+	int steps;
+	size_t n_windows;    /* summaries: [n_windows][n_metrics][runs] after values */
+	char *const *metrics;
+	size_t n_metrics;
+};
+/* A result over st, sharing the run table's values as its inputs. */
+cubie_result *result_new(struct result_store *st, struct run_table *runs,
+                         const struct result_shape *sh);
 /* Host memory: available (what can be had without swapping) and total. */
 void host_mem_info(size_t *avail, size_t *total);
 #endif

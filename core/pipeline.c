@@ -137,7 +137,7 @@ static void slot_bytes(const cubie_solver *s, size_t runs, size_t b[3])
 {
 	size_t r = real_size(s);
 	b[0] = (s->runs.n_inputs ? s->runs.n_inputs : 1) * runs * r;
-	b[1] = s->n_saves * s->n_save * runs * r;
+	b[1] = out_rows(s) * runs * r;
 	b[2] = run_block_bytes(int_rows(s), runs);
 }
 
@@ -202,6 +202,7 @@ static int alloc_slots(cubie_solver *s, int streaming, cubie_error *e)
 /* Output staged per stream when streaming to a writer: host memory stays
  * at a few of these however large the result. */
 #define STREAM_CHUNK_BYTES ((size_t)256 << 20)
+#define STREAM_ALIGN 65536
 struct rows {
 	cubie_solver *s;
 	struct slot *sl;
@@ -283,6 +284,12 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 		.dt = s->dt,
 		.save_every = s->save_every,
 		.settle = s->settle,
+		.tick = s->grid.tick,
+		.n_ticks = s->grid.n_ticks,
+		.save_ticks = s->grid.save_ticks,
+		.sample_ticks = s->grid.sample_ticks,
+		.window_ticks = s->grid.window_ticks,
+		.sums = (void *)(uintptr_t)(sl->d_out + s->n_saves * s->n_save * stride * r),
 	};
 	const size_t i4 = sizeof(int32_t), pitch = k->w ? n : N;
 	void *values = k->w ? sl->h_out : (char *)k->res->values + first * r;
@@ -309,7 +316,7 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 	a.n = (long long)n;
 	if (rc ||
 	    (rc = o->copy_d2h_rows(s->be, values, pitch * r, sl->d_out, stride * r, n * r,
-	                           s->n_saves * s->n_save, sl->stream, e)) ||
+	                           out_rows(s), sl->stream, e)) ||
 	    (rc = o->copy_d2h_rows(s->be, ints, pitch * i4, sl->d_int, stride * i4, n * i4,
 	                           int_rows(s), sl->stream, e)) ||
 	    (rc = o->copy_d2h_rows(s->be, reached, n * 8, sl->d_int + run_block_reached(int_rows(s),
@@ -318,6 +325,32 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 	sl->first = first;
 	sl->n = n;
 	return 0;
+}
+
+/* A streamed result's arrays for n runs: the summary's, with values and
+ * summaries (from out, the chunk's output block, or NULL) after time. */
+static size_t streamed_arrays(const cubie_solver *s, const cubie_result *res, const void *out,
+                              size_t n, cubie_array *arr)
+{
+	const int dtype = s->precision == 32 ? CUBIE_DTYPE_FLOAT32 : CUBIE_DTYPE_FLOAT64;
+	size_t m = 0;
+	for (size_t i = 0; i < res->out.n_arrays; i++) {
+		arr[m] = res->arrays[i];
+		if (strcmp(arr[m].name, "time")) {
+			arr[m].shape[arr[m].ndim - 1] = n;
+			arr[m].data = NULL;
+		}
+		if (m++)
+			continue;
+		arr[m++] = (cubie_array){"values", dtype, 3, {s->n_saves, s->n_save, n}, out};
+		if (summary_rows(s))
+			arr[m++] = (cubie_array){"summaries", dtype, 3,
+			                         {s->sums.n_windows, s->sums.n_vars * s->sums.n_slots, n},
+			                         out ? (const char *)out + s->n_saves * s->n_save * n *
+			                                                       real_size(s)
+			                             : NULL};
+	}
+	return m;
 }
 
 /* A finished chunk to the streaming writer: the result's arrays, cut to
@@ -337,31 +370,20 @@ static int stream_chunk(cubie_solver *s, struct slot *sl, struct sink *k, cubie_
 	}
 	for (size_t i = 0; i < ni; i++)
 		memcpy(k->inputs + i * n, s->runs.v + i * N + first, n * sizeof(double));
-	cubie_array arr[6];
+	cubie_array arr[7];
 	cubie_output part = res->out;
-	size_t m = 0;
-	for (size_t i = 0; i < res->out.n_arrays; i++) {
-		cubie_array a = res->arrays[i];
-		if (!strcmp(a.name, "status"))
-			a.data = ints;
-		else if (!strcmp(a.name, "steps"))
-			a.data = ints + n;
-		else if (!strcmp(a.name, "reached"))
-			a.data = reached;
-		else if (!strcmp(a.name, "inputs"))
-			a.data = k->inputs;
-		if (strcmp(a.name, "time"))
-			a.shape[a.ndim - 1] = n;
-		arr[m++] = a;
-		if (i == 0) { /* values follow time */
-			arr[m] = (cubie_array){"values", s->precision == 32 ? CUBIE_DTYPE_FLOAT32
-			                                                     : CUBIE_DTYPE_FLOAT64,
-			                       3, {s->n_saves, s->n_save, n}, sl->h_out};
-			m++;
-		}
-	}
 	part.arrays = arr;
-	part.n_arrays = m;
+	part.n_arrays = streamed_arrays(s, res, sl->h_out, n, arr);
+	for (size_t i = 0; i < part.n_arrays; i++) {
+		if (!strcmp(arr[i].name, "status"))
+			arr[i].data = ints;
+		else if (!strcmp(arr[i].name, "steps"))
+			arr[i].data = ints + n;
+		else if (!strcmp(arr[i].name, "reached"))
+			arr[i].data = reached;
+		else if (!strcmp(arr[i].name, "inputs"))
+			arr[i].data = k->inputs;
+	}
 	if (k->wo->write_runs(k->w, &part, first, k->msg, sizeof k->msg))
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "writer %s: %s", s->writer.desc->name,
 		               *k->msg ? k->msg : "cannot write");
@@ -446,12 +468,13 @@ static cubie_result *new_result(cubie_solver *s, int values)
 		inputs[i] = i < s->model->n_states ? s->model->states[i]
 		                                   : s->model->params[i - s->model->n_states];
 	struct result_store *st =
-		values ? take_store(s, s->n_saves * s->n_save * N * real_size(s),
+		values ? take_store(s, out_rows(s) * N * real_size(s),
 		                    run_block_bytes(int_rows(s), N))
 		       : store_new(0, run_block_bytes(int_rows(s), N));
-	cubie_result *res = st ? result_new(st, &s->runs, s->n_saves, s->save_names, s->n_save,
-	                                    inputs, s->precision, values, s->want_steps)
-	                       : NULL;
+	struct result_shape shape = {s->n_saves, s->save_names, s->n_save, inputs, s->precision,
+	                             values, s->want_steps, s->sums.n_windows, s->sums.names,
+	                             s->sums.n_slots ? s->sums.n_vars * s->sums.n_slots : 0};
+	cubie_result *res = st ? result_new(st, &s->runs, &shape) : NULL;
 	free(inputs);
 	if (!res && st && st->kept)
 		st->in_use = 0;
@@ -531,15 +554,18 @@ int solver_streams(const cubie_solver *s)
 size_t solver_stream_chunk(const cubie_solver *s)
 {
 	size_t block = s->be->block_size > 0 ? (size_t)s->be->block_size : 1;
-	size_t per_run = s->n_saves * s->n_save * real_size(s) + 1;
+	size_t per_run = out_rows(s) * real_size(s) + 1;
 	size_t cap = STREAM_CHUNK_BYTES / per_run;
+	/* whole writer chunks along runs (hdf5's are STREAM_ALIGN runs) */
+	if (cap >= STREAM_ALIGN)
+		return cap - cap % STREAM_ALIGN;
 	return cap > block ? cap - cap % block : block;
 }
 
 size_t solver_result_bytes(const cubie_solver *s)
 {
 	size_t N = s->runs.n_runs;
-	return s->n_saves * s->n_save * N * real_size(s) + run_block_bytes(int_rows(s), N) +
+	return out_rows(s) * N * real_size(s) + run_block_bytes(int_rows(s), N) +
 	       s->runs.n_inputs * N * sizeof(double);
 }
 
@@ -557,20 +583,10 @@ static int solve_streamed(cubie_solver *s, const struct plugin *wp, const char *
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
 	}
 	/* the whole result's shapes, with no data */
-	cubie_array arr[6];
+	cubie_array arr[7];
 	cubie_output whole = k.res->out;
-	size_t m = 0;
-	for (size_t i = 0; i < k.res->out.n_arrays; i++) {
-		arr[m] = k.res->arrays[i];
-		if (strcmp(arr[m].name, "time"))
-			arr[m].data = NULL;
-		if (m++ == 0)
-			arr[m++] = (cubie_array){"values", s->precision == 32 ? CUBIE_DTYPE_FLOAT32
-			                                                       : CUBIE_DTYPE_FLOAT64,
-			                         3, {s->n_saves, s->n_save, s->runs.n_runs}, NULL};
-	}
 	whole.arrays = arr;
-	whole.n_arrays = m;
+	whole.n_arrays = streamed_arrays(s, k.res, NULL, s->runs.n_runs, arr);
 	whole.settings = k.res->settings = cubie_config_describe(s->cfg);
 	whole.compression = solver_compression(s);
 	struct plan keep = s->plan;

@@ -24,6 +24,25 @@ struct slot {
 
 struct stream_group;
 
+/* [output] summaries and friends (summaries.c), read once. */
+struct summaries {
+	size_t n_vars;       /* summarised variables (0 slots: no summaries) */
+	size_t n_states;     /* the model's, to tell states among vars */
+	int *vars;           /* model_var indices */
+	char **var_names;
+	size_t n_slots;      /* output values per variable and window */
+	int slot[15], count[15]; /* each metric's first slot (-1: not asked) and slots */
+	char **names;        /* [n_vars * n_slots]: "x.mean", ... */
+	double sample_every, summarise_every;
+	size_t n_windows;
+};
+
+/* The run's time grid (args.h's tick, n_ticks, ...). */
+struct grid {
+	double tick;
+	int n_ticks, save_ticks, sample_ticks, window_ticks;
+};
+
 struct cubie_solver {
 	const cubie_config *cfg;
 	struct model *model;
@@ -44,6 +63,8 @@ struct cubie_solver {
 	char **save_names;
 	double t0, duration, dt, save_every, mem_proportion, settle;
 	size_t n_saves;
+	struct grid grid;
+	struct summaries sums;
 	/* memory */
 	size_t streams_wanted, forced_chunk;
 	size_t bytes_per_run;
@@ -74,6 +95,19 @@ static inline size_t int_rows(const cubie_solver *s)
 }
 
 int controller_defines(cubie_solver *s, sbuf *b, cubie_error *e); /* controller.c */
+int summaries_read(cubie_solver *s, cubie_error *e);              /* summaries.c */
+int grid_plan(cubie_solver *s, cubie_error *e);
+void summaries_defines(const struct summaries *sm, sbuf *b);
+void summaries_free(struct summaries *sm);
+/* Rows of one chunk's output: saved values, then summaries. */
+static inline size_t summary_rows(const cubie_solver *s)
+{
+	return s->sums.n_windows * s->sums.n_vars * s->sums.n_slots;
+}
+static inline size_t out_rows(const cubie_solver *s)
+{
+	return s->n_saves * s->n_save + summary_rows(s);
+}
 int solver_plan(cubie_solver *s, cubie_error *e);                  /* planner.c */
 int group_join(cubie_solver *s, const char *name, cubie_error *e);  /* pipeline.c */
 void solver_release(cubie_solver *s);                              /* pipeline.c */

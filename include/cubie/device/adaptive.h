@@ -56,6 +56,7 @@ CUBIE_DEV int cubie_advance(const struct cubie_args *a, struct cubie_state *st,
 		cubie_accept(st, y_new);
 		st->accepted++;
 		t = last ? t_end : t + (double)h;
+		CUBIE_SAMPLE_STEP(st, t, p);
 	}
 	st->t = t;
 	return CUBIE_STATUS_SUCCESS;

@@ -30,6 +30,7 @@ CUBIE_DEV int cubie_advance(const struct cubie_args *a, struct cubie_state *st,
 		cubie_step(t_start + (double)s * hd, h, st->y, p, y_new, err, st->f0, st->f1, st->f0_ok);
 #endif
 		cubie_accept(st, y_new);
+		CUBIE_SAMPLE_STEP(st, t_start + (double)(s + 1) * hd, p);
 	}
 	st->accepted += n;
 	st->t = n < nd ? t_start + (double)n * hd : t_end;

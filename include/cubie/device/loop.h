@@ -26,12 +26,28 @@
 #define CUBIE_AUTO_DT 0
 #endif
 
+#ifndef CUBIE_NSUMVARS
+#define CUBIE_NSUMVARS 0
+#endif
+#if CUBIE_NSUMVARS
+#include <cubie/device/summaries.h>
+#endif
+/* Summary samples at every accepted step, unless taken on the grid. */
+#if CUBIE_NSUMVARS && !CUBIE_SAMPLE_TICKS
+#define CUBIE_SAMPLE_STEP(st, t, p) cubie_sums_sample(&(st)->sums, t, (st)->y, p, (st)->f0)
+#else
+#define CUBIE_SAMPLE_STEP(st, t, p) (void)0
+#endif
+
 /* Everything a run carries from one interval to the next. */
 struct cubie_state {
 	cubie_real y[CUBIE_NSTATES], f0[CUBIE_NSTATES], f1[CUBIE_NSTATES];
 	int f0_ok;
 	int accepted, rejections;
 	double t; /* reached: where a failed run stopped */
+#if CUBIE_NSUMVARS
+	struct cubie_sums sums;
+#endif
 #if CUBIE_CONTROLLER != 0
 	cubie_real h;        /* next step */
 	cubie_real le1, le2; /* log2 error norms of the last two accepted steps */
@@ -97,17 +113,40 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i)
 	if (!status && !cubie_finite(st.y))
 		status = CUBIE_STATUS_NONFINITE;
 	cubie_store(a, i, 0, a->t0, st.y, p, status != CUBIE_STATUS_SUCCESS);
-	const int n_saves = (int)a->n_saves;
-	const double span = n_saves > 2 ? a->save_every : a->duration;
-	for (int k = 1; k < n_saves; k++) {
-		const double t_start = a->t0 + (double)(k - 1) * span;
-		const double t_end = k == n_saves - 1 ? a->t0 + a->duration : a->t0 + (double)k * span;
+#if CUBIE_NSUMVARS
+	cubie_sums_init(&st.sums);
+#ifdef CUBIE_S_EXACT
+	if (!st.f0_ok) { /* the first step reuses it */
+		cubie_rhs(a->t0, st.y, p, st.f0);
+		st.f0_ok = 1;
+	}
+#endif
+	cubie_sums_sample(&st.sums, a->t0, st.y, p, st.f0);
+	int window = 0;
+#endif
+	const int n_ticks = a->n_ticks;
+	int save = 1;
+	for (int k = 1; k <= n_ticks; k++) {
+		const double t_start = a->t0 + (double)(k - 1) * a->tick;
+		const double t_end = k == n_ticks ? a->t0 + a->duration : a->t0 + (double)k * a->tick;
 		if (status == CUBIE_STATUS_SUCCESS) {
 			status = cubie_advance(a, &st, p, t_start, t_end);
 			if (!status && !cubie_finite(st.y))
 				status = CUBIE_STATUS_NONFINITE;
 		}
-		cubie_store(a, i, k, t_end, st.y, p, status != CUBIE_STATUS_SUCCESS);
+#if CUBIE_NSUMVARS && CUBIE_SAMPLE_TICKS
+		if (!status && (k % a->sample_ticks == 0 || k == n_ticks))
+			cubie_sums_sample(&st.sums, t_end, st.y, p, st.f0);
+#endif
+		if (k % a->save_ticks == 0 || k == n_ticks)
+			cubie_store(a, i, save++, t_end, st.y, p, status != CUBIE_STATUS_SUCCESS);
+#if CUBIE_NSUMVARS
+		if (k % a->window_ticks == 0 || k == n_ticks) {
+			cubie_sums_write(&st.sums, (cubie_real *)a->sums, a->stride, i, window++,
+			                 status != CUBIE_STATUS_SUCCESS);
+			cubie_sums_reset(&st.sums);
+		}
+#endif
 	}
 	a->status[i] = status;
 	a->reached[i] = st.t;
