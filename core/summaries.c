@@ -185,12 +185,12 @@ int grid_plan(cubie_solver *s, cubie_error *e)
 	int ticks[3];
 	for (int i = 0; i < 3; i++) {
 		double q = every[i] / tick;
-		char what[160];
-		snprintf(what, sizeof what, "a whole multiple of %g, the finest of save_every, "
-		         "sample_every and summarise_every", tick);
-		if (cfg_require(c, "output", keys[i], every[i] <= 0 || fabs(q - round(q)) <= 1e-9 * q,
-		                what, e))
-			return CUBIE_ERR_CONFIG;
+		const struct cfg_entry *en = cfg_get(c, "output", keys[i]);
+		char loc[600];
+		if (every[i] > 0 && fabs(q - round(q)) > 1e-9 * q)
+			return cb_fail(e, CUBIE_ERR_CONFIG, "%s: [output] %s = %g is not a whole multiple "
+			               "of %g, the finest of save_every, sample_every and summarise_every",
+			               en ? cfg_loc(en, loc, sizeof loc) : c->path, keys[i], every[i], tick);
 		ticks[i] = (int)round(q);
 	}
 	double n = ceil(s->duration / tick - 1e-9);

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (size_t i = 0; save && i < m->n_states + m->n_obs; i++)
 				save[i] = (int)i;
 			if (save)
-				free(model_source(m, save, m->n_states + m->n_obs));
+				free(model_source(m, save, m->n_states + m->n_obs, save, m->n_states + m->n_obs));
 			free(save);
 			struct run_table rt;
 			if (runs_build(c, m, &rt, &e) == 0)
