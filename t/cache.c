@@ -166,6 +166,37 @@ static void test_trust(void)
 	ok(system(cmd) == 0, "trust: clean up");
 }
 
+/* On a GPU: a cached CUBIN that passes its checksum but will not load is
+ * replaced by a fresh compile, and the solve is right. */
+static void test_cuda_unloadable(const char *dir)
+{
+	backend *b;
+	cubie_error e = {0};
+	if (backend_cuda_open(0, 0, &b, &e) != 0) {
+		skip("no CUDA device: the unloadable cubin not tested");
+		return;
+	}
+	b->ops->close(b);
+	const char *cuda[] = {"device.backend=cuda", NULL};
+	cubie_result *r = solve_text(ini, cuda, &e);
+	cubie_result_free(r);
+	char cmd[700], cubin[600] = "", digest[33];
+	snprintf(cmd, sizeof cmd, "ls %s/*.cubin", dir);
+	FILE *ls = popen(cmd, "r");
+	if (ls && fgets(cubin, sizeof cubin, ls))
+		cubin[strcspn(cubin, "\n")] = 0;
+	if (ls)
+		pclose(ls);
+	const char *base = strrchr(cubin, '/');
+	snprintf(digest, sizeof digest, "%.32s", base ? base + 1 : "");
+	free(cache_store(digest, "cubin", "not a cubin", 11));
+	r = solve_text(ini, cuda, &e);
+	struct stat st;
+	ok(r && fabs(value_at(r, 1, 0, 0) - exp(-1.0)) < 1e-10 && stat(cubin, &st) == 0 &&
+	   st.st_size > 11, "cuda: a cached cubin that verifies but will not load is compiled again");
+	cubie_result_free(r);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "solve"))
@@ -218,6 +249,7 @@ int main(int argc, char **argv)
 	r = solve_text(ini, NULL, &e);
 	ok(r && fabs(value_at(r, 1, 0, 0) - exp(-1.0)) < 1e-10, "the next solve rebuilds it and is right");
 	cubie_result_free(r);
+	test_cuda_unloadable(dir);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
 	ok(system(cmd) == 0, "clean up");
 	test_trust();
