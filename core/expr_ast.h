@@ -14,6 +14,7 @@ struct expr {
 	double num;        /* X_NUM */
 	char *name;        /* X_NAME */
 	int fn;            /* X_CALL: index in the function table */
+	int height;        /* levels below and including this node (at least) */
 	struct expr *a[3]; /* operands, in source order */
 };
 

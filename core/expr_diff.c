@@ -27,6 +27,12 @@ static struct expr *node(struct dctx *D, int op, struct expr *a, struct expr *b,
 	}
 	x->op = op;
 	x->a[0] = a, x->a[1] = b, x->a[2] = c;
+	/* the walkers size their stacks by it (expr_names); a tree that
+	 * shrinks later (a shared subtree replaced by a name) keeps a bound */
+	for (int i = 0; i < 3; i++)
+		if (x->a[i] && x->a[i]->height > x->height)
+			x->height = x->a[i]->height;
+	x->height++;
 	return x;
 }
 
