@@ -73,7 +73,7 @@ for b in ${CUBIE_BENCH:-spine adaptive pipeline stiff}; do
 			log=$out/sanitize-$tool-${t#t/}.log
 			CUBIE_CACHE_DIR=$PWD/t/cache CUBIE_SRCDIR=$PWD CUBIE_BUILDDIR=$PWD \
 			CUBIE_SYSTEM_DEFAULTS= XDG_CONFIG_HOME=$PWD/t/no-xdg-config \
-				"$san" --tool $tool --error-exitcode 99 --print-limit 20 ./$t >"$log" 2>&1
+				"$san" --tool $tool --target-processes all --error-exitcode 99 --print-limit 20 ./$t >"$log" 2>&1
 			st=$?
 			summary=$(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$log" | tail -1)
 			if [ $st = 0 ] && ! grep -q '^not ok' "$log"; then
