@@ -20,18 +20,68 @@ struct cpu_backend {
 	void (*solve)(const struct cubie_args *a);
 };
 
-static const char *compiler(void)
+/* Is every word of a compiler command that is not an option (e.g. both of
+ * "ccache gcc") an executable, by path or on $PATH? */
+static int runnable(const char *cmd)
 {
-	const char *cc = getenv("CUBIE_CC");
-	return cc && *cc ? cc : CUBIE_CC;
+	char *copy = cb_strdup(cmd), *save = NULL;
+	int ok = copy != NULL && *cmd;
+	for (char *w = copy ? strtok_r(copy, " \t", &save) : NULL; w && ok;
+	     w = strtok_r(NULL, " \t", &save)) {
+		if (*w == '-' || strchr(w, '='))
+			continue;
+		if (strchr(w, '/')) {
+			ok = access(w, X_OK) == 0;
+			continue;
+		}
+		const char *path = getenv("PATH");
+		int found = 0;
+		for (const char *p = path ? path : "/usr/bin:/bin"; !found; p++) {
+			size_t n = strcspn(p, ":");
+			char *f = cb_printf("%.*s/%s", (int)n, n ? p : ".", w);
+			found = f && access(f, X_OK) == 0;
+			free(f);
+			p += n;
+			if (!*p)
+				break;
+		}
+		ok = found;
+	}
+	free(copy);
+	return ok;
 }
 
-static const char *const cpu_flags = "-O2 -fPIC -shared -w";
+/* The compiler for kernels: $CUBIE_CC when set (and nothing else, as the
+ * user asked for it), else the one cubie was configured with, else cc.
+ * NULL, with a message that says what to install, when none is there. */
+static const char *compiler(cubie_error *e)
+{
+	static const char *const dist =
+		"install a C compiler (Debian/Ubuntu: apt-get install gcc; Fedora: dnf install "
+		"gcc; or clang) or name one in CUBIE_CC";
+	const char *env = getenv("CUBIE_CC");
+	if (env && *env) {
+		if (runnable(env))
+			return env;
+		cb_fail(e, CUBIE_ERR_RUNTIME, "the cpu backend compiles kernels with a C compiler: "
+		        "CUBIE_CC='%s' is not found; %s", env, dist);
+		return NULL;
+	}
+	if (runnable(CUBIE_CC))
+		return CUBIE_CC;
+	if (runnable("cc"))
+		return "cc";
+	cb_fail(e, CUBIE_ERR_RUNTIME, "the cpu backend compiles kernels with a C compiler at run "
+	        "time, and none was found ('%s', as configured, nor 'cc'): %s", CUBIE_CC, dist);
+	return NULL;
+}
+
+static const char *const cpu_flags = "-O2 -fPIC -shared";
 
 /* Run `cc flags -o out in -lm` without a shell; diagnostics go to log. */
-static int run_compiler(const char *in, const char *out, const char *log)
+static int run_compiler(const char *cc, const char *in, const char *out, const char *log)
 {
-	char *cmd = cb_printf("%s %s %s -o %s %s -lm", compiler(), cpu_flags, CUBIE_OPENMP_CFLAGS,
+	char *cmd = cb_printf("%s %s %s -o %s %s -lm", cc, cpu_flags, CUBIE_OPENMP_CFLAGS,
 	                      out, in);
 	if (!cmd)
 		return -1;
@@ -71,7 +121,8 @@ static char *first_lines(const char *path, int lines)
 }
 
 /* Compile src into the cache; return the shared object's path. */
-static char *compile(struct cpu_backend *cb, const char *src, const char *digest, cubie_error *e)
+static char *compile(struct cpu_backend *cb, const char *cc, const char *src, const char *digest,
+                     cubie_error *e)
 {
 	char *dir = cache_dir();
 	char *work = cb_printf("%s/cubie-cc-XXXXXX", dir ? dir : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp"));
@@ -90,12 +141,24 @@ static char *compile(struct cpu_backend *cb, const char *src, const char *digest
 	double t = cb_now();
 	if (!ok) {
 		cb_fail(e, CUBIE_ERR_RUNTIME, "cannot write %s: %s", in, strerror(errno));
-	} else if (run_compiler(in, out, log)) {
+	} else if (run_compiler(cc, in, out, log)) {
 		char *msg = first_lines(log, 6);
-		cb_fail(e, CUBIE_ERR_RUNTIME, "the C compiler '%s' failed on the kernel: %s", compiler(),
-		        msg ? msg : "(no output)");
+		/* with output, the compiler ran and refused the source: keep it */
+		char *kept = msg ? kernel_keep(src, digest, "c") : NULL;
+		cb_fail(e, msg ? CB_ERR_SOURCE : CUBIE_ERR_RUNTIME,
+		        "the C compiler '%s' failed on the kernel%s%s%s: %s", cc, kept ? " (kept as " : "",
+		        kept ? kept : "", kept ? ")" : "",
+		        msg ? msg : "(no output: does it run? set CUBIE_CC to a working compiler)");
 		free(msg);
+		free(kept);
 	} else {
+		char *warn = first_lines(log, 20), *kept = NULL;
+		if (warn) /* warnings: shown with -v */
+			cb_log(CUBIE_LOG_INFO, "cpu: the C compiler says: %s", warn);
+		if (kernel_keep_always() && (kept = kernel_keep(src, digest, "c")))
+			cb_log(CUBIE_LOG_INFO, "cpu: kernel source kept as %s", kept);
+		free(warn);
+		free(kept);
 		cb->base.compile_s = cb_now() - t;
 		size_t len = 0;
 		FILE *so = fopen(out, "rb");
@@ -125,16 +188,19 @@ static int cpu_load(backend *b, const char *src, cubie_error *e)
 	                             : cb_strdup(src);
 	if (!full)
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
-	snprintf(salt, sizeof salt, "cpu|%s|%s|%s", compiler(), cpu_flags, CUBIE_OPENMP_CFLAGS);
+	const char *cc = compiler(e);
+	if (!cc)
+		return free(full), CUBIE_ERR_RUNTIME;
+	snprintf(salt, sizeof salt, "cpu|%s|%s|%s", cc, cpu_flags, CUBIE_OPENMP_CFLAGS);
 	cache_key(full, strlen(full), salt, digest);
 	b->compile_s = 0;
 	char *path = cache_lookup(digest, "so");
 	b->cache_hit = path != NULL;
 	if (!path)
-		path = compile(cb, full, digest, e);
+		path = compile(cb, cc, full, digest, e);
 	free(full);
-	if (!path)
-		return CUBIE_ERR_RUNTIME;
+	if (!path) /* CB_ERR_SOURCE when the compiler refused the source */
+		return e && e->code ? e->code : CUBIE_ERR_RUNTIME;
 	/* Never unloaded: OpenMP's idle worker threads outlive a dlclose of
 	 * the runtime that the kernel pulled in, and would crash. */
 	cb->so = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
@@ -157,26 +223,7 @@ static int cpu_launch(backend *b, const struct cubie_args *a, void *s, cubie_err
 
 static int cpu_mem_info(backend *b, size_t *free_b, size_t *total_b)
 {
-	/* MemAvailable is what can be had without swapping */
-	unsigned long long tot = 0, avail = 0, v;
-	char key[64];
-	FILE *f = fopen("/proc/meminfo", "r");
-	while (f && fscanf(f, "%63s %llu kB", key, &v) == 2) {
-		if (!strcmp(key, "MemTotal:"))
-			tot = v * 1024;
-		else if (!strcmp(key, "MemAvailable:"))
-			avail = v * 1024;
-	}
-	if (f)
-		fclose(f);
-	if (!tot) {
-		long pages = sysconf(_SC_PHYS_PAGES), avp = sysconf(_SC_AVPHYS_PAGES);
-		long ps = sysconf(_SC_PAGESIZE);
-		tot = (unsigned long long)pages * (unsigned long long)ps;
-		avail = (unsigned long long)avp * (unsigned long long)ps;
-	}
-	*free_b = (size_t)avail;
-	*total_b = (size_t)tot;
+	host_mem_info(free_b, total_b);
 	return 0;
 }
 

@@ -159,15 +159,26 @@ static int nvrtc_cubin(const struct nvrtc *nv, const char *src, int arch, char *
 			log[0] = '\0';
 		log[loglen] = '\0';
 	}
-	if (log && log[strspn(log, " \n")])
-		cb_log(CUBIE_LOG_DEBUG, "cuda: NVRTC log for sm_%d:\n%s", arch, log);
-	if (rc != NVRTC_SUCCESS) {
-		char ex[640];
-		log_excerpt(log ? log : "", ex, sizeof ex);
-		free(log);
-		nv->nvrtcDestroyProgram(&prog);
-		return cb_fail(e, CUBIE_ERR_RUNTIME, "NVRTC could not compile the kernel for sm_%d (%s): %s",
-		               arch, nv->nvrtcGetErrorString(rc), *ex ? ex : "no log");
+	/* warnings are shown with -v (info); a failure's log is in the error */
+	if (log && log[strspn(log, " \n")] && rc == NVRTC_SUCCESS)
+		cb_log(CUBIE_LOG_INFO, "cuda: NVRTC says, for sm_%d:\n%s", arch, log);
+	if (rc != NVRTC_SUCCESS || kernel_keep_always()) {
+		char *kept = kernel_keep(src, digest, "cu");
+		if (rc == NVRTC_SUCCESS && kept)
+			cb_log(CUBIE_LOG_INFO, "cuda: kernel source kept as %s", kept);
+		if (rc != NVRTC_SUCCESS) {
+			char ex[640];
+			log_excerpt(log ? log : "", ex, sizeof ex);
+			free(log);
+			nv->nvrtcDestroyProgram(&prog);
+			int code = cb_fail(e, rc == NVRTC_ERROR_COMPILATION ? CB_ERR_SOURCE : CUBIE_ERR_RUNTIME,
+			        "NVRTC could not compile the kernel for sm_%d (%s; kept as %s): %s", arch,
+			        nv->nvrtcGetErrorString(rc), kept ? kept : "not kept: no cache directory",
+			        *ex ? ex : "no log");
+			free(kept);
+			return code;
+		}
+		free(kept);
 	}
 	free(log);
 	*bin = NULL;

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <cubie/cubie.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,7 @@ static int verbosity = 1; /* 0 quiet, 1 normal, 2 verbose */
 
 static const char usage[] =
 	"usage: cubie run FILE.ini [-o OUT] [-s SECTION.KEY=VALUE]... [-q|-v]\n"
-	"       cubie check FILE.ini [-s SECTION.KEY=VALUE]...\n"
+	"       cubie check FILE.ini [-s SECTION.KEY=VALUE]... [-q|-v] [--backend cuda --arch sm_NN]\n"
 	"       cubie plugins [FILE.ini]\n"
 	"       cubie devices\n"
 	"       cubie --help | --version\n";
@@ -56,23 +57,31 @@ static void on_progress(size_t done, size_t runs, void *user)
 		fputc('\n', stderr);
 }
 
-/* Shared by run and check: FILE.ini, then -o, -s, -q, -v. */
+static const char *arch; /* check --arch */
+
+/* Shared by run and check: FILE.ini, then -o (run), -s, -q, -v,
+ * --backend (as -s device.backend=) and --arch (check). */
 static int load(int argc, char **argv, int allow_o, cubie_config **cfg)
 {
 	cubie_error e = {0};
-	const char *file = NULL, *out = NULL;
+	const char *file = NULL, *out = NULL, *backend = NULL;
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "-q"))
 			verbosity = 0;
 		else if (!strcmp(a, "-v"))
 			verbosity = 2;
-		else if ((!strcmp(a, "-o") && allow_o) || !strcmp(a, "-s")) {
+		else if ((!strcmp(a, "-o") && allow_o) || !strcmp(a, "-s") ||
+		         !strcmp(a, "--backend") || (!strcmp(a, "--arch") && !allow_o)) {
 			if (i + 1 == argc)
 				return usage_error("%s needs a value", a);
 			i++;
 			if (a[1] == 'o')
 				out = argv[i];
+			else if (!strcmp(a, "--backend"))
+				backend = argv[i];
+			else if (!strcmp(a, "--arch"))
+				arch = argv[i];
 		} else if (a[0] == '-')
 			return usage_error("unknown option '%s'", a);
 		else if (file)
@@ -87,6 +96,12 @@ static int load(int argc, char **argv, int allow_o, cubie_config **cfg)
 	for (int i = 0; i < argc; i++)
 		if (!strcmp(argv[i], "-s") && cubie_config_set(*cfg, argv[++i], &e))
 			return cubie_config_free(*cfg), fail(&e);
+	if (backend) {
+		char set[128];
+		snprintf(set, sizeof set, "device.backend=%s", backend);
+		if (cubie_config_set(*cfg, set, &e))
+			return cubie_config_free(*cfg), fail(&e);
+	}
 	if (out) {
 		char *set = malloc(strlen(out) + 16);
 		if (!set)
@@ -98,6 +113,43 @@ static int load(int argc, char **argv, int allow_o, cubie_config **cfg)
 			return cubie_config_free(*cfg), fail(&e);
 	}
 	return 0;
+}
+
+/* The first few failed runs, with their inputs and status in words, so
+ * that the user sees which part of the sweep failed and why. */
+static void name_failures(const cubie_result *r)
+{
+	enum { SHOWN = 5 };
+	const cubie_array *st = cubie_result_find(r, "status"), *in = cubie_result_find(r, "inputs");
+	size_t n_names = 0, runs = cubie_result_runs(r), shown = 0;
+	const char *const *names = cubie_result_names(r, "inputs", &n_names);
+	const int32_t *status = st ? st->data : NULL;
+	const double *inputs = in ? in->data : NULL;
+	for (size_t i = 0; status && i < runs && shown < SHOWN; i++) {
+		if (!status[i])
+			continue;
+		char why[160] = "";
+		static const struct { int bit; const char *what; } words[] = {
+			{CUBIE_STATUS_NONFINITE, "the state became NaN or infinite"},
+			{CUBIE_STATUS_MAX_STEPS, "max_steps reached before the end"},
+			{CUBIE_STATUS_DT_MIN, "the step fell below dt_min"},
+		};
+		for (size_t k = 0; k < sizeof words / sizeof *words; k++)
+			if (status[i] & words[k].bit)
+				snprintf(why + strlen(why), sizeof why - strlen(why), "%s%s", *why ? "; " : "",
+				         words[k].what);
+		if (!*why)
+			snprintf(why, sizeof why, "status %d", (int)status[i]);
+		fprintf(stderr, "cubie: run %zu failed (", i);
+		for (size_t k = 0; inputs && names && k < n_names; k++)
+			fprintf(stderr, "%s%s=%.6g", k ? ", " : "", names[k], inputs[k * runs + i]);
+		fprintf(stderr, "): %s\n", why);
+		shown++;
+	}
+	size_t failed = cubie_result_failed(r);
+	if (failed > shown)
+		fprintf(stderr, "cubie: ... and %zu more failed runs (the output holds every run's "
+		        "status)\n", failed - shown);
 }
 
 static int cmd_run(int argc, char **argv)
@@ -115,19 +167,17 @@ static int cmd_run(int argc, char **argv)
 			progress_t0 = now();
 			cubie_solver_set_progress(s, on_progress, NULL);
 		}
-		double t1 = now(), t2 = 0;
-		if (!(rc = cubie_solve(s, &r, &e))) {
-			t2 = now();
-			rc = cubie_result_write(r, s, NULL, &e);
-			if (verbosity > 1)
-				fprintf(stderr, "cubie: setup %.1f ms, solve %.1f ms, write %.1f ms\n",
-				        (t1 - t) * 1e3, (t2 - t1) * 1e3, (now() - t2) * 1e3);
-		}
+		double t1 = now();
+		if (!(rc = cubie_solve_write(s, NULL, &r, &e)) && verbosity > 1)
+			fprintf(stderr, "cubie: setup %.1f ms, solve and write %.1f ms\n", (t1 - t) * 1e3,
+			        (now() - t1) * 1e3);
 	}
 	if (rc) {
 		rc = fail(&e);
 	} else {
 		size_t failed = cubie_result_failed(r);
+		if (verbosity > 0 && failed)
+			name_failures(r);
 		if (verbosity > 0) {
 			char *plan = cubie_solver_describe(s);
 			const char *backend = plan ? strstr(plan, "backend:") : NULL;
@@ -144,20 +194,34 @@ static int cmd_run(int argc, char **argv)
 	return rc;
 }
 
+/* check prints the settings and the plan (nothing with -q: the exit status
+ * says it all). With --arch it compiles for that GPU architecture with
+ * NVRTC instead of opening a device, so a plugin author can check CUDA
+ * compatibility on a machine without a GPU. */
 static int cmd_check(int argc, char **argv)
 {
 	cubie_config *cfg;
-	cubie_solver *s;
+	cubie_solver *s = NULL;
 	cubie_error e = {0};
+	char *plan = NULL;
 	int rc = load(argc, argv, 0, &cfg);
 	if (rc)
 		return rc;
-	if ((rc = cubie_solver_create(cfg, &s, &e))) {
+	if (arch) {
+		if (cubie_config_set(cfg, "device.backend=cuda", &e) ||
+		    !(plan = cubie_compile_check(cfg, arch, &e))) {
+			cubie_config_free(cfg);
+			return fail(&e);
+		}
+	} else if ((rc = cubie_solver_create(cfg, &s, &e))) {
 		cubie_config_free(cfg);
 		return fail(&e);
+	} else {
+		plan = cubie_solver_describe(s);
 	}
-	char *settings = cubie_config_describe(cfg), *plan = cubie_solver_describe(s);
-	printf("%s\n%s", settings ? settings : "", plan ? plan : "");
+	char *settings = cubie_config_describe(cfg);
+	if (verbosity > 0)
+		printf("%s\n%s", settings ? settings : "", plan ? plan : "");
 	free(settings);
 	free(plan);
 	cubie_solver_free(s);
@@ -169,6 +233,7 @@ static int cmd_plugins(int argc, char **argv)
 {
 	cubie_config *cfg = NULL;
 	cubie_error e = {0};
+	int rc;
 	if (argc > 1)
 		return usage_error("%s", "plugins takes at most one configuration file");
 	if (argc == 1 && cubie_config_load(argv[0], &cfg, &e))
@@ -178,8 +243,11 @@ static int cmd_plugins(int argc, char **argv)
 	if (!list)
 		return fail(&e);
 	fputs(list, stdout);
+	/* an installation that finds no plugins cannot run anything (3); a
+	 * file that is refused (listed with why) is a broken setup (2) */
+	rc = !strncmp(list, "no plugins found", 16) ? 3 : strstr(list, "  refused: ") ? 2 : 0;
 	free(list);
-	return 0;
+	return rc;
 }
 
 int main(int argc, char **argv)

@@ -12,7 +12,8 @@
 
 /* The AST. */
 enum { X_NUM, X_NAME, X_CALL, X_NEG, X_NOT, X_ADD, X_SUB, X_MUL, X_DIV, X_POW,
-       X_LT, X_LE, X_GT, X_GE, X_EQ, X_NE, X_AND, X_OR, X_COND };
+       X_LT, X_LE, X_GT, X_GE, X_EQ, X_NE, X_AND, X_OR, X_COND,
+       X_MOD /* parser only: a % b becomes the call mod(a, b) */ };
 
 struct expr {
 	int op;
@@ -25,27 +26,72 @@ struct expr {
 static double f_abs(double x) { return fabs(x); }
 static double f_min(double x, double y) { return fmin(x, y); }
 static double f_max(double x, double y) { return fmax(x, y); }
+static double f_mod(double x, double y) { return x - y * floor(x / y); }
+static double f_sign(double x) { return x > 0 ? 1 : x < 0 ? -1 : x; }
+static double f_step(double x) { return x >= 0 ? 1 : 0; }
 
+/* Every function of the model language, in ONE table: the parser, the
+ * evaluator and the code generator all read it (and so may a
+ * differentiator). nargs < 0 means "at least -nargs": the parser folds
+ * min(a, b, c) into min(a, min(b, c)), so every call node has exactly
+ * |nargs| operands. helper: c names a function of expr_helpers, called
+ * bare; otherwise it is a C99/CUDA math function, called as CUBIE_M(c).
+ * where(c, a, b) and if(c, a, b) are not here: they parse to the X_COND
+ * node, like c ? a : b. Semantics (and d/dx, for derivatives) are given
+ * where they are not the C library's. */
 static const struct func {
-	const char *name, *c; /* the user's spelling; the C one, for CUBIE_M() */
+	const char *name, *c; /* the user's spelling; the C one */
 	int nargs;
 	double (*f1)(double);
 	double (*f2)(double, double);
+	int helper;
 } funcs[] = {
-	{"exp", "exp", 1, exp, NULL},       {"log", "log", 1, log, NULL},
-	{"log10", "log10", 1, log10, NULL}, {"sqrt", "sqrt", 1, sqrt, NULL},
-	{"sin", "sin", 1, sin, NULL},       {"cos", "cos", 1, cos, NULL},
-	{"tan", "tan", 1, tan, NULL},       {"asin", "asin", 1, asin, NULL},
-	{"acos", "acos", 1, acos, NULL},    {"atan", "atan", 1, atan, NULL},
-	{"atan2", "atan2", 2, NULL, atan2}, {"sinh", "sinh", 1, sinh, NULL},
-	{"cosh", "cosh", 1, cosh, NULL},    {"tanh", "tanh", 1, tanh, NULL},
-	{"abs", "fabs", 1, f_abs, NULL},    {"min", "fmin", 2, NULL, f_min},
-	{"max", "fmax", 2, NULL, f_max},    {"pow", "pow", 2, NULL, pow},
-	{"floor", "floor", 1, floor, NULL}, {"ceil", "ceil", 1, ceil, NULL},
+	{"exp", "exp", 1, exp, NULL, 0},       {"log", "log", 1, log, NULL, 0},
+	{"log10", "log10", 1, log10, NULL, 0}, {"sqrt", "sqrt", 1, sqrt, NULL, 0},
+	{"sin", "sin", 1, sin, NULL, 0},       {"cos", "cos", 1, cos, NULL, 0},
+	{"tan", "tan", 1, tan, NULL, 0},       {"asin", "asin", 1, asin, NULL, 0},
+	{"acos", "acos", 1, acos, NULL, 0},    {"atan", "atan", 1, atan, NULL, 0},
+	{"atan2", "atan2", 2, NULL, atan2, 0}, {"sinh", "sinh", 1, sinh, NULL, 0},
+	{"cosh", "cosh", 1, cosh, NULL, 0},    {"tanh", "tanh", 1, tanh, NULL, 0},
+	{"abs", "fabs", 1, f_abs, NULL, 0},
+	{"min", "fmin", -2, NULL, f_min, 0},   /* n-ary; NaN-ignoring, as fmin */
+	{"max", "fmax", -2, NULL, f_max, 0},   /* n-ary; NaN-ignoring, as fmax */
+	{"pow", "pow", 2, NULL, pow, 0},
+	{"floor", "floor", 1, floor, NULL, 0}, {"ceil", "ceil", 1, ceil, NULL, 0},
+	{"round", "round", 1, round, NULL, 0}, /* half away from zero; d/dx 0 */
+	{"trunc", "trunc", 1, trunc, NULL, 0}, /* toward zero; d/dx 0 */
+	{"hypot", "hypot", 2, NULL, hypot, 0}, /* sqrt(x^2 + y^2) without overflow */
+	{"cbrt", "cbrt", 1, cbrt, NULL, 0},    /* real cube root, also of x < 0 */
+	{"log2", "log2", 1, log2, NULL, 0},    {"exp2", "exp2", 1, exp2, NULL, 0},
+	{"log1p", "log1p", 1, log1p, NULL, 0}, /* log(1 + x); d/dx 1/(1 + x) */
+	{"expm1", "expm1", 1, expm1, NULL, 0}, /* exp(x) - 1; d/dx exp(x) */
+	{"erf", "erf", 1, erf, NULL, 0},       /* d/dx 2/sqrt(pi) exp(-x^2) */
+	{"erfc", "erfc", 1, erfc, NULL, 0},    /* 1 - erf(x) */
+	{"asinh", "asinh", 1, asinh, NULL, 0}, {"acosh", "acosh", 1, acosh, NULL, 0},
+	{"atanh", "atanh", 1, atanh, NULL, 0},
+	/* floored modulo, a - b*floor(a/b): the sign of b, as Python's % and
+	 * Julia's mod (not C's fmod); a % b is this. d/da 1, d/db -floor(a/b) */
+	{"mod", "cubie_mod_", 2, NULL, f_mod, 1},
+	/* -1, 0 or 1 (sign(0) = 0, sign(NaN) = NaN); d/dx 0 */
+	{"sign", "cubie_sign_", 1, f_sign, NULL, 1},
+	/* 1 for x >= 0, else 0 (heaviside(0) = 1); step is the same; d/dx 0 */
+	{"heaviside", "cubie_step_", 1, f_step, NULL, 1},
+	{"step", "cubie_step_", 1, f_step, NULL, 1},
 };
 #define N_FUNCS (sizeof funcs / sizeof funcs[0])
 #define MAX_DEPTH 200 /* nesting, so hostile input cannot exhaust the stack */
 #define MAX_IPOW 4    /* x^n up to this |n| becomes multiplication */
+
+/* Named constants of the language, for names the model does not define
+ * itself (a state called e stays the state). */
+int expr_builtin(const char *name, double *v)
+{
+	if (!strcmp(name, "pi"))
+		return *v = 3.14159265358979323846, 1;
+	if (!strcmp(name, "e"))
+		return *v = 2.71828182845904523536, 1;
+	return 0;
+}
 
 /* ---- did-you-mean ---- */
 
@@ -240,43 +286,79 @@ static struct expr *mk(struct parser *P, int op, int n, struct expr *a, struct e
 
 static struct expr *parse_cond(struct parser *P);
 
+/* The arguments of a call, after its '(': up to max kept in a[], the
+ * count in *n (more are parsed, counted and dropped, for the message). */
+static int parse_args(struct parser *P, struct expr **a, size_t max, size_t *n)
+{
+	*n = 0;
+	next(P); /* ( */
+	while (!P->failed && P->tok != ')' && (*n == 0 || P->tok == ',')) {
+		if (*n)
+			next(P);
+		struct expr *arg = parse_cond(P);
+		if (arg && *n >= max)
+			(*n)++, expr_free(arg);
+		else if (arg)
+			a[(*n)++] = arg;
+	}
+	return !P->failed && expect(P, ')') ? 0 : -1;
+}
+
+#define MAX_ARGS 64 /* of an n-ary min or max */
+
 static struct expr *parse_call(struct parser *P, const char *name, size_t len)
 {
 	size_t f = 0, n = 0;
-	struct expr *x;
-	while (f < N_FUNCS && (strlen(funcs[f].name) != len || strncmp(funcs[f].name, name, len)))
+	struct expr *a[MAX_ARGS] = {NULL}, *x = NULL;
+	int cond = (len == 5 && !strncmp(name, "where", 5)) || (len == 2 && !strncmp(name, "if", 2));
+	while (!cond && f < N_FUNCS && (strlen(funcs[f].name) != len || strncmp(funcs[f].name, name, len)))
 		f++;
-	if (f == N_FUNCS) {
+	if (!cond && f == N_FUNCS) {
 		char buf[64];
-		const char *names[N_FUNCS], *h;
+		const char *names[N_FUNCS + 1], *h;
 		for (size_t i = 0; i < N_FUNCS; i++)
 			names[i] = funcs[i].name;
+		names[N_FUNCS] = "where";
 		snprintf(buf, sizeof buf, "%.*s", (int)len, name);
-		h = expr_hint(buf, names, N_FUNCS);
+		h = expr_hint(buf, names, N_FUNCS + 1);
 		if (h)
 			fail(P, "unknown function '%.*s' (did you mean '%s'?)", (int)len, name, h);
 		else
 			fail(P, "unknown function '%.*s'", (int)len, name);
 		return NULL;
 	}
-	if (!(x = mk(P, X_CALL, 0, NULL, NULL, NULL)))
-		return NULL;
-	x->fn = (int)f;
-	next(P); /* ( */
-	while (!P->failed && P->tok != ')' && (n == 0 || P->tok == ',')) {
-		if (n)
-			next(P);
-		struct expr *arg = parse_cond(P);
-		if (arg && n >= (size_t)funcs[f].nargs)
-			n++, expr_free(arg); /* only counted, for the message below */
-		else if (arg)
-			x->a[n++] = arg;
+	int want = cond ? 3 : funcs[f].nargs, least = want < 0 ? -want : want;
+	const char *fname = cond ? (len == 2 ? "if" : "where") : funcs[f].name;
+	if (parse_args(P, a, MAX_ARGS, &n) == 0) {
+		if (want >= 0 && n != (size_t)want)
+			fail(P, "%s takes %d argument%s", fname, want, want == 1 ? "" : "s");
+		else if (want < 0 && n < (size_t)least)
+			fail(P, "%s takes at least %d arguments", fname, least);
+		else if (n > MAX_ARGS)
+			fail(P, "%s takes at most %d arguments", fname, MAX_ARGS);
 	}
-	if (!P->failed && expect(P, ')') && n != (size_t)funcs[f].nargs)
-		fail(P, "%s takes %d argument%s", funcs[f].name, funcs[f].nargs,
-		     funcs[f].nargs == 1 ? "" : "s");
-	if (P->failed)
-		return expr_free(x), NULL;
+	if (P->failed) {
+		for (size_t i = 0; i < MAX_ARGS; i++)
+			expr_free(a[i]);
+		return NULL;
+	}
+	if (cond)
+		return mk(P, X_COND, 3, a[0], a[1], a[2]);
+	if (want >= 0) {
+		if ((x = mk(P, X_CALL, (int)n, a[0], a[1], a[2])))
+			x->fn = (int)f;
+		return x;
+	}
+	/* min(a, b, c) = min(a, min(b, c)): binary nodes, built from the right */
+	x = a[n - 1];
+	for (size_t i = n - 1; i-- > 0;) {
+		if (!(x = mk(P, X_CALL, 2, a[i], x, NULL))) {
+			while (i-- > 0)
+				expr_free(a[i]);
+			return NULL;
+		}
+		x->fn = (int)f;
+	}
 	return x;
 }
 
@@ -341,19 +423,41 @@ static int binop(int level, int tok)
 	case 3: return tok == '<' ? X_LT : tok == T_LE ? X_LE : tok == '>' ? X_GT
 	             : tok == T_GE ? X_GE : -1;
 	case 4: return tok == '+' ? X_ADD : tok == '-' ? X_SUB : -1;
-	default: return tok == '*' ? X_MUL : tok == '/' ? X_DIV : -1;
+	default: return tok == '*' ? X_MUL : tok == '/' ? X_DIV : tok == '%' ? X_MOD : -1;
 	}
 }
 
+static size_t func_index(const char *name)
+{
+	size_t f = 0;
+	while (f < N_FUNCS && strcmp(funcs[f].name, name))
+		f++;
+	return f;
+}
+
+/* A comparison whose left operand is one of the same level (0 < a < 1)
+ * is an error: C would read it as (0 < a) < 1, Python and Julia as
+ * 0 < a && a < 1, and the model language will not guess. */
 static struct expr *parse_bin(struct parser *P, int level)
 {
 	if (level == 6)
 		return parse_unary(P);
 	struct expr *x = parse_bin(P, level + 1);
-	int op;
+	int op, prev = -1;
 	while (x && (op = binop(level, P->tok)) >= 0) {
+		if ((level == 2 || level == 3) && prev >= 0) {
+			fail(P, "chained comparison at column %d: '0 < a < 1' does not test both; "
+			     "write 0 < a && a < 1", (int)(P->ts - P->src) + 1);
+			return expr_free(x), NULL;
+		}
 		next(P);
-		x = mk(P, op, 2, x, parse_bin(P, level + 1), NULL);
+		if (op == X_MOD) { /* a % b is mod(a, b) */
+			if ((x = mk(P, X_CALL, 2, x, parse_bin(P, level + 1), NULL)))
+				x->fn = (int)func_index("mod");
+		} else {
+			x = mk(P, op, 2, x, parse_bin(P, level + 1), NULL);
+		}
+		prev = op;
 	}
 	return x;
 }
@@ -446,27 +550,51 @@ int expr_eval(const struct expr *x, expr_value_fn value, void *ctx, double *v)
 	return eval(x, &env, v);
 }
 
-static int first_name(const char *name, void *ctx)
+struct names_env {
+	expr_value_fn value;
+	void *ctx;
+	const char *unknown;
+};
+
+/* A name's value: the caller's, else a built-in constant. */
+static int value_or_builtin(const char *name, double *v, void *ctx)
 {
-	*(const char **)ctx = name;
+	const struct names_env *n = ctx;
+	return (n->value && n->value(name, v, n->ctx)) || expr_builtin(name, v);
+}
+
+static int first_unknown(const char *name, void *ctx)
+{
+	struct names_env *n = ctx;
+	double v;
+	if (value_or_builtin(name, &v, n))
+		return 0;
+	n->unknown = name;
 	return 1;
 }
 
-int expr_eval_const(const char *text, double *v, char *errbuf, size_t errlen)
+int expr_eval_text(const char *text, expr_value_fn value, void *ctx, double *v, char *errbuf,
+                   size_t errlen)
 {
 	struct expr *x;
-	const char *name = NULL;
+	struct names_env n = {value, ctx, NULL};
 	int rc = -1;
 	if (expr_parse(text, &x, errbuf, errlen))
 		return -1;
-	if (expr_names(x, first_name, &name))
-		snprintf(errbuf, errlen, "unknown name '%s' (only numbers are allowed)", name);
-	else if (expr_eval(x, NULL, NULL, v), !isfinite(*v))
+	if (expr_names(x, first_unknown, &n))
+		snprintf(errbuf, errlen, "unknown name '%s' (only numbers%s are allowed)", n.unknown,
+		         value ? ", constants, pi and e" : ", pi and e");
+	else if (expr_eval(x, value_or_builtin, &n, v), !isfinite(*v))
 		snprintf(errbuf, errlen, "the value is not finite");
 	else
 		rc = 0;
 	expr_free(x);
 	return rc;
+}
+
+int expr_eval_const(const char *text, double *v, char *errbuf, size_t errlen)
+{
+	return expr_eval_text(text, NULL, NULL, v, errbuf, errlen);
 }
 
 /* A double as a C literal: the shortest of %.15g..%.17g that reads back
@@ -567,8 +695,8 @@ static void emit(sbuf *b, const struct expr *x, const struct env *env)
 	case X_CALL:
 		if (funcs[x->fn].f2 == pow) /* like ^ */
 			break;
-		sb_add(b, "CUBIE_M(%s)(", funcs[x->fn].c);
-		for (int i = 0; i < funcs[x->fn].nargs; i++) {
+		sb_add(b, funcs[x->fn].helper ? "%s(" : "CUBIE_M(%s)(", funcs[x->fn].c);
+		for (int i = 0; i < 3 && x->a[i]; i++) {
 			sb_add(b, "%s", i ? ", " : "");
 			emit(b, x->a[i], env);
 		}
@@ -624,6 +752,13 @@ static void emit(sbuf *b, const struct expr *x, const struct env *env)
 
 /* The helper that expr_emit's output may call, to precede it. */
 const char *const expr_helpers =
+	"/* mod, sign, heaviside/step of the model language (see expr.c) */\n"
+	"CUBIE_DEV cubie_real cubie_mod_(cubie_real a, cubie_real b)\n"
+	"{\n\treturn a - b * CUBIE_M(floor)(a / b);\n}\n"
+	"CUBIE_DEV cubie_real cubie_sign_(cubie_real x)\n"
+	"{\n\treturn x > 0 ? CUBIE_R(1) : x < 0 ? CUBIE_R(-1) : x;\n}\n"
+	"CUBIE_DEV cubie_real cubie_step_(cubie_real x)\n"
+	"{\n\treturn x >= 0 ? CUBIE_R(1) : CUBIE_R(0);\n}\n"
 	"/* x^n for a small integer n, by multiplication */\n"
 	"CUBIE_DEV cubie_real cubie_ipow_(cubie_real x, int n)\n"
 	"{\n"

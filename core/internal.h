@@ -65,6 +65,10 @@ void cfg_free_names(char **names, size_t n);
 const struct cfg_entry **cfg_section(const cubie_config *c, const char *sec, size_t *n);
 /* A value list: "1.5", "1, 2, 3", "linspace(a, b, n)", "logspace(a, b, n)". */
 int cfg_values(const struct cfg_entry *en, double **v, size_t *n, cubie_error *e);
+/* The same with names resolved by value(ctx) (e.g. model_constant). */
+typedef int (*expr_value_fn)(const char *name, double *v, void *ctx);
+int cfg_values_names(const struct cfg_entry *en, expr_value_fn value, void *ctx, double **v,
+                     size_t *n, cubie_error *e);
 /* Directory-relative path: relative values resolve against the file's dir. */
 char *cfg_path(const cubie_config *c, const struct cfg_entry *en);
 
@@ -82,6 +86,9 @@ int model_build(const cubie_config *c, struct model **out, cubie_error *e);
 void model_free(struct model *m);
 /* Index in states (0..) or observables (n_states..), or -1. */
 int model_var(const struct model *m, const char *name);
+/* An expr_value_fn (ctx: the model): the value of a [constants] entry or of
+ * pi or e, for [initial] and [parameters] values. */
+int model_constant(const char *name, double *v, void *model);
 /* C source (valid C99 and CUDA C++, precision-neutral: it uses cubie_real,
  * CUBIE_R(), CUBIE_M(fn), CUBIE_DEV from prelude.h) defining
  *   CUBIE_NSTATES, CUBIE_NPARAMS, CUBIE_NSAVED
@@ -95,7 +102,6 @@ char *model_source(const struct model *m, const int *save, size_t n_save);
  * value() resolves a name to a constant (returns 0) or declines; emit
  * writes the C spelling of a name that did not resolve. */
 struct expr;
-typedef int (*expr_value_fn)(const char *name, double *v, void *ctx);
 typedef void (*expr_emit_fn)(sbuf *b, const char *name, void *ctx);
 int expr_parse(const char *text, struct expr **out, char *err, size_t errlen);
 void expr_free(struct expr *x);
@@ -104,8 +110,13 @@ int expr_eval(const struct expr *x, expr_value_fn value, void *ctx, double *v);
 void expr_emit(sbuf *b, const struct expr *x, expr_value_fn value, expr_emit_fn name, void *ctx);
 const char *expr_hint(const char *name, const char *const *cands, size_t n);
 extern const char *const expr_helpers;
-/* Evaluate a constant expression with no names (for numeric settings). */
+/* Evaluate a constant expression with no names but pi and e (for numeric
+ * settings); _text also resolves names through value() (NULL: none). */
 int expr_eval_const(const char *text, double *v, char *errbuf, size_t errlen);
+int expr_eval_text(const char *text, expr_value_fn value, void *ctx, double *v, char *errbuf,
+                   size_t errlen);
+/* pi and e: 1 with *v for those names, else 0. */
+int expr_builtin(const char *name, double *v);
 
 /* ---- runs (runs.c) ---- */
 struct run_table {
@@ -207,6 +218,19 @@ int cuda_compile_only(const char *src, int arch, int *regs, size_t *local_bytes,
  * integrator source, loop; every #include <cubie/device/...> expanded from
  * the headers compiled into the library. malloc'd. */
 char *kernel_source(int precision, const char *model_src, const char *integrator_src);
+/* The same, the integrator's lines named "integrator NAME:LINE" in
+ * compiler messages (#line), the rest "cubie-kernel:LINE". */
+char *kernel_source_named(int precision, const char *model_src, const char *integrator_src,
+                          const char *name);
+/* A backend's compile failure that is the source's fault (the compiler ran
+ * and refused it): the message holds the compiler's lines and where the
+ * kernel was kept. The solver turns it into CUBIE_ERR_CONFIG naming the
+ * integrator plugin. Never returned from the public API. */
+#define CB_ERR_SOURCE 100
+/* Keep the kernel source that failed, or any with CUBIE_KEEP_SOURCE=1, in
+ * the cache directory as kernel-DIGEST.EXT; its path (malloc'd) or NULL. */
+char *kernel_keep(const char *src, const char *digest, const char *ext);
+int kernel_keep_always(void); /* CUBIE_KEEP_SOURCE set, and not 0 */
 
 
 /* ---- host threads (workers.c) ---- */
@@ -253,7 +277,9 @@ struct result_store {
 };
 struct cubie_result {
 	cubie_output out;      /* what writers see */
-	cubie_array arrays[5]; /* time, values, status, inputs, steps (when kept) */
+	cubie_array arrays[5]; /* time, values (unless streamed), status, inputs, steps (when kept) */
+	size_t n_runs;
+	char *settings;        /* out.settings, made for a writer */
 	char **var_names, **input_names;
 	double *time;
 	void *values;
@@ -268,8 +294,11 @@ void store_free(struct result_store *st);
 /* Page-lock the store for be's copies (best effort), and undo it. */
 void store_pin(struct result_store *st, backend *be);
 void store_unpin(struct result_store *st);
-/* A result over st, sharing the run table's values as its inputs. */
+/* A result over st, sharing the run table's values as its inputs; values
+ * 0: without them (a streamed solve's summary). */
 cubie_result *result_new(struct result_store *st, struct run_table *runs, size_t n_saves,
                          char *const *vars, size_t n_vars, char *const *inputs, int precision,
-                         int steps);
+                         int values, int steps);
+/* Host memory: available (what can be had without swapping) and total. */
+void host_mem_info(size_t *avail, size_t *total);
 #endif

@@ -69,14 +69,22 @@ static int add_sym(struct priv *P, const char *name, int kind, size_t i, const c
 	return 0;
 }
 
+/* A constant's value; pi and e unless the model defines those names. */
 static int const_value(const char *name, double *v, void *ctx)
 {
 	const struct priv *P = ctx;
 	const struct sym *s = lookup(P, name);
-	if (!s || s->kind != K_CONST)
+	if (!s)
+		return expr_builtin(name, v);
+	if (s->kind != K_CONST)
 		return 0;
 	*v = P->d[s->i].v;
 	return 1;
+}
+
+int model_constant(const char *name, double *v, void *model)
+{
+	return const_value(name, v, ((struct model *)model)->priv);
 }
 
 /* ---- checks ---- */
@@ -96,7 +104,10 @@ static int check_name(const char *name, void *ctx)
 	struct check *c = ctx;
 	const struct sym *s = lookup(c->P, name);
 	char loc[512];
+	double v;
 	cfg_loc(c->D->en, loc, sizeof loc);
+	if (!s && expr_builtin(name, &v))
+		return 0;
 	if (!s) {
 		const char *h = expr_hint(name, c->names, c->P->ns);
 		return cb_fail(c->e, CUBIE_ERR_CONFIG, "%s: unknown name '%s' in %s%s%s%s", loc,
@@ -234,6 +245,52 @@ static int read_model(const cubie_config *c, struct model *m, cubie_error *e)
 	return rc;
 }
 
+static int mark_used(const char *name, void *ctx)
+{
+	const struct priv *P = ((struct model *)ctx)->priv;
+	const struct sym *s = lookup(P, name);
+	if (s && s->kind == K_AUX)
+		P->d[s->i].mark = 3; /* used (the marks are reset below) */
+	return 0;
+}
+
+/* An equation nothing uses does nothing: `dz = ...` without z in states is
+ * the likely mistake (an error, with the fix); any other is a warning. */
+static int check_unused(struct model *m, cubie_error *e)
+{
+	struct priv *P = m->priv;
+	int rc = 0;
+	for (size_t d = 0; d < P->nd; d++)
+		if (P->d[d].kind != K_CONST)
+			expr_names(P->d[d].x, mark_used, m);
+	for (size_t i = 0; i < m->n_obs; i++)
+		mark_used(m->obs[i], m);
+	for (size_t d = 0; d < P->nd && !rc; d++) {
+		struct def *D = &P->d[d];
+		char loc[512];
+		if (D->kind == K_AUX && D->mark != 3) {
+			cfg_loc(D->en, loc, sizeof loc);
+			if (D->name[0] == 'd' && D->name[1]) {
+				const char *h = expr_hint(D->name + 1, (const char *const *)m->states,
+				                          m->n_states);
+				rc = cb_fail(e, CUBIE_ERR_CONFIG,
+				             "%s: '%s' is not the equation of a state ('%s' is not in [model] "
+				             "states%s%s%s) and nothing uses it: add '%s' to states%s", loc,
+				             D->name, D->name + 1, h ? "; did you mean 'd" : "", h ? h : "",
+				             h ? "'?" : "", D->name + 1,
+				             ", or list it as an observable");
+			} else {
+				cb_log(CUBIE_LOG_WARN, "%s: '%s' is computed but not used (not in any "
+				       "equation and not an observable)", loc, D->name);
+			}
+		}
+		D->mark = 0;
+	}
+	for (size_t d = 0; d < P->nd; d++)
+		P->d[d].mark = 0;
+	return rc;
+}
+
 /* Every state has an equation and every observable is one. */
 static int check_model(const cubie_config *c, struct model *m, cubie_error *e)
 {
@@ -305,7 +362,8 @@ int model_build(const cubie_config *c, struct model **out, cubie_error *e)
 		P->s[P->ns++] = (struct sym){"t", K_TIME, 0};
 		for (size_t i = 0; i < P->ns; i++)
 			chk.names[i] = P->s[i].name;
-		if (!(rc = check_model(c, m, e)) && !(rc = check_kind(&chk, K_CONST)))
+		if (!(rc = check_model(c, m, e)) && !(rc = check_unused(m, e)) &&
+		    !(rc = check_kind(&chk, K_CONST)))
 			rc = check_kind(&chk, K_AUX);
 		P->no = chk.n;
 	}
@@ -366,6 +424,8 @@ static int use(const char *name, void *ctx)
 {
 	struct gen *g = ctx;
 	const struct sym *s = lookup(g->P, name);
+	if (!s) /* pi, e: folded */
+		return 0;
 	size_t k = (size_t)(s - g->P->s);
 	if (!g->used[k]) {
 		g->used[k] = 1;

@@ -103,9 +103,12 @@ static void unstage(cubie_solver *s)
 {
 	for (size_t i = 0; i < s->n_slots; i++) {
 		struct slot *sl = &s->slots[i];
-		if (sl->h_in)
-			s->host.pinned_free(s->host.ctx, sl->h_in);
-		sl->h_in = NULL;
+		void **h[] = {&sl->h_in, &sl->h_out, &sl->h_int};
+		for (int k = 0; k < 3; k++) {
+			if (*h[k])
+				s->host.pinned_free(s->host.ctx, *h[k]);
+			*h[k] = NULL;
+		}
 	}
 	s->staged_runs = 0;
 	s->packed_gen = 0;
@@ -155,10 +158,11 @@ static void free_device(cubie_solver *s)
 	ao->end_solve(s->alloc);
 }
 
-/* Device buffers through the allocator and pinned input staging (kept
- * across solves while the chunk size stays) for every stream of the plan.
- * Results need no staging: they are copied straight into the result. */
-static int alloc_slots(cubie_solver *s, cubie_error *e)
+/* Device buffers through the allocator and pinned staging (kept across
+ * solves while the chunk size stays) for every stream of the plan: for the
+ * inputs, and for the results only when they stream to a writer (else
+ * they are copied straight into the result). */
+static int alloc_slots(cubie_solver *s, int streaming, cubie_error *e)
 {
 	const cubie_allocator_ops *ao = s->allocator.desc->ops;
 	size_t chunk = s->plan.chunk_runs, b[3];
@@ -182,9 +186,11 @@ static int alloc_slots(cubie_solver *s, cubie_error *e)
 				return cb_fail(e, CUBIE_ERR_RUNTIME,
 				               "cannot allocate %zu bytes of %s memory for a chunk of %zu runs",
 				               b[k], s->be->ops->name, chunk);
-		if (!sl->h_in && s->host.pinned_alloc(s->host.ctx, b[0], &sl->h_in))
-			return cb_fail(e, CUBIE_ERR_RUNTIME,
-			               "cannot allocate %zu bytes of pinned host memory", b[0]);
+		void **h[] = {&sl->h_in, &sl->h_out, &sl->h_int};
+		for (int k = 0; k < (streaming ? 3 : 1); k++)
+			if (!*h[k] && s->host.pinned_alloc(s->host.ctx, b[k], h[k]))
+				return cb_fail(e, CUBIE_ERR_RUNTIME,
+				               "cannot allocate %zu bytes of pinned host memory", b[k]);
 	}
 	s->staged_runs = chunk;
 	return 0;
@@ -194,6 +200,9 @@ static int alloc_slots(cubie_solver *s, cubie_error *e)
  * slot's staging ([row][stride], the working precision), cut into pieces
  * so that the host threads share them. */
 #define PIECE 65536 /* runs */
+/* Output staged per stream when streaming to a writer: host memory stays
+ * at a few of these however large the result. */
+#define STREAM_CHUNK_BYTES ((size_t)256 << 20)
 struct rows {
 	cubie_solver *s;
 	struct slot *sl;
@@ -216,9 +225,19 @@ static void pack_rows(void *ctx, size_t lo, size_t hi)
 	}
 }
 
+/* Where finished chunks go: straight into a whole result, or through the
+ * slots' staging to a streaming writer (res then holds no values). */
+struct sink {
+	cubie_result *res;
+	const cubie_writer_ops *wo; /* streaming */
+	void *w;
+	double *inputs;             /* the chunk's inputs, [inputs][n] */
+	char msg[1024];
+};
+
 /* Pack runs [first, first + n) and queue copy in, kernel, and the copies
- * of saved values, status and step counts straight into the result. */
-static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, cubie_result *res,
+ * of saved values, status and step counts to where they go. */
+static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, struct sink *k,
                   cubie_error *e)
 {
 	const struct backend_ops *o = s->be->ops;
@@ -245,13 +264,15 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, cubi
 		.save_every = s->save_every,
 		.settle = s->settle,
 	};
-	const size_t i4 = sizeof(int32_t);
+	const size_t i4 = sizeof(int32_t), pitch = k->w ? n : N;
+	void *values = k->w ? sl->h_out : (char *)k->res->values + first * r;
+	void *ints = k->w ? sl->h_int : k->res->status + first;
 	int rc;
 	if ((rc = o->copy_h2d(s->be, sl->d_in, sl->h_in, b[0], sl->stream, e)) ||
 	    (rc = o->launch(s->be, &a, sl->stream, e)) ||
-	    (rc = o->copy_d2h_rows(s->be, (char *)res->values + first * r, N * r, sl->d_out, stride * r,
-	                           n * r, s->n_saves * s->n_save, sl->stream, e)) ||
-	    (rc = o->copy_d2h_rows(s->be, res->status + first, N * i4, sl->d_int, stride * i4, n * i4,
+	    (rc = o->copy_d2h_rows(s->be, values, pitch * r, sl->d_out, stride * r, n * r,
+	                           s->n_saves * s->n_save, sl->stream, e)) ||
+	    (rc = o->copy_d2h_rows(s->be, ints, pitch * i4, sl->d_int, stride * i4, n * i4,
 	                           s->want_steps ? 3 : 1, sl->stream, e)))
 		return rc;
 	sl->first = first;
@@ -259,11 +280,57 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, cubi
 	return 0;
 }
 
-/* Wait for a slot's chunk: its results are in place when the stream is idle. */
-static int finish(cubie_solver *s, struct slot *sl, cubie_error *e)
+/* A finished chunk to the streaming writer: the result's arrays, cut to
+ * the chunk's runs; status and step counts also into the summary. */
+static int stream_chunk(cubie_solver *s, struct slot *sl, struct sink *k, cubie_error *e)
+{
+	cubie_result *res = k->res;
+	size_t first = sl->first, n = sl->n, N = s->runs.n_runs, ni = s->runs.n_inputs;
+	const int32_t *ints = sl->h_int;
+	memcpy(res->status + first, ints, n * sizeof *ints);
+	if (res->steps) {
+		memcpy(res->steps + first, ints + n, n * sizeof *ints);
+		memcpy(res->steps + N + first, ints + 2 * n, n * sizeof *ints);
+	}
+	for (size_t i = 0; i < ni; i++)
+		memcpy(k->inputs + i * n, s->runs.v + i * N + first, n * sizeof(double));
+	cubie_array arr[5];
+	cubie_output part = res->out;
+	size_t m = 0;
+	for (size_t i = 0; i < res->out.n_arrays; i++) {
+		cubie_array a = res->arrays[i];
+		if (!strcmp(a.name, "status"))
+			a.data = ints;
+		else if (!strcmp(a.name, "steps"))
+			a.data = ints + n;
+		else if (!strcmp(a.name, "inputs"))
+			a.data = k->inputs;
+		if (strcmp(a.name, "time"))
+			a.shape[a.ndim - 1] = n;
+		arr[m++] = a;
+		if (i == 0) { /* values follow time */
+			arr[m] = (cubie_array){"values", s->precision == 32 ? CUBIE_DTYPE_FLOAT32
+			                                                     : CUBIE_DTYPE_FLOAT64,
+			                       3, {s->n_saves, s->n_save, n}, sl->h_out};
+			m++;
+		}
+	}
+	part.arrays = arr;
+	part.n_arrays = m;
+	if (k->wo->write_runs(k->w, &part, first, k->msg, sizeof k->msg))
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "writer %s: %s", s->writer.desc->name,
+		               *k->msg ? k->msg : "cannot write");
+	return 0;
+}
+
+/* Wait for a slot's chunk: its results are in place when the stream is
+ * idle, or go to the writer now. */
+static int finish(cubie_solver *s, struct slot *sl, struct sink *k, cubie_error *e)
 {
 	int rc = s->be->ops->stream_sync(s->be, sl->stream, e);
 	if (rc || !sl->n)
+		return rc;
+	if (k->w && (rc = stream_chunk(s, sl, k, e)))
 		return rc;
 	size_t first = sl->first, n = sl->n;
 	sl->n = 0;
@@ -273,20 +340,22 @@ static int finish(cubie_solver *s, struct slot *sl, cubie_error *e)
 	return 0;
 }
 
-static int run_chunks(cubie_solver *s, cubie_result *res, cubie_error *e)
+static int run_chunks(cubie_solver *s, struct sink *k, cubie_error *e)
 {
 	size_t N = s->runs.n_runs, chunk = s->plan.chunk_runs, S = s->plan.streams;
 	int rc = 0;
 	for (size_t c = 0; !rc && c < s->plan.chunks; c++) {
 		struct slot *sl = &s->slots[c % S];
 		if (sl->n)
-			rc = finish(s, sl, e);
+			rc = finish(s, sl, k, e);
 		if (!rc)
-			rc = submit(s, sl, c * chunk, N - c * chunk < chunk ? N - c * chunk : chunk, res, e);
+			rc = submit(s, sl, c * chunk, N - c * chunk < chunk ? N - c * chunk : chunk, k, e);
 	}
-	for (size_t i = 0; i < S; i++) { /* drain, even after an error */
+	for (size_t i = 0; i < S; i++) { /* drain in order, even after an error */
+		struct slot *sl = &s->slots[(s->plan.chunks + i) % S];
 		cubie_error ignore;
-		int r2 = finish(s, &s->slots[i], rc ? &ignore : e);
+		int r2 = finish(s, sl, k, rc ? &ignore : e);
+		sl->n = 0;
 		rc = rc ? rc : r2;
 	}
 	return rc;
@@ -317,44 +386,49 @@ static struct result_store *take_store(cubie_solver *s, size_t values_bytes, siz
 	return fresh;
 }
 
-int cubie_solve(cubie_solver *s, cubie_result **out, cubie_error *e)
+/* A new result for this solve: whole, or (values 0) a streamed solve's
+ * summary without values. */
+static cubie_result *new_result(cubie_solver *s, int values)
 {
-	*out = NULL;
-	double t_start = cb_now();
 	size_t N = s->runs.n_runs;
-	s->be->kernel_s = 0;
-	s->stats.chunks = 0;
 	char **inputs = calloc(s->runs.n_inputs + 1, sizeof *inputs);
 	if (!inputs)
-		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+		return NULL;
 	for (size_t i = 0; i < s->runs.n_inputs; i++)
 		inputs[i] = i < s->model->n_states ? s->model->states[i]
 		                                   : s->model->params[i - s->model->n_states];
 	struct result_store *st =
-		take_store(s, s->n_saves * s->n_save * N * real_size(s),
-		           ((s->want_steps ? 3 : 1) * N + 1) * sizeof(int32_t));
+		values ? take_store(s, s->n_saves * s->n_save * N * real_size(s),
+		                    ((s->want_steps ? 3 : 1) * N + 1) * sizeof(int32_t))
+		       : store_new(0, ((s->want_steps ? 3 : 1) * N + 1) * sizeof(int32_t));
 	cubie_result *res = st ? result_new(st, &s->runs, s->n_saves, s->save_names, s->n_save,
-	                                    inputs, s->precision, s->want_steps)
+	                                    inputs, s->precision, values, s->want_steps)
 	                       : NULL;
 	free(inputs);
-	if (!res) {
-		if (st && !st->kept)
-			store_free(st);
-		else if (st)
-			st->in_use = 0;
-		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory for the result of %zu runs", N);
-	}
-	for (size_t k = 0; k < s->n_saves; k++)
+	if (!res && st && st->kept)
+		st->in_use = 0;
+	else if (!res)
+		store_free(st);
+	for (size_t k = 0; res && k < s->n_saves; k++)
 		res->time[k] = k == s->n_saves - 1 ? s->t0 + s->duration : s->t0 + (double)k * s->save_every;
+	return res;
+}
 
+/* Every chunk through k; the result's failed count at the end. */
+static int solve_into(cubie_solver *s, struct sink *k, cubie_error *e)
+{
+	double t_start = cb_now();
+	size_t N = s->runs.n_runs;
 	int rc = 0;
+	s->be->kernel_s = 0;
+	s->stats.chunks = 0;
 	if (!s->workers && s->runs.n_runs * s->runs.n_inputs > 4 * PIECE)
 		s->workers = workers_new(workers_default());
 	if (N > 0) {
 		/* Out of memory: release what the allocator caches, halve the
 		 * chunk and try again, down to one block. */
 		size_t block = s->be->block_size > 0 ? (size_t)s->be->block_size : 1;
-		while ((rc = alloc_slots(s, e)) && s->plan.chunk_runs > block) {
+		while ((rc = alloc_slots(s, k->w != NULL, e)) && s->plan.chunk_runs > block) {
 			free_device(s);
 			((const cubie_allocator_ops *)s->allocator.desc->ops)->trim(s->alloc);
 			/* stream-ordered frees return memory only at a synchronization */
@@ -371,22 +445,143 @@ int cubie_solve(cubie_solver *s, cubie_result **out, cubie_error *e)
 		}
 		double t1 = cb_now();
 		if (!rc)
-			rc = run_chunks(s, res, e);
+			rc = run_chunks(s, k, e);
 		double t2 = cb_now();
 		free_device(s);
 		cb_log(CUBIE_LOG_DEBUG, "solve: setup %.1f ms, chunks %.1f ms, release %.1f ms",
 		       (t1 - t_start) * 1e3, (t2 - t1) * 1e3, (cb_now() - t2) * 1e3);
 	}
-	if (rc) {
-		cubie_result_free(res);
-		return rc;
-	}
-	for (size_t i = 0; i < N; i++)
-		res->n_failed += res->status[i] != 0;
+	for (size_t i = 0; !rc && i < N; i++)
+		k->res->n_failed += k->res->status[i] != 0;
 	s->stats.kernel_s = s->be->kernel_s;
 	s->stats.solve_s = cb_now() - t_start;
-	*out = res;
-	return 0;
+	return rc;
+}
+
+int cubie_solve(cubie_solver *s, cubie_result **out, cubie_error *e)
+{
+	struct sink k = {.res = new_result(s, 1)};
+	*out = NULL;
+	if (!k.res)
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory for the result of %zu runs",
+		               s->runs.n_runs);
+	int rc = solve_into(s, &k, e);
+	if (rc)
+		cubie_result_free(k.res);
+	else
+		*out = k.res;
+	return rc;
+}
+
+int solver_streams(const cubie_solver *s)
+{
+	const cubie_writer_ops *wo = s->writer.desc ? s->writer.desc->ops : NULL;
+	return wo && s->writer.desc->abi_minor >= 1 && wo->open;
+}
+
+size_t solver_stream_chunk(const cubie_solver *s)
+{
+	size_t block = s->be->block_size > 0 ? (size_t)s->be->block_size : 1;
+	size_t per_run = s->n_saves * s->n_save * real_size(s) + 1;
+	size_t cap = STREAM_CHUNK_BYTES / per_run;
+	return cap > block ? cap - cap % block : block;
+}
+
+size_t solver_result_bytes(const cubie_solver *s)
+{
+	size_t N = s->runs.n_runs;
+	return s->n_saves * s->n_save * N * real_size(s) + (s->want_steps ? 3 : 1) * N * 4 +
+	       s->runs.n_inputs * N * sizeof(double);
+}
+
+/* A streamed solve: chunks no larger than STREAM_CHUNK_BYTES of output go
+ * to the writer as they finish; *summary keeps status and inputs. */
+static int solve_streamed(cubie_solver *s, const struct plugin *wp, const char *path,
+                          cubie_result **summary, cubie_error *e)
+{
+	struct sink k = {.res = new_result(s, 0), .wo = wp->desc->ops};
+	k.inputs = malloc((s->runs.n_inputs ? s->runs.n_inputs : 1) * solver_stream_chunk(s) *
+	                  sizeof(double));
+	if (!k.res || !k.inputs) {
+		cubie_result_free(k.res);
+		free(k.inputs);
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	}
+	/* the whole result's shapes, with no data */
+	cubie_array arr[5];
+	cubie_output whole = k.res->out;
+	size_t m = 0;
+	for (size_t i = 0; i < k.res->out.n_arrays; i++) {
+		arr[m] = k.res->arrays[i];
+		if (strcmp(arr[m].name, "time"))
+			arr[m].data = NULL;
+		if (m++ == 0)
+			arr[m++] = (cubie_array){"values", s->precision == 32 ? CUBIE_DTYPE_FLOAT32
+			                                                       : CUBIE_DTYPE_FLOAT64,
+			                         3, {s->n_saves, s->n_save, s->runs.n_runs}, NULL};
+	}
+	whole.arrays = arr;
+	whole.n_arrays = m;
+	whole.settings = k.res->settings = cubie_config_describe(s->cfg);
+	whole.compression = solver_compression(s);
+	struct plan keep = s->plan;
+	size_t cap = solver_stream_chunk(s);
+	int rc = 0;
+	if (s->plan.chunk_runs > cap) {
+		size_t block = s->be->block_size > 0 ? (size_t)s->be->block_size : 1;
+		plan_chunks(s->bytes_per_run, s->streams_wanted, s->runs.n_runs, block, cap, &s->plan);
+	}
+	if (!(k.w = k.wo->open(&s->host, &whole, path, k.msg, sizeof k.msg)))
+		rc = cb_fail(e, CUBIE_ERR_RUNTIME, "writer %s: %s", wp->desc->name,
+		             *k.msg ? k.msg : "cannot open");
+	if (!rc)
+		rc = solve_into(s, &k, e);
+	if (k.w && k.wo->close(k.w, !rc, k.msg, sizeof k.msg) && !rc)
+		rc = cb_fail(e, CUBIE_ERR_RUNTIME, "writer %s: %s", wp->desc->name,
+		             *k.msg ? k.msg : "cannot finish the output");
+	s->plan = keep;
+	free(k.inputs);
+	if (rc || !summary)
+		cubie_result_free(k.res);
+	else
+		*summary = k.res;
+	return rc;
+}
+
+int cubie_solve_write(cubie_solver *s, const char *path, cubie_result **summary, cubie_error *e)
+{
+	struct plugin w = {0};
+	const struct plugin *use;
+	if (summary)
+		*summary = NULL;
+	int rc = solver_writer(s, path, &w, &use, &path, e);
+	if (rc)
+		return rc;
+	const cubie_writer_ops *wo = use->desc->ops;
+	if (use->desc->abi_minor >= 1 && wo->open) {
+		rc = solve_streamed(s, use, path, summary, e);
+	} else {
+		size_t avail, total, need = solver_result_bytes(s);
+		host_mem_info(&avail, &total);
+		cubie_result *r = NULL;
+		if ((double)need > s->mem_proportion * (double)avail)
+			rc = cb_fail(e, CUBIE_ERR_CONFIG,
+			             "%s: the result (%.2f GiB) does not fit in %.0f%% of the host's "
+			             "available memory (%.2f GiB), and writer %s cannot stream: use a "
+			             "streaming writer (npy, csv, hdf5) or fewer runs or saves",
+			             s->cfg->path, need / 1073741824.0, 100 * s->mem_proportion,
+			             avail / 1073741824.0, use->desc->name);
+		if (!rc)
+			rc = cubie_solve(s, &r, e);
+		if (!rc)
+			rc = cubie_result_write(r, s, path, e);
+		if (rc || !summary)
+			cubie_result_free(r);
+		else
+			*summary = r;
+	}
+	plugin_close(&w);
+	return rc;
 }
 
 int cubie_solver_set_inputs(cubie_solver *s, const double *values, size_t n_runs, cubie_error *e)

@@ -4,10 +4,36 @@
 #include "solver.h"
 
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 /* Chunks smaller than this would cost more in launch tails than their
  * overlapped copies save. */
 #define OVERLAP_RUNS 65536
+
+void host_mem_info(size_t *avail_b, size_t *total_b)
+{
+	/* MemAvailable is what can be had without swapping */
+	unsigned long long tot = 0, avail = 0, v;
+	char key[64];
+	FILE *f = fopen("/proc/meminfo", "r");
+	while (f && fscanf(f, "%63s %llu kB", key, &v) == 2) {
+		if (!strcmp(key, "MemTotal:"))
+			tot = v * 1024;
+		else if (!strcmp(key, "MemAvailable:"))
+			avail = v * 1024;
+	}
+	if (f)
+		fclose(f);
+	if (!tot) {
+		long pages = sysconf(_SC_PHYS_PAGES), avp = sysconf(_SC_AVPHYS_PAGES);
+		long ps = sysconf(_SC_PAGESIZE);
+		tot = (unsigned long long)pages * (unsigned long long)ps;
+		avail = (unsigned long long)avp * (unsigned long long)ps;
+	}
+	*avail_b = (size_t)avail;
+	*total_b = (size_t)tot;
+}
 
 int plan_compute(size_t free_b, size_t total_b, double proportion, int host_memory,
                  size_t reserve, size_t bytes_per_run, size_t streams, size_t runs,

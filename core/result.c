@@ -100,32 +100,37 @@ void store_unpin(struct result_store *st)
 
 cubie_result *result_new(struct result_store *st, struct run_table *runs, size_t n_saves,
                          char *const *vars, size_t n_vars, char *const *inputs, int precision,
-                         int steps)
+                         int values, int steps)
 {
 	cubie_result *r = calloc(1, sizeof *r);
 	if (!r)
 		return NULL;
-	size_t n_runs = runs->n_runs, n_inputs = runs->n_inputs;
+	size_t n_runs = runs->n_runs, n_inputs = runs->n_inputs, k = 0;
+	r->n_runs = n_runs;
 	r->store = st;
 	r->var_names = copy_names(vars, n_vars);
 	r->input_names = copy_names(inputs, n_inputs);
 	r->time = calloc(n_saves ? n_saves : 1, sizeof *r->time);
 	r->out.n_vars = n_vars;
 	r->out.n_inputs = n_inputs;
+	r->out.version = CUBIE_VERSION_STRING;
 	if (!r->var_names || !r->input_names || !r->time || runs_share(runs, &r->inputs)) {
 		cubie_result_free(r);
 		return NULL;
 	}
-	r->values = st->values;
+	r->values = values ? st->values : NULL;
 	r->status = st->ints;
 	r->steps = steps ? st->ints + n_runs : NULL;
-	set_array(&r->arrays[0], "time", CUBIE_DTYPE_FLOAT64, r->time, 1, n_saves, 0, 0);
-	set_array(&r->arrays[1], "values", precision == 32 ? CUBIE_DTYPE_FLOAT32 : CUBIE_DTYPE_FLOAT64,
-	          r->values, 3, n_saves, n_vars, n_runs);
-	set_array(&r->arrays[2], "status", CUBIE_DTYPE_INT32, r->status, 1, n_runs, 0, 0);
-	set_array(&r->arrays[3], "inputs", CUBIE_DTYPE_FLOAT64, r->inputs.v, 2, n_inputs, n_runs, 0);
-	set_array(&r->arrays[4], "steps", CUBIE_DTYPE_INT32, r->steps, 2, 2, n_runs, 0);
-	r->out.n_arrays = steps ? 5 : 4;
+	set_array(&r->arrays[k++], "time", CUBIE_DTYPE_FLOAT64, r->time, 1, n_saves, 0, 0);
+	if (values)
+		set_array(&r->arrays[k++], "values",
+		          precision == 32 ? CUBIE_DTYPE_FLOAT32 : CUBIE_DTYPE_FLOAT64, r->values, 3,
+		          n_saves, n_vars, n_runs);
+	set_array(&r->arrays[k++], "status", CUBIE_DTYPE_INT32, r->status, 1, n_runs, 0, 0);
+	set_array(&r->arrays[k++], "inputs", CUBIE_DTYPE_FLOAT64, r->inputs.v, 2, n_inputs, n_runs, 0);
+	if (steps)
+		set_array(&r->arrays[k++], "steps", CUBIE_DTYPE_INT32, r->steps, 2, 2, n_runs, 0);
+	r->out.n_arrays = k;
 	r->out.arrays = r->arrays;
 	r->out.var_names = (const char *const *)r->var_names;
 	r->out.input_names = (const char *const *)r->input_names;
@@ -139,6 +144,7 @@ void cubie_result_free(cubie_result *r)
 	cfg_free_names(r->var_names, r->out.n_vars);
 	cfg_free_names(r->input_names, r->out.n_inputs);
 	free(r->time);
+	free(r->settings);
 	runs_free(&r->inputs);
 	if (r->store && r->store->kept)
 		r->store->in_use = 0; /* back to its solver, for the next solve */
@@ -149,7 +155,7 @@ void cubie_result_free(cubie_result *r)
 
 size_t cubie_result_runs(const cubie_result *r)
 {
-	return r->arrays[2].shape[0];
+	return r->n_runs;
 }
 
 size_t cubie_result_count(const cubie_result *r)

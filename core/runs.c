@@ -185,7 +185,7 @@ int runs_build(const cubie_config *c, const struct model *m, struct run_table *r
 			             is_state ? "initial" : "parameters");
 			goto out;
 		}
-		if ((rc = cfg_values(en, &vals[i], &len[i], e)))
+		if ((rc = cfg_values_names(en, model_constant, (void *)m, &vals[i], &len[i], e)))
 			goto out;
 	}
 	if (file) {

@@ -34,6 +34,7 @@ const struct cfg_key cfg_schema[] = {
 	{"output", "format", CFG_STR, NULL, "writer plugin name, overriding the extension"},
 	{"output", "save_every", CFG_NUM, "0", "interval between saves; 0: initial and final only"},
 	{"output", "save", CFG_NAMES, NULL, "states and observables to save; default all states"},
+	{"output", "compression", CFG_STR, "none", "none, gzip[:LEVEL] or shuffle,gzip (hdf5)"},
 	{"memory", "allocator", CFG_STR, "default", "allocator plugin name"},
 	{"memory", "mem_proportion", CFG_NUM, "0.7", "share of total memory the solve may use"},
 	{"memory", "streams", CFG_INT, "2", "streams the chunks are spread over"},

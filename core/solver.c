@@ -3,10 +3,12 @@
 #include "config.h"
 #include "solver.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 
 void cubie_solver_stats(const cubie_solver *s, cubie_stats *st)
@@ -28,8 +30,50 @@ static int load_writer(cubie_solver *s, const char *path, struct plugin *w, cubi
 	if (!fmt && !dot)
 		return cb_fail(e, CUBIE_ERR_CONFIG,
 		               "%s: cannot tell the output format of '%s': give it an extension "
-		               "(.npy, .csv) or set [output] format", s->cfg->path, path);
-	return plugin_load(CUBIE_PLUGIN_WRITER, fmt ? fmt : dot + 1, s->dirs, s->n_dirs, w, e);
+		               "(.npz, .csv, .h5) or set [output] format", s->cfg->path, path);
+	/* one .npy file cannot hold a result: a .npy path is the directory form */
+	if (!fmt && !strcmp(dot + 1, "npy"))
+		fmt = "npydir";
+	int rc = plugin_load(CUBIE_PLUGIN_WRITER, fmt ? fmt : dot + 1, s->dirs, s->n_dirs, w, e);
+	const cubie_writer_ops *wo = rc ? NULL : w->desc->ops;
+	const char *comp = cfg_str(s->cfg, "output", "compression");
+	if (wo && strcmp(comp, "none") && !(w->desc->abi_minor >= 1 && wo->compresses)) {
+		char loc[600];
+		rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: [output] compression: writer %s does not "
+		             "compress; use an .h5 output, or compression = none",
+		             cfg_loc(cfg_get(s->cfg, "output", "compression"), loc, sizeof loc),
+		             w->desc->name);
+		plugin_close(w);
+	}
+	return rc;
+}
+
+const char *solver_compression(const cubie_solver *s)
+{
+	const char *c = cfg_str(s->cfg, "output", "compression");
+	return strcmp(c, "none") ? c : NULL;
+}
+
+/* Can the output be written? The writer's temporary file goes beside the
+ * target, so one is made (and removed) there now rather than after the
+ * solve: a missing or read-only directory fails in seconds, and in check. */
+static int probe_output(const cubie_solver *s, cubie_error *e)
+{
+	size_t n = strlen(s->out_path);
+	while (n > 1 && s->out_path[n - 1] == '/')
+		n--;
+	char *tmp = cb_printf("%.*s.cubie-probe-XXXXXX", (int)n, s->out_path), loc[600];
+	int fd = tmp ? mkstemp(tmp) : -1, err = errno;
+	if (fd >= 0) {
+		close(fd);
+		unlink(tmp);
+	}
+	free(tmp);
+	if (fd >= 0)
+		return 0;
+	return cb_fail(e, CUBIE_ERR_CONFIG, "%s: [output] file: cannot create %s (or a file beside "
+	               "it): %s", cfg_loc(cfg_get(s->cfg, "output", "file"), loc, sizeof loc),
+	               s->out_path, strerror(err));
 }
 
 /* [output] save: states and observables, and "steps" for the per-run
@@ -134,6 +178,68 @@ static int open_backend(cubie_solver *s, cubie_error *e)
 	return backend_cpu_open((int)threads, &s->be, e);
 }
 
+/* Everything that needs no backend: model, settings, runs, plugins, output. */
+static int setup(cubie_solver *s, cubie_error *e)
+{
+	const cubie_config *cfg = s->cfg;
+	int rc;
+	if ((rc = model_build(cfg, &s->model, e)) || (rc = read_settings(s, e)) ||
+	    (rc = resolve_saves(s, e)) || (rc = runs_build(cfg, s->model, &s->runs, e)))
+		return rc;
+	s->dirs = plugin_dirs(cfg, &s->n_dirs);
+	if ((rc = plugin_load(CUBIE_PLUGIN_INTEGRATOR, cfg_str(cfg, "solve", "integrator"), s->dirs,
+	                      s->n_dirs, &s->integrator, e)) ||
+	    (rc = plugin_load(CUBIE_PLUGIN_ALLOCATOR, cfg_str(cfg, "memory", "allocator"), s->dirs,
+	                      s->n_dirs, &s->allocator, e)))
+		return rc;
+	cb_log(CUBIE_LOG_INFO, "integrator %s %s: %s", s->integrator.desc->name,
+	       s->integrator.desc->version, s->integrator.path);
+	cb_log(CUBIE_LOG_INFO, "allocator %s %s: %s", s->allocator.desc->name,
+	       s->allocator.desc->version, s->allocator.path);
+	if (cfg_str(cfg, "output", "file")) {
+		s->out_path = cfg_path(cfg, cfg_get(cfg, "output", "file"));
+		if ((rc = load_writer(s, s->out_path, &s->writer, e)) || (rc = probe_output(s, e)))
+			return rc;
+		cb_log(CUBIE_LOG_INFO, "writer %s %s: %s", s->writer.desc->name,
+		       s->writer.desc->version, s->writer.path);
+	}
+	return 0;
+}
+
+/* The complete kernel source, or NULL with e filled. */
+static char *build_source(cubie_solver *s, cubie_error *e)
+{
+	const cubie_integrator_ops *io = s->integrator.desc->ops;
+	sbuf defs = {0};
+	if (controller_defines(s, &defs, e)) {
+		free(defs.s);
+		return NULL;
+	}
+	char *model = model_source(s->model, s->save, s->n_save);
+	char *msrc = model && defs.s ? cb_printf("%s%s", defs.s, model) : NULL;
+	char *src = msrc ? kernel_source_named(s->precision, msrc, io->source,
+	                                       s->integrator.desc->name) : NULL;
+	free(model);
+	free(defs.s);
+	free(msrc);
+	if (!src)
+		cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	return src;
+}
+
+/* A kernel the compiler refused is the integrator plugin's fault (the
+ * model's part is generated and checked): a configuration error naming
+ * the plugin, with the compiler's lines and the kept kernel file. */
+static int compile_error(const cubie_solver *s, int rc, cubie_error *e)
+{
+	if (rc != CB_ERR_SOURCE)
+		return rc;
+	char msg[sizeof e->msg];
+	snprintf(msg, sizeof msg, "%s", e->msg);
+	return cb_fail(e, CUBIE_ERR_CONFIG, "integrator plugin '%s' (%s): its device source does "
+	               "not compile: %s", s->integrator.desc->name, s->integrator.path, msg);
+}
+
 int cubie_solver_create(const cubie_config *cfg, cubie_solver **out, cubie_error *e)
 {
 	*out = NULL;
@@ -142,29 +248,15 @@ int cubie_solver_create(const cubie_config *cfg, cubie_solver **out, cubie_error
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
 	s->cfg = cfg;
 	int rc;
-	char *msrc = NULL, *src = NULL;
-	double t[5];
+	char *src = NULL;
+	double t[4];
 	t[0] = cb_now();
-	if ((rc = model_build(cfg, &s->model, e)) || (rc = read_settings(s, e)) ||
-	    (rc = resolve_saves(s, e)) || (rc = runs_build(cfg, s->model, &s->runs, e)))
+	if ((rc = setup(s, e)))
 		goto fail;
 	t[1] = cb_now();
-	s->dirs = plugin_dirs(cfg, &s->n_dirs);
-	if ((rc = plugin_load(CUBIE_PLUGIN_INTEGRATOR, cfg_str(cfg, "solve", "integrator"), s->dirs,
-	                      s->n_dirs, &s->integrator, e)) ||
-	    (rc = plugin_load(CUBIE_PLUGIN_ALLOCATOR, cfg_str(cfg, "memory", "allocator"), s->dirs,
-	                      s->n_dirs, &s->allocator, e)))
-		goto fail;
-	const char *path = cfg_str(cfg, "output", "file");
-	if (path) {
-		s->out_path = cfg_path(cfg, cfg_get(cfg, "output", "file"));
-		if ((rc = load_writer(s, s->out_path, &s->writer, e)))
-			goto fail;
-	}
-	t[2] = cb_now();
 	if ((rc = open_backend(s, e)))
 		goto fail;
-	t[3] = cb_now();
+	t[2] = cb_now();
 	const struct backend_ops *o = s->be->ops;
 	s->host = (cubie_host){s->be, o->name, o->mem_alloc, o->mem_free, o->mem_alloc_async,
 	                       o->mem_free_async, o->mem_pool_keep, o->pinned_alloc, o->pinned_free,
@@ -176,39 +268,61 @@ int cubie_solver_create(const cubie_config *cfg, cubie_solver **out, cubie_error
 		             s->allocator.path, *msg ? msg : "cannot start");
 		goto fail;
 	}
-	const cubie_integrator_ops *io = s->integrator.desc->ops;
-	sbuf defs = {0};
-	if ((rc = controller_defines(s, &defs, e))) {
-		free(defs.s);
+	if (!(src = build_source(s, e))) {
+		rc = e ? e->code : CUBIE_ERR_RUNTIME;
 		goto fail;
 	}
-	char *model = model_source(s->model, s->save, s->n_save);
-	msrc = model && defs.s ? cb_printf("%s%s", defs.s, model) : NULL;
-	free(model);
-	free(defs.s);
-	src = msrc ? kernel_source(s->precision, msrc, io->source) : NULL;
-	if (!src) {
-		rc = cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	if ((rc = compile_error(s, o->load(s->be, src, e), e)))
 		goto fail;
-	}
-	if ((rc = o->load(s->be, src, e)) || (rc = solver_plan(s, e)) ||
+	if (s->be->cache_hit)
+		cb_log(CUBIE_LOG_INFO, "kernel: %s, float%d, from the cache", o->name, s->precision);
+	else
+		cb_log(CUBIE_LOG_INFO, "kernel: %s, float%d, compiled in %.2f s", o->name,
+		       s->precision, s->be->compile_s);
+	if ((rc = solver_plan(s, e)) ||
 	    (rc = group_join(s, cfg_str(cfg, "memory", "stream_group"), e)))
 		goto fail;
 	s->stats.compile_s = s->be->compile_s;
 	s->stats.cache_hit = s->be->cache_hit;
-	t[4] = cb_now();
-	cb_log(CUBIE_LOG_DEBUG, "setup: model and runs %.1f ms, plugins %.1f ms, %s backend %.1f ms, "
-	       "kernel and plan %.1f ms", (t[1] - t[0]) * 1e3, (t[2] - t[1]) * 1e3, s->be->ops->name,
-	       (t[3] - t[2]) * 1e3, (t[4] - t[3]) * 1e3);
-	free(msrc);
+	t[3] = cb_now();
+	cb_log(CUBIE_LOG_DEBUG, "setup: model, runs and plugins %.1f ms, %s backend %.1f ms, "
+	       "kernel and plan %.1f ms", (t[1] - t[0]) * 1e3, s->be->ops->name,
+	       (t[2] - t[1]) * 1e3, (t[3] - t[2]) * 1e3);
 	free(src);
 	*out = s;
 	return 0;
 fail:
-	free(msrc);
 	free(src);
 	cubie_solver_free(s);
 	return rc;
+}
+
+char *cubie_compile_check(const cubie_config *cfg, const char *arch, cubie_error *e)
+{
+	int sm = 0, regs = 0, rc;
+	size_t local = 0;
+	char *src = NULL, *report = NULL, end = 0;
+	if (!arch || (sscanf(arch, "sm_%d%c", &sm, &end) != 1 && sscanf(arch, "%d%c", &sm, &end) != 1) ||
+	    sm < 10 || sm > 1000) {
+		cb_fail(e, CUBIE_ERR_CONFIG, "--arch '%s': expected sm_NN, e.g. sm_90",
+		        arch ? arch : "");
+		return NULL;
+	}
+	cubie_solver *s = calloc(1, sizeof *s);
+	if (!s) {
+		cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+		return NULL;
+	}
+	s->cfg = cfg;
+	double t = cb_now();
+	if (!(rc = setup(s, e)) && (src = build_source(s, e)) &&
+	    !(rc = compile_error(s, cuda_compile_only(src, sm, &regs, &local, e), e)))
+		report = cb_printf("kernel:      cuda, sm_%d, float%d, compiled by NVRTC in %.2f s (no "
+		                   "GPU used): %d registers, %zu bytes of local memory per thread\n",
+		                   sm, s->precision, cb_now() - t, regs, local);
+	free(src);
+	cubie_solver_free(s);
+	return report;
 }
 
 void cubie_solver_free(cubie_solver *s)
@@ -254,31 +368,58 @@ char *cubie_solver_describe(const cubie_solver *s)
 	       s->allocator.desc->name);
 	if (s->out_path)
 		sb_add(&b, "output:      %s (writer %s)\n", s->out_path, s->writer.desc->name);
+	if (s->out_path && solver_streams(s)) {
+		size_t chunk = solver_stream_chunk(s) < p->chunk_runs ? solver_stream_chunk(s)
+		                                                       : p->chunk_runs;
+		sb_add(&b, "host memory: %.3f GiB: the result streams to the writer through %zu "
+		           "staging buffers of %zu runs\n",
+		       (double)(s->bytes_per_run * chunk * p->streams) / 1073741824.0, p->streams, chunk);
+	} else {
+		sb_add(&b, "host memory: %.3f GiB: the whole result\n",
+		       solver_result_bytes(s) / 1073741824.0);
+	}
 	return b.s;
+}
+
+int solver_writer(const cubie_solver *s, const char *path, struct plugin *w,
+                  const struct plugin **use, const char **resolved, cubie_error *e)
+{
+	memset(w, 0, sizeof *w);
+	*use = &s->writer;
+	if (!path)
+		path = s->out_path;
+	*resolved = path;
+	if (!path)
+		return cb_fail(e, CUBIE_ERR_CONFIG, "%s: no output file: set [output] file or use -o",
+		               s->cfg->path);
+	if (!s->out_path || strcmp(path, s->out_path)) {
+		int rc = load_writer((cubie_solver *)s, path, w, e);
+		if (rc)
+			return rc;
+		*use = w;
+	}
+	return 0;
 }
 
 int cubie_result_write(const cubie_result *r, const cubie_solver *s, const char *path,
                        cubie_error *e)
 {
-	struct plugin w = {0};
-	const struct plugin *use = &s->writer;
-	if (!path)
-		path = s->out_path;
-	if (!path)
-		return cb_fail(e, CUBIE_ERR_CONFIG, "%s: no output file: set [output] file or use -o",
-		               s->cfg->path);
-	if (!s->out_path || strcmp(path, s->out_path)) {
-		int rc = load_writer((cubie_solver *)s, path, &w, e);
-		if (rc)
-			return rc;
-		use = &w;
-	}
+	struct plugin w;
+	const struct plugin *use;
+	int rc = solver_writer(s, path, &w, &use, &path, e);
+	if (rc)
+		return rc;
 	char msg[1024] = "";
 	const cubie_writer_ops *wo = use->desc->ops;
-	int rc = wo->write(&s->host, &r->out, path, msg, sizeof msg)
+	cubie_output out = r->out;
+	char *settings = cubie_config_describe(s->cfg);
+	out.settings = settings;
+	out.compression = solver_compression(s);
+	rc = wo->write(&s->host, &out, path, msg, sizeof msg)
 	             ? cb_fail(e, CUBIE_ERR_RUNTIME, "writer %s: %s", use->desc->name,
 	                       *msg ? msg : "failed")
 	             : 0;
+	free(settings);
 	plugin_close(&w);
 	return rc;
 }

@@ -9,7 +9,7 @@
 struct slot {
 	void *stream;
 	uint64_t d_in, d_out, d_int; /* inputs, saved values, status (+ steps) */
-	void *h_in;
+	void *h_in, *h_out, *h_int;   /* h_out, h_int: only when streaming */
 	size_t first, n;             /* the chunk in flight; n = 0: idle */
 };
 
@@ -60,4 +60,12 @@ int controller_defines(cubie_solver *s, sbuf *b, cubie_error *e); /* controller.
 int solver_plan(cubie_solver *s, cubie_error *e);                  /* planner.c */
 int group_join(cubie_solver *s, const char *name, cubie_error *e);  /* pipeline.c */
 void solver_release(cubie_solver *s);                              /* pipeline.c */
+int solver_streams(const cubie_solver *s);            /* its writer streams (pipeline.c) */
+size_t solver_stream_chunk(const cubie_solver *s);    /* largest streamed chunk, runs */
+size_t solver_result_bytes(const cubie_solver *s);    /* a whole result's host bytes */
+const char *solver_compression(const cubie_solver *s); /* [output] compression or NULL */
+/* The writer for path (NULL: [output] file): the solver's, or one loaded
+ * into *w (plugin_close it); *resolved is the path (solver.c). */
+int solver_writer(const cubie_solver *s, const char *path, struct plugin *w,
+                  const struct plugin **use, const char **resolved, cubie_error *e);
 #endif

@@ -1,4 +1,4 @@
-/* Writer "npy": the output path is a directory with one NumPy .npy file per
+/* Writer "npydir" (also chosen by a .npy path): the output path is a directory with one NumPy .npy file per
  * result array (format 1.0, readable by numpy.load as is) plus
  * variables.txt and inputs.txt naming the variable axes. The directory is
  * built under a temporary name beside the target and renamed into place. */
@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cubie/plugin.h>
+#include "npy_format.h"
 
 static int fail(char *errbuf, size_t errlen, const char *path, const char *what, int err)
 {
@@ -19,53 +20,23 @@ static int fail(char *errbuf, size_t errlen, const char *path, const char *what,
 	return -1;
 }
 
-static size_t dtype_size(int dtype)
-{
-	return dtype == CUBIE_DTYPE_FLOAT64 ? 8 : dtype == CUBIE_DTYPE_FLOAT32 ||
-	       dtype == CUBIE_DTYPE_INT32 ? 4 : 0;
-}
-
-/* Data go out in host byte order; the descr says which that is. */
-static char byte_order(void)
-{
-	const uint16_t one = 1;
-	return *(const unsigned char *)&one ? '<' : '>';
-}
+#define dtype_size npy_dtype_size
 
 static int write_npy(FILE *f, const cubie_array *a)
 {
-	const char *kind = a->dtype == CUBIE_DTYPE_FLOAT64 ? "f8" :
-	                   a->dtype == CUBIE_DTYPE_FLOAT32 ? "f4" : "i4";
-	char shape[96];
 	size_t count = 1;
-	int len = snprintf(shape, sizeof shape, "(");
-	for (int i = 0; i < a->ndim; i++) {
+	for (int i = 0; i < a->ndim; i++)
 		count *= a->shape[i];
-		len += snprintf(shape + len, sizeof shape - len, "%s%zu", i ? ", " : "",
-		                a->shape[i]);
-	}
-	snprintf(shape + len, sizeof shape - len, a->ndim == 1 ? ",)" : ")");
 	if (count && !a->data) {
 		errno = EINVAL;
 		return -1;
 	}
-
-	/* Magic, version 1.0, header length, then the dict padded with spaces
-	 * and a newline so that the data start on a 64-byte boundary. */
 	char head[256];
-	int n = snprintf(head + 10, sizeof head - 10,
-	                 "{'descr': '%c%s', 'fortran_order': False, 'shape': %s, }",
-	                 byte_order(), kind, shape);
-	size_t total = (10 + (size_t)n + 1 + 63) / 64 * 64;
-	if (total > sizeof head) {
+	size_t total = npy_header(head, sizeof head, npy_descr(a->dtype), a->ndim, a->shape);
+	if (!total) {
 		errno = EOVERFLOW;
 		return -1;
 	}
-	memcpy(head, "\x93NUMPY\x01\x00", 8);
-	head[8] = (char)((total - 10) & 0xff);
-	head[9] = (char)((total - 10) >> 8);
-	memset(head + 10 + n, ' ', total - 10 - (size_t)n - 1);
-	head[total - 1] = '\n';
 	if (fwrite(head, 1, total, f) != total)
 		return -1;
 	if (count && fwrite(a->data, dtype_size(a->dtype), count, f) != count)
@@ -253,5 +224,5 @@ static const cubie_writer_ops ops = {
 	.write = npy_write,
 };
 
-CUBIE_PLUGIN_DEFINE(CUBIE_PLUGIN_WRITER, "npy", CUBIE_VERSION_STRING,
+CUBIE_PLUGIN_DEFINE(CUBIE_PLUGIN_WRITER, "npydir", CUBIE_VERSION_STRING,
                     "a directory of NumPy .npy files, one per result array", &ops)

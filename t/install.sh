@@ -128,6 +128,12 @@ for kind in integrator allocator writer; do
 done
 find "$s_plugindir" -name '*.la' >"$tmp/la"
 none "no .la files installed for plugins" "$tmp/la"
+find "$dest" -name 'libcubie.la' >"$tmp/la"
+none "no libcubie.la installed" "$tmp/la"
+for f in LICENSE NEWS; do
+	if [ -n "$(find "$dest" -path "*/doc/*/$f")" ]; then pass "$f installed under \$(docdir)"
+	else fail "$f installed under \$(docdir)"; fi
+done
 
 # Man pages and examples.
 for page in man1/cubie.1 man5/cubie.ini.5 man7/cubie-plugin.7; do
@@ -182,6 +188,18 @@ if grep -F "libcubie" "$tmp/ldd" | grep -qF "$dest$libdir/"; then
 else
 	fail "... with the installed libcubie"; sed 's/^/# /' "$tmp/ldd"
 fi
+# Staged, the configured plugin directory does not exist: nothing is found,
+# and that is an error (an installation that finds no plugins runs nothing).
+if "$cubie" plugins >"$tmp/out" 2>&1; then
+	fail "cubie plugins finding none exits non-zero"; sed 's/^/# /' "$tmp/out"
+else
+	pass "cubie plugins finding none exits non-zero"
+fi
+if grep -qF "no plugins found (searched: " "$tmp/out" && grep -qF "$plugindir" "$tmp/out"; then
+	pass "... and says where it searched, the configured directory among them"
+else
+	fail "... and says where it searched"; sed 's/^/# /' "$tmp/out"
+fi
 # The staged plugin directory stands in for the configured one.
 CUBIE_PLUGIN_PATH=$s_plugindir
 export CUBIE_PLUGIN_PATH
@@ -205,7 +223,7 @@ check "the installed cubie solves with installed plugins" \
 ex=$(find "$dest" -path '*/doc/*/examples/lorenz.ini' | head -n 1)
 if [ -n "$ex" ]; then
 	check "the installed lorenz example runs" "$cubie" run "$ex" -q -s device.backend=cpu \
-		-o "$tmp/lorenz.npy"
+		-o "$tmp/lorenz.npz"
 fi
 
 # ---- the plugin template, built against the staged install ----
@@ -214,7 +232,7 @@ chmod -R u+w "$tmp/template"
 tmake() { PKG_CONFIG_LIBDIR=$tmp/pc-staged PKG_CONFIG_PATH= make -C "$tmp/template" CC="$cc" "$@"; }
 check "the template builds with pkg-config only" tmake
 check "... and installs into the plugin directory" tmake install
-for f in integrator/midpoint.so allocator/counting.so; do
+for f in integrator/midpoint.so allocator/counting.so writer/tsv.so; do
 	if [ -f "$s_plugindir/$f" ]; then pass "plugindir/$f installed"
 	else fail "plugindir/$f installed"; fi
 done
@@ -240,7 +258,7 @@ fi
 
 check "cubie plugins runs" "$cubie" plugins
 cp "$tmp/out" "$tmp/plugins"
-for p in integrator/midpoint allocator/counting; do
+for p in integrator/midpoint allocator/counting writer/tsv; do
 	if grep -q "^${p%/*} *${p#*/} .*$s_plugindir/$p.so" "$tmp/plugins"; then
 		pass "cubie plugins lists the template's ${p%/*} ${p#*/}"
 	else
@@ -257,7 +275,8 @@ else
 fi
 # x(1) = exp(-k) for run r (k = r + 1): the midpoint rule with h = 0.01 is
 # within 5e-4 (relative; forward Euler would be off by 5e-2), and not rk4.
-if awk -F, '$2 == 1 { want = exp(-($1 + 1)); d = $3 - want; if (d < 0) d = -d;
+# (csv: run,x_0,k,status,t,x)
+if awk -F, '$5 == 1 { want = exp(-($1 + 1)); d = $6 - want; if (d < 0) d = -d;
 		if (d > 1e-3 * want) bad = 1; rows++ }
 		END { exit !(rows == 3 && !bad) }' "$tmp/mid.csv" && ! cmp -s "$tmp/mid.csv" "$tmp/rk4.csv"; then
 	pass "... and the midpoint rule integrated x' = -k x"
@@ -268,6 +287,25 @@ check "the template integrator loads by its alias too" "$cubie" run "$tmp/decay.
 	-s solve.integrator=explicit_midpoint -o "$tmp/alias.csv"
 if cmp -s "$tmp/mid.csv" "$tmp/alias.csv"; then pass "... with the same result"
 else fail "... with the same result"; fi
+
+check "the template writer writes a .tsv" "$cubie" run "$tmp/decay.ini" -q -o "$tmp/final.tsv"
+if [ "$(sed -n 1p "$tmp/final.tsv")" = "$(printf 'run\tstatus\tx')" ] && [ "$(wc -l <"$tmp/final.tsv")" -eq 4 ]; then
+	pass "... one row per run, under a header"
+else
+	fail "... one row per run, under a header"; sed 's/^/# /' "$tmp/final.tsv"
+fi
+check "the template installs elsewhere with make install plugindir=DIR" \
+	tmake install plugindir="$tmp/mine"
+if [ -f "$tmp/mine/integrator/midpoint.so" ] && [ -f "$tmp/mine/writer/tsv.so" ]; then
+	pass "... into DIR/<kind>/"
+else
+	fail "... into DIR/<kind>/"; find "$tmp/mine" | sed 's/^/# /'
+fi
+if grep -q 'static const char midpoint_source\[\] =' "$tmp/template/midpoint_device.inc"; then
+	pass "the template embeds its device source file as a C string"
+else
+	fail "the template embeds its device source file as a C string"
+fi
 
 # ---- uninstall ----
 check "the template uninstalls" tmake uninstall

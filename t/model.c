@@ -297,6 +297,75 @@ static void codegen(void)
 	model_free(m);
 }
 
+/* Issue 11: the functions and constants added to the language, evaluated
+ * here and in generated code (both precisions), and its new errors. */
+static void language(void)
+{
+	is_near(ev("pi") - 4 * atan(1.0) + ev("e") - exp(1.0), 0, 0, "pi and e");
+	is_near(ev("mod(7, 3) + 10*mod(-7, 3) + 100*(7 % -3)"), 1 + 20 - 200, 1e-12,
+	        "mod and %% are floored (the sign of the divisor)");
+	is_near(ev("7 % 3 * 2"), 2, 0, "%% binds like *");
+	is_near(ev("sign(-2) + 10*sign(0) + 100*sign(3)"), 99, 0, "sign");
+	is_near(ev("heaviside(-1) + 10*heaviside(0) + 100*step(2)"), 110, 0, "heaviside and step");
+	is_near(ev("where(1 < 2, 10, 20) + if(0, 1, 2)"), 12, 0, "where and if");
+	is_near(ev("hypot(3, 4) + cbrt(-27) + log2(8) + exp2(3)"), 5 - 3 + 3 + 8, 1e-15,
+	        "hypot cbrt log2 exp2");
+	is_near(ev("log1p(1e-20)*1e20 + expm1(1e-20)*1e20"), 2, 1e-15, "log1p expm1");
+	is_near(ev("erf(0.5) + erfc(0.5)"), 1, 1e-15, "erf erfc");
+	is_near(ev("round(2.5) + round(-2.5)*10 + trunc(-2.7)*100 + floor(-2.5)*1000 + ceil(-2.5)*10000"),
+	        3 - 30 - 200 - 3000 - 20000, 0, "round trunc floor ceil");
+	is_near(ev("asinh(sinh(0.3)) + acosh(cosh(0.4)) + atanh(tanh(0.2))"), 0.9, 1e-15,
+	        "inverse hyperbolic functions");
+	is_near(ev("min(4, 2, 8, 3) + 10*max(1, 7, 2) + min(5, 6)"), 2 + 70 + 5, 0, "n-ary min and max");
+	like(ev_err("min(1)"), "min takes at least 2 arguments", "min of one");
+	like(ev_err("0 < 0.5 < 1"), "chained comparison at column 9", "chained < is an error");
+	like(ev_err("1 == 1 == 1"), "chained comparison", "chained == is an error");
+	is_near(ev("(0 < 0.5) <= 1"), 1, 0, "a parenthesised comparison is fine");
+	is_near(ev("0 < 0.5 && 0.5 < 1"), 1, 0, "and so is &&");
+	like(ev_err("wher(1, 2, 3)"), "did you mean 'where'?", "where in the hints");
+
+	like(fails("[model]\nstates = x\n[equations]\ndx = -x\ndz = 1\n"),
+	     "m.ini:5: 'dz' is not the equation of a state ('z' is not in [model] states) and "
+	     "nothing uses it: add 'z' to states", "an equation for a non-state is an error");
+	like(fails("[model]\nstates = x\n[equations]\ndx = -x\nd = 1\ndelta = 2*x\n"
+	           "drag = delta\n[model]\nobservables = drag\n"), "(built)",
+	     "auxiliaries starting with d that are used are fine");
+	like(fails("[model]\nstates = x, e\n[equations]\ndx = -e\nde = pi\n"), "(built)",
+	     "a state named e shadows the constant");
+
+	/* generated code: every function, on states so that nothing folds */
+	cubie_error e;
+	struct model *m = build("[model]\nstates = x, y\nobservables = a, b, c\n[equations]\n"
+	                        "dx = mod(x, y) + 3 % y + sign(x - 1) + heaviside(x - 0.5) + step(-y)\n"
+	                        "dy = where(x < y, hypot(x, y), cbrt(-x)) + log2(y) + exp2(x) + "
+	                        "log1p(x) + expm1(y) + pi*e\n"
+	                        "a = erf(x) + erfc(y) + round(x*3) + trunc(y*3) + asinh(x) + "
+	                        "acosh(1 + y) + atanh(x/2)\n"
+	                        "b = min(x, y, 0.5, 2*x) + max(x, y, 0.1)\nc = if(x > 0.5, 1, 2)\n",
+	                        &e);
+	if (!ok(m != NULL, "a model with every new function builds"))
+		diag("%s", e.msg);
+	int save[] = {2, 3, 4};
+	char *src = m ? model_source(m, save, 3) : NULL;
+	const double x = 0.7, y = 1.3, want[] = {
+		fmod(x, y) + 3 - y * floor(3 / y) + 1 * (x > 1 ? 1 : -1) + 1 + 0,
+		hypot(x, y) + log2(y) + exp2(x) + log1p(x) + expm1(y) + M_PI * M_E,
+		erf(x) + erfc(y) + round(x * 3) + trunc(y * 3) + asinh(x) + acosh(1 + y) + atanh(x / 2),
+		fmin(x, 0.5) + fmax(x, y), 1};
+	double got[8] = {0};
+	for (int prec = 64; src && prec >= 32; prec -= 32) {
+		int n = run(src, prec, 0, (double[]){x, y, NAN}, (double[]){NAN}, got, 8);
+		if (!is_int(n, 5, "float%d: the new functions compile warning-free and run", prec))
+			continue;
+		for (int i = 0; i < 5; i++)
+			is_near(got[i], want[i], prec == 64 ? 1e-13 : 2e-5, "float%d: value %d", prec, i);
+	}
+	if (!src)
+		skip("no source");
+	free(src);
+	model_free(m);
+}
+
 int main(void)
 {
 	const char *srcdir = getenv("CUBIE_SRCDIR");
@@ -312,6 +381,7 @@ int main(void)
 	grammar();
 	checks();
 	codegen();
+	language();
 
 	remove("m.ini"), remove("model.h"), remove("cc.log"), remove("drv.c"), remove("drv");
 	if (chdir("/") || rmdir(dir))

@@ -206,8 +206,8 @@ int main(void)
 	free(src);
 	src = kernel_source(32, model, broken);
 	memset(&e, 0, sizeof e);
-	is_int(cuda_compile_only(src, ARCH, &regs, &local, &e), CUBIE_ERR_RUNTIME,
-	       "a compile error fails");
+	is_int(cuda_compile_only(src, ARCH, &regs, &local, &e), CB_ERR_SOURCE,
+	       "a compile error fails as the source's fault");
 	like(e.msg, "identifier \"undefined_thing\" is undefined", "with NVRTC's diagnostic");
 	is_int(cuda_compile_only(src, 1, &regs, &local, &e), CUBIE_ERR_RUNTIME, "sm_1 fails");
 	free(src);

@@ -171,7 +171,7 @@ int main(void)
 	link_build("plugin-dir/integrator/euler.so", "real/integrator/euler.so");
 	link_build("plugin-dir/integrator/rk4.so", "real/integrator/rk4.so");
 	link_build("plugin-dir/allocator/default.so", "real/allocator/default.so");
-	link_build("plugin-dir/writer/npy.so", "real/writer/npy.so");
+	link_build("plugin-dir/writer/npydir.so", "real/writer/npydir.so");
 	link_build("plugin-dir/writer/csv.so", "real/writer/csv.so");
 	mkdirs("shadow/integrator");
 	link_build("plugin-dir/integrator/rk4.so", "shadow/integrator/rk4.so");
@@ -217,10 +217,10 @@ int main(void)
 	/* Refusals. */
 	refused("ABI major", I, "abi_major", bad, 1, at("bad/integrator/abi_major.so"),
 	        "rebuild the plugin against cubie");
-	refused("ABI major", I, "abi_major", bad, 1, NULL, "ABI 2.x, this cubie has 1.0");
+	refused("ABI major", I, "abi_major", bad, 1, NULL, "ABI 2.x, this cubie has 1.1");
 	refused("ABI minor", I, "abi_minor", bad, 1, at("bad/integrator/abi_minor.so"),
 	        "upgrade cubie");
-	refused("ABI minor", I, "abi_minor", bad, 1, NULL, "ABI 1.1, newer");
+	refused("ABI minor", I, "abi_minor", bad, 1, NULL, "ABI 1.2, newer");
 	refused("wrong kind", I, "wrong_kind", bad, 1, at("bad/integrator/wrong_kind.so"),
 	        "is an allocator plugin, found where an integrator plugin was expected");
 	refused("missing entry", I, "no_entry", bad, 1, at("bad/integrator/no_entry.so"),
@@ -250,7 +250,7 @@ int main(void)
 	      at("bad/integrator/dup_one.so"));
 	loads("allocator default", CUBIE_PLUGIN_ALLOCATOR, "default", real, 1, "default",
 	      at("real/allocator/default.so"));
-	loads("writer npy", CUBIE_PLUGIN_WRITER, "npy", real, 1, "npy", at("real/writer/npy.so"));
+	loads("writer npydir", CUBIE_PLUGIN_WRITER, "npydir", real, 1, "npydir", at("real/writer/npydir.so"));
 	loads("writer csv", CUBIE_PLUGIN_WRITER, "csv", real, 1, "csv", at("real/writer/csv.so"));
 
 	/* Search order: an earlier directory shadows a later one. */
@@ -266,9 +266,9 @@ int main(void)
 	like(list, at("real/integrator/euler.so"), "list: euler with its path");
 	like(list, "classical_rk4", "list: rk4's alias");
 	like(list, "(shadowed)", "list: the shadowed rk4 is marked");
-	like(list, "ABI 1.0", "list: ABI version");
+	like(list, "ABI 1.1", "list: ABI version");
 	like(list, at("real/allocator/default.so"), "list: allocator");
-	like(list, at("real/writer/npy.so"), "list: npy writer");
+	like(list, at("real/writer/npydir.so"), "list: npydir writer");
 	like(list, at("real/writer/csv.so"), "list: csv writer");
 	like(list, "dup_one", "list: dup_one");
 	like(list, "dup_two", "list: dup_two");

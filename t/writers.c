@@ -216,18 +216,23 @@ static void test_csv(const struct plugin *w, int dtype)
 	            "csv (%s): written", f32 ? "float32" : "float64"))
 		diag("%s", errbuf);
 	char *s = slurp(at(name), NULL);
-	ok(s && !strncmp(s, "run,t,x,y\n", 10), "csv: header run,t,x,y");
+	ok(s && !strncmp(s, "run,x0,rho,status,t,x,y\n", 24),
+	   "csv: header run, the inputs, status, t, the variables");
 	size_t rows = 0;
 	int exact = s != NULL, order = s != NULL;
 	char *line = s ? strchr(s, '\n') + 1 : NULL;
 	for (; line && *line; rows++) {
 		char *end;
 		long r = strtol(line, &end, 10);
+		double in0 = strtod(end + 1, &end), in1 = strtod(end + 1, &end);
+		long st = strtol(end + 1, &end, 10);
 		double t = strtod(end + 1, &end);
 		double x = strtod(end + 1, &end);
 		double y = strtod(end + 1, &end);
 		size_t k = rows % SAVES;
 		order &= *end == '\n' && r == (long)(rows / SAVES) && t == t_data[k];
+		if (r >= 0 && r < RUNS)
+			exact &= in0 == in_data[0][r] && in1 == in_data[1][r] && st == status_data[r];
 		if (r >= 0 && r < RUNS)
 			exact &= f32 ? (float)x == v32[k][0][r] && (float)y == v32[k][1][r]
 			             : x == v64[k][0][r] && y == v64[k][1][r];
@@ -235,15 +240,15 @@ static void test_csv(const struct plugin *w, int dtype)
 	}
 	is_int(rows, RUNS * SAVES, "csv: one row per run and save");
 	ok(order, "csv: rows by run, then save, with their times");
-	ok(exact, "csv: every value reads back exactly");
+	ok(exact, "csv: every value, input and status reads back exactly");
 	if (s) {
 		char want[128];
 		if (f32)
-			snprintf(want, sizeof want, "\n2,0.10000000000000001,%.9g,%.9g\n",
-			         (double)v32[1][0][2], (double)v32[1][1][2]);
+			snprintf(want, sizeof want, "\n2,%.17g,%.17g,4,0.10000000000000001,%.9g,%.9g\n",
+			         in_data[0][2], in_data[1][2], (double)v32[1][0][2], (double)v32[1][1][2]);
 		else
-			snprintf(want, sizeof want, "\n2,0.10000000000000001,%.17g,%.17g\n",
-			         v64[1][0][2], v64[1][1][2]);
+			snprintf(want, sizeof want, "\n2,%.17g,%.17g,4,0.10000000000000001,%.17g,%.17g\n",
+			         in_data[0][2], in_data[1][2], v64[1][0][2], v64[1][1][2]);
 		like(s, want, "csv: run 2, save 1 printed with full precision");
 	}
 	free(s);
@@ -290,8 +295,9 @@ static int open_writer(const char *builddir, const char *name, struct plugin *p)
 		diag("%s", e.msg);
 	else
 		ok(p->desc->kind == CUBIE_PLUGIN_WRITER && !strcmp(p->desc->name, name) &&
-		   !strcmp(((const cubie_writer_ops *)p->desc->ops)->extensions[0], name),
-		   "%s: a writer for .%s", name, name);
+		   !strcmp(((const cubie_writer_ops *)p->desc->ops)->extensions[0],
+		           strcmp(name, "npydir") ? name : "npy"),
+		   "%s: a writer", name);
 	return rc;
 }
 
@@ -307,7 +313,7 @@ int main(void)
 	}
 
 	struct plugin npy, csv;
-	if (open_writer(builddir, "npy", &npy) == 0) {
+	if (open_writer(builddir, "npydir", &npy) == 0) {
 		test_npy(&npy, CUBIE_DTYPE_FLOAT64);
 		test_npy(&npy, CUBIE_DTYPE_FLOAT32);
 		test_npy_failures(&npy);

@@ -53,6 +53,11 @@ int cubie_solver_create(const cubie_config *cfg, cubie_solver **out, cubie_error
 char *cubie_solver_describe(const cubie_solver *s);
 int cubie_solve(cubie_solver *s, cubie_result **out, cubie_error *err);
 void cubie_solver_free(cubie_solver *s);
+/* Compile the kernel of cfg for the cuda backend with NVRTC, for arch
+ * ("sm_90"), without a GPU or driver; nothing is run. A line that says what
+ * it compiled (registers, local memory), or NULL with err filled (a plugin
+ * whose device source does not compile is CUBIE_ERR_CONFIG). Caller frees. */
+char *cubie_compile_check(const cubie_config *cfg, const char *arch, cubie_error *err);
 
 /* What the last compile and solve cost, for benchmarks and progress. */
 typedef struct cubie_stats {
@@ -99,6 +104,13 @@ size_t cubie_result_failed(const cubie_result *r);        /* runs with status !=
 int cubie_result_write(const cubie_result *r, const cubie_solver *s, const char *path,
                        cubie_error *err);
 void cubie_result_free(cubie_result *r);
+/* Solve and write to path (NULL: [output] file) in one: chunk by chunk
+ * where the writer streams, so that host memory stays at a few chunks
+ * however large the output; otherwise the whole result, refused before
+ * solving when it cannot fit in host memory. *summary (may be NULL)
+ * receives the result, without "values" when it streamed. */
+int cubie_solve_write(cubie_solver *s, const char *path, cubie_result **summary,
+                      cubie_error *err);
 
 /* Every plugin found on the search path of cfg (NULL: defaults files, environment and
  * installed directories only), one line each. Caller frees. */

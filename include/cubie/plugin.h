@@ -15,7 +15,7 @@ extern "C" {
 #endif
 
 #define CUBIE_ABI_MAJOR 1
-#define CUBIE_ABI_MINOR 0
+#define CUBIE_ABI_MINOR 1
 
 enum cubie_plugin_kind {
 	CUBIE_PLUGIN_INTEGRATOR = 1,
@@ -86,14 +86,33 @@ typedef struct cubie_output {
 	const char *const *var_names;   /* axis 1 of "values" */
 	size_t n_inputs;
 	const char *const *input_names; /* axis 0 of "inputs" */
+	/* ABI 1.1 */
+	const char *settings; /* the resolved configuration, as `cubie check` shows it */
+	const char *version;  /* cubie's */
+	const char *compression; /* [output] compression, for writers that compress; NULL: none */
 } cubie_output;
 
 /* Writer: one result to one path. Write to a temporary name and rename it,
- * so that a failure leaves nothing behind. */
+ * so that a failure leaves nothing behind.
+ *
+ * ABI 1.1 adds streaming, for results larger than host memory (optional:
+ * NULL open means the core hands write the whole result). open receives the
+ * whole result's shapes and names, with every array's data NULL; then
+ * write_runs receives each finished chunk of runs, in increasing order of
+ * first run, as arrays of the same names whose run axis (the last) holds
+ * only that chunk's n runs, C order, contiguous ("time" is whole); close
+ * commits (by rename) or, with commit 0, removes what open made. */
 typedef struct cubie_writer_ops {
 	const char *const *extensions; /* NULL-terminated, without the dot */
 	int (*write)(const cubie_host *host, const cubie_output *out, const char *path,
 	             char *errbuf, size_t errlen);
+	/* ABI 1.1 */
+	void *(*open)(const cubie_host *host, const cubie_output *whole, const char *path,
+	              char *errbuf, size_t errlen);
+	int (*write_runs)(void *self, const cubie_output *part, size_t first, char *errbuf,
+	                  size_t errlen);
+	int (*close)(void *self, int commit, char *errbuf, size_t errlen);
+	int compresses; /* honours [output] compression (the core refuses it otherwise) */
 } cubie_writer_ops;
 
 typedef struct cubie_plugin {

@@ -1,20 +1,17 @@
 /* An integrator plugin: the explicit midpoint rule, second order, fixed
- * step. Its device source is only a Butcher tableau; the step itself is
+ * step. Its device source (midpoint_device.h) is only a Butcher tableau; the step itself is
  * the generic explicit Runge-Kutta routine of <cubie/device/erk.h>, which
  * the core compiles into the kernel (NVRTC on cuda, the C compiler on cpu).
  * Everything but cubie_plugin_describe is static: that is the one symbol
  * a plugin exports. */
 #include <cubie/plugin.h>
 
+#include "midpoint_device.inc" /* midpoint_source, made from midpoint_device.h */
+
 static const char *const aliases[] = {"explicit_midpoint", NULL};
 
 static const cubie_integrator_ops ops = {
-	.source =
-		"#define ERK_STAGES 2\n"
-		"#define ERK_A {{0, 0}, {0.5, 0}}\n"
-		"#define ERK_B {0, 1}\n"
-		"#define ERK_C {0, 0.5}\n"
-		"#include <cubie/device/erk.h>\n",
+	.source = midpoint_source,
 	.order = 2,
 	.error_order = 0, /* no embedded estimate: the fixed-step controller */
 	.stages = 2,
