@@ -1,9 +1,14 @@
-/* The per-run loop and the entry points of both backends. One thread (one
- * OpenMP iteration on the cpu backend) integrates one run with the
- * integrator's cubie_step: from t0 - settle to t0 unsaved, then to
- * t0 + duration, saving the model's saved variables at n_saves times.
- * Steps are cut to land exactly on each save time; time is kept in double
- * whatever the precision, everything else in the working precision.
+/* The per-run loop and the entry points of both backends. Each run is
+ * integrated with the integrator's cubie_step: from t0 - settle to t0
+ * unsaved, then to t0 + duration, saving the model's saved variables at
+ * n_saves times. Steps are cut to land exactly on each save time; time is
+ * kept in double whatever the precision, everything else in the working
+ * precision.
+ *
+ * The loop is written per lane (lanes.h): a GPU thread is one run (W = 1),
+ * an OpenMP iteration on the cpu backend a block of W runs in SIMD lanes.
+ * cubie_step stays a per-run scalar function: each lane calls it on its
+ * own column of the block.
  *
  * Composed of one-job headers: store.h (saving), fixed.h or adaptive.h
  * (cubie_advance: the steps between two save times; control.h is the
@@ -22,32 +27,72 @@
 #ifndef CUBIE_STEP_STATUS
 #define CUBIE_STEP_STATUS 0
 #endif
+/* f0 outlives a step: reused after a rejection, or the FSAL stage */
+#define CUBIE_KEEP_F0 (CUBIE_FSAL || CUBIE_CONTROLLER != 0)
 
-/* Everything a run carries from one interval to the next. */
-struct cubie_state {
-	cubie_real y[CUBIE_NSTATES], f0[CUBIE_NSTATES], f1[CUBIE_NSTATES];
+/* Everything a block of runs carries from one interval to the next,
+ * [.][lane]. f0_ok is the block's: every lane's f0 holds f(t, y). */
+struct cubie_lanes {
+	cubie_real y[CUBIE_NSTATES][CUBIE_W], p[CUBIE_NP_][CUBIE_W];
+#if CUBIE_KEEP_F0
+	cubie_real f0[CUBIE_NSTATES][CUBIE_W];
+#endif
 	int f0_ok;
-	int accepted, rejections;
+	int status[CUBIE_W], accepted[CUBIE_W], rejections[CUBIE_W];
 #if CUBIE_CONTROLLER != 0
-	cubie_real h;        /* next step */
-	cubie_real le1, le2; /* log2 error norms of the last two accepted steps */
-	cubie_real h_prev;   /* the last accepted step */
-	int rejected;        /* the last attempt was rejected */
+	cubie_real h[CUBIE_W];                /* next step */
+	cubie_real le1[CUBIE_W], le2[CUBIE_W]; /* log2 error norms of the last two accepted steps */
+	cubie_real h_prev[CUBIE_W];           /* the last accepted step */
+	int rejected[CUBIE_W];                /* the last attempt was rejected */
 #endif
 };
 
-CUBIE_DEV void cubie_accept(struct cubie_state *st, const cubie_real *y_new)
+/* One attempt of lane l from (t, its y) with step h: the integrator's
+ * per-run step on the lane's column. f0 is written back (it holds f(t, y)
+ * afterwards unless the step failed); f1, the FSAL stage, is returned
+ * for the caller to keep if the step is accepted. */
+CUBIE_DEV int cubie_lane_step(struct cubie_lanes *b, int l, double t, cubie_real h,
+                              cubie_real *y_new, cubie_real *err, cubie_real *f1)
+{
+	cubie_real y[CUBIE_NSTATES], p[CUBIE_NP_], f0[CUBIE_NSTATES];
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NSTATES; j++)
+		y[j] = b->y[j][l];
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NPARAMS; j++)
+		p[j] = b->p[j][l];
+#if CUBIE_KEEP_F0
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NSTATES; j++)
+		f0[j] = b->f0[j][l];
+#endif
+#if CUBIE_STEP_STATUS
+	const int fail = cubie_step(t, h, y, p, y_new, err, f0, f1, b->f0_ok);
+#else
+	const int fail = 0;
+	cubie_step(t, h, y, p, y_new, err, f0, f1, b->f0_ok);
+#endif
+#if CUBIE_KEEP_F0
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NSTATES; j++)
+		b->f0[j][l] = f0[j];
+#endif
+	return fail;
+}
+
+/* Accept (or, where take is 0, leave) lane l's new state. */
+CUBIE_DEV void cubie_lane_accept(struct cubie_lanes *b, int l, int take, const cubie_real *y_new,
+                                 const cubie_real *f1)
 {
 	CUBIE_UNROLL
 	for (int j = 0; j < CUBIE_NSTATES; j++)
-		st->y[j] = y_new[j];
+		b->y[j][l] = take ? y_new[j] : b->y[j][l];
 #if CUBIE_FSAL
 	CUBIE_UNROLL
 	for (int j = 0; j < CUBIE_NSTATES; j++)
-		st->f0[j] = st->f1[j];
-	st->f0_ok = 1;
+		b->f0[j][l] = take ? f1[j] : b->f0[j][l];
 #else
-	st->f0_ok = 0;
+	(void)f1;
 #endif
 }
 
@@ -58,52 +103,57 @@ CUBIE_DEV void cubie_accept(struct cubie_state *st, const cubie_real *y_new)
 #include <cubie/device/adaptive.h>
 #endif
 
-CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i)
+/* Runs i0 .. i0 + W - 1 (those below n). */
+CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i0)
 {
 	const cubie_real *y0 = (const cubie_real *)a->y0;
 	const cubie_real *pp = (const cubie_real *)a->params;
-	cubie_real p[CUBIE_NP_];
-	struct cubie_state st;
-	int status = CUBIE_STATUS_SUCCESS;
+	struct cubie_lanes b;
 
-	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NSTATES; j++)
-		st.y[j] = y0[j * a->stride + i];
-	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NPARAMS; j++)
-		p[j] = pp[j * a->stride + i];
-	st.f0_ok = 0;
-	st.accepted = st.rejections = 0;
+	CUBIE_LANES(l) {
+		const long long i = CUBIE_LANE_RUN(a, i0, l);
+		CUBIE_UNROLL
+		for (int j = 0; j < CUBIE_NSTATES; j++)
+			b.y[j][l] = y0[j * a->stride + i];
+		CUBIE_UNROLL
+		for (int j = 0; j < CUBIE_NPARAMS; j++)
+			b.p[j][l] = pp[j * a->stride + i];
+		b.status[l] = CUBIE_STATUS_SUCCESS;
+		b.accepted[l] = b.rejections[l] = 0;
 #if CUBIE_CONTROLLER != 0
-	st.h = CUBIE_R(a->dt);
-	st.le1 = st.le2 = 0;
-	st.h_prev = 0;
-	st.rejected = 0;
+		b.h[l] = CUBIE_R(a->dt);
+		b.le1[l] = b.le2[l] = 0;
+		b.h_prev[l] = 0;
+		b.rejected[l] = 0;
 #endif
+	}
+	b.f0_ok = 0;
 
 	/* States are checked for NaN and infinity at the save times only: a
-	 * run that went bad in between carries NaN to the next one. */
+	 * run that went bad in between carries NaN to the next one. A failed
+	 * lane is not advanced (adaptive) or advances unseen (fixed: its
+	 * values are never saved, its counts no longer move). */
 	if (a->settle > 0)
-		status = cubie_advance(a, &st, p, a->t0 - a->settle, a->t0);
-	if (!status && !cubie_finite(st.y))
-		status = CUBIE_STATUS_NONFINITE;
-	cubie_store(a, i, 0, a->t0, st.y, p, status != CUBIE_STATUS_SUCCESS);
+		cubie_advance(a, &b, a->t0 - a->settle, a->t0);
+	cubie_check(&b);
+	cubie_store(a, &b, i0, 0, a->t0);
 	const int n_saves = (int)a->n_saves;
 	const double span = n_saves > 2 ? a->save_every : a->duration;
 	for (int k = 1; k < n_saves; k++) {
 		const double t_start = a->t0 + (double)(k - 1) * span;
 		const double t_end = k == n_saves - 1 ? a->t0 + a->duration : a->t0 + (double)k * span;
-		if (status == CUBIE_STATUS_SUCCESS) {
-			status = cubie_advance(a, &st, p, t_start, t_end);
-			if (!status && !cubie_finite(st.y))
-				status = CUBIE_STATUS_NONFINITE;
-		}
-		cubie_store(a, i, k, t_end, st.y, p, status != CUBIE_STATUS_SUCCESS);
+		cubie_advance(a, &b, t_start, t_end);
+		cubie_check(&b);
+		cubie_store(a, &b, i0, k, t_end);
 	}
-	a->status[i] = status;
-	if (a->steps) {
-		a->steps[i] = st.accepted;
-		a->steps[a->stride + i] = st.rejections;
+	CUBIE_LANES(l) {
+		if (CUBIE_W == 1 || i0 + l < a->n) {
+			a->status[i0 + l] = b.status[l];
+			if (a->steps) {
+				a->steps[i0 + l] = b.accepted[l];
+				a->steps[a->stride + i0 + l] = b.rejections[l];
+			}
+		}
 	}
 }
 
@@ -118,13 +168,14 @@ extern "C" __global__ void cubie_kernel(const struct cubie_args a)
 void cubie_cpu_solve(const struct cubie_args *a);
 void cubie_cpu_solve(const struct cubie_args *a)
 {
+	const long long blocks = (a->n + CUBIE_W - 1) / CUBIE_W;
 #ifdef CUBIE_THREADS
-#pragma omp parallel for schedule(dynamic, 64) num_threads(CUBIE_THREADS)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(CUBIE_THREADS)
 #else
-#pragma omp parallel for schedule(dynamic, 64)
+#pragma omp parallel for schedule(dynamic, 1)
 #endif
-	for (long long i = 0; i < a->n; i++)
-		cubie_run(a, i);
+	for (long long k = 0; k < blocks; k++)
+		cubie_run(a, k * CUBIE_W);
 }
 #endif
 #endif
