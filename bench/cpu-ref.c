@@ -21,13 +21,15 @@ float log2f(float);
 #define VECTOR_MATH "scalar libm"
 #endif
 
-/* Lanes per block: two 512-bit vectors' worth (the loops are chains of
- * dependent operations; two vectors in flight beat one) */
+/* Lanes per block: four 512-bit vectors' worth. The loops are chains of
+ * dependent operations, and several independent vectors in flight hide
+ * their latency: on the 2-core AVX-512 machine of RESULTS.md this beat 1
+ * and 2 vectors (dopri5 about 2x, rk4 about 1.5x), 8 was no better. */
 #ifndef REF_WF
-#define REF_WF 32
+#define REF_WF 64
 #endif
 #ifndef REF_WD
-#define REF_WD 16
+#define REF_WD 32
 #endif
 
 #define R float

@@ -12,9 +12,12 @@
  *    and the same result in whatever lane and block it lands: results stay
  *    the same whatever the chunking.
  * CUBIE_W may be given beforehand (the core does not; a test or a tuning
- * run may); the default is two vector registers' worth of the working
- * precision: the loop body is a chain of dependent operations, and two
- * independent vectors in flight hide their latency. */
+ * run may). The default is four vector registers' worth of the working
+ * precision (64 floats, 32 doubles with AVX-512): a step is a chain of
+ * dependent operations, and independent vectors in flight hide their
+ * latency (Lorenz on AVX-512: rk4 float32 took 1.5x as long with one
+ * vector's worth, 1.0-1.3x with two). Larger models get fewer (their
+ * stages fill the registers anyway, and the block lives on the stack). */
 #ifndef CUBIE_DEVICE_LANES_H
 #define CUBIE_DEVICE_LANES_H
 
@@ -31,7 +34,8 @@
 #else
 #define CUBIE_VECTOR_BYTES 16
 #endif
-#define CUBIE_W (2 * CUBIE_VECTOR_BYTES / (CUBIE_PRECISION / 8))
+#define CUBIE_VECTORS (CUBIE_NSTATES <= 8 ? 4 : CUBIE_NSTATES <= 32 ? 2 : 1)
+#define CUBIE_W (CUBIE_VECTORS * CUBIE_VECTOR_BYTES / (CUBIE_PRECISION / 8))
 #endif
 #define CUBIE_LANES(l) _Pragma("omp simd") for (int l = 0; l < CUBIE_W; l++)
 #endif
