@@ -19,7 +19,7 @@ if [ "${CUBIE_CHECK:-1}" = 1 ]; then # CUBIE_CHECK=0: benchmarks only
 fi
 ./cubie run examples/lorenz.ini -v -o "$work/lorenz.npy" 2>&1 | tail -3
 export CUBIE_PLUGIN_PATH=$PWD/plugin-dir
-make bench/lorenz-bench bench/pipeline-bench >/dev/null || exit 1
+make bench/lorenz-bench bench/pipeline-bench bench/cpu-bench >/dev/null || exit 1
 for b in ${CUBIE_BENCH:-spine adaptive pipeline}; do
 	echo "== $b"
 	case $b in
@@ -31,6 +31,11 @@ for b in ${CUBIE_BENCH:-spine adaptive pipeline}; do
 				-s solve.atol=$tol -s solve.rtol=$tol | grep '^N ='
 		done; done ;;
 	pipeline) for c in 8 16; do ./bench/pipeline-bench bench/lorenz.ini 22 $c; done ;;
+	cpu) # the cpu backend against the hand-vectorized loop of bench/cpu-ref.h, every
+		# core: rk4 and dopri5 at 1e-6, float32 and float64, 2^20 runs (CUBIE_CPU_LOG2N)
+		lscpu | grep -E '^(Model name|CPU\(s\)|Thread|Core|Socket)'
+		echo "vector ISA: $(grep -o -w -E 'avx|avx2|fma|avx512f' /proc/cpuinfo | sort -u | tr '\n' ' ')"
+		./bench/cpu-bench bench/lorenz.ini "${CUBIE_CPU_LOG2N:-20}" ;;
 	regs) # kernel time under register caps (CUBIE_NVRTC_OPTIONS), 2^22
 		for cap in none 32 40 48; do
 			opt=; [ $cap = none ] || opt=--maxrregcount=$cap
