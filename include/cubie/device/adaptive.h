@@ -17,7 +17,7 @@
  * act: the lanes' times and whether they are still short of t_end;
  * f0_ok: whether the lane's f0 holds f(t, y) after the attempt. */
 CUBIE_DEV void cubie_adaptive_lane(struct cubie_lanes *b, int l, double t_end, double *t, int *act,
-                                   int *f0_ok)
+                                   int f0_was_ok, int *f0_ok)
 {
 	/* flags are 0/1 ints combined with & and |: branch-free, so that the
 	 * lane loop vectorizes (and the GPU predicates it) */
@@ -34,7 +34,7 @@ CUBIE_DEV void cubie_adaptive_lane(struct cubie_lanes *b, int l, double t_end, d
 	CUBIE_UNROLL
 	for (int j = 0; j < CUBIE_NSTATES; j++)
 		y[j] = b->y[j][l];
-	const int fail = cubie_lane_step(b, l, t[l], h, y_new, err, f1);
+	const int fail = cubie_lane_step(b, l, t[l], h, f0_was_ok, y_new, err, f1);
 	const cubie_real sum = fail ? CUBIE_R(0) : cubie_norm2(y, y_new, err);
 	const int ok = !fail & (sum <= CUBIE_R(CUBIE_NSTATES)); /* 0 when not finite */
 	const int go = act[l] & !over & !tiny; /* this attempt counts */
@@ -57,7 +57,9 @@ CUBIE_DEV void cubie_adaptive_lane(struct cubie_lanes *b, int l, double t_end, d
 	b->le2[l] = take ? b->le1[l] : b->le2[l];
 #endif
 	b->le1[l] = take ? le : b->le1[l];
+#if CUBIE_CONTROLLER == 4
 	b->h_prev[l] = take ? h : b->h_prev[l];
+#endif
 	b->rejected[l] = go ? !ok : b->rejected[l];
 	cubie_lane_accept(b, l, take, y_new, f1);
 	const double t_next = last ? t_end : t[l] + (double)h;
@@ -81,8 +83,7 @@ CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, 
 	}
 	while (any) {
 		int f0_ok[CUBIE_W];
-		CUBIE_LANES(l)
-			cubie_adaptive_lane(b, l, t_end, t, act, f0_ok);
+		CUBIE_SHARED(b->f0_ok, ok, l, cubie_adaptive_lane(b, l, t_end, t, act, ok, f0_ok));
 		/* Every lane's f0 valid, or all recompute it: a lane whose f0 was
 		 * valid gets the same values again (same (t, y), same code). */
 		int all = 1;

@@ -9,11 +9,11 @@
 /* One step of lane l. (Each lane loop's body is one call: arrays declared
  * in an `omp simd` body whose address is taken become per-lane arrays in
  * memory before anything is inlined; in a callee they become registers.) */
-CUBIE_DEV void cubie_fixed_lane(struct cubie_lanes *b, int l, double ts, cubie_real h, int done,
-                                int s)
+CUBIE_DEV void cubie_fixed_lane(struct cubie_lanes *b, int l, double ts, cubie_real h, int f0_ok,
+                                int done, int s)
 {
 	cubie_real y_new[CUBIE_NSTATES], err[CUBIE_NSTATES], f1[CUBIE_NSTATES];
-	const int fail = cubie_lane_step(b, l, ts, h, y_new, err, f1);
+	const int fail = cubie_lane_step(b, l, ts, h, f0_ok, y_new, err, f1);
 #if CUBIE_STEP_STATUS
 	/* a failing run keeps its state and the steps it had taken */
 	const int first = fail && !b->status[l];
@@ -48,8 +48,8 @@ CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, 
 	CUBIE_UNROLL4 /* the loop's own count, compare and branch, once per 4 steps (GPU) */
 	for (int s = 0; s < n; s++) {
 		const double ts = t_start + (double)s * hd;
-		CUBIE_LANES(l)
-			cubie_fixed_lane(b, l, ts, h, done, s);
+		/* f0 holds f(t, y) after the first step, with FSAL only */
+		CUBIE_SHARED(CUBIE_FSAL && b->f0_ok, ok, l, cubie_fixed_lane(b, l, ts, h, ok, done, s));
 		b->f0_ok = CUBIE_FSAL;
 	}
 	CUBIE_LANES(l) {

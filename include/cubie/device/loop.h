@@ -48,10 +48,12 @@ struct cubie_lanes {
 };
 
 /* One attempt of lane l from (t, its y) with step h: the integrator's
- * per-run step on the lane's column. f0 is written back (it holds f(t, y)
- * afterwards unless the step failed); f1, the FSAL stage, is returned
- * for the caller to keep if the step is accepted. */
-CUBIE_DEV int cubie_lane_step(struct cubie_lanes *b, int l, double t, cubie_real h,
+ * per-run step on the lane's column. f0_ok: the block's (a constant where
+ * the caller took the branch outside the lane loop, see CUBIE_SHARED). f0
+ * is written back (it holds f(t, y) afterwards unless the step failed);
+ * f1, the FSAL stage, is returned for the caller to keep if the step is
+ * accepted. */
+CUBIE_DEV int cubie_lane_step(struct cubie_lanes *b, int l, double t, cubie_real h, int f0_ok,
                               cubie_real *y_new, cubie_real *err, cubie_real *f1)
 {
 	cubie_real y[CUBIE_NSTATES], p[CUBIE_NP_], f0[CUBIE_NSTATES];
@@ -67,10 +69,10 @@ CUBIE_DEV int cubie_lane_step(struct cubie_lanes *b, int l, double t, cubie_real
 		f0[j] = b->f0[j][l];
 #endif
 #if CUBIE_STEP_STATUS
-	const int fail = cubie_step(t, h, y, p, y_new, err, f0, f1, b->f0_ok);
+	const int fail = cubie_step(t, h, y, p, y_new, err, f0, f1, f0_ok);
 #else
 	const int fail = 0;
-	cubie_step(t, h, y, p, y_new, err, f0, f1, b->f0_ok);
+	cubie_step(t, h, y, p, y_new, err, f0, f1, f0_ok);
 #endif
 #if CUBIE_KEEP_F0
 	CUBIE_UNROLL
@@ -79,6 +81,30 @@ CUBIE_DEV int cubie_lane_step(struct cubie_lanes *b, int l, double t, cubie_real
 #endif
 	return fail;
 }
+
+/* A lane loop over a condition the lanes share, such as f0_ok, as two
+ * loops behind one branch, the condition a constant v in each: tested
+ * inside the lane loop, it is computed both ways in every lane (here a
+ * second evaluation of f(t, y) per step). The GPU, one lane, branches
+ * anyway: one loop, no second copy of the step. */
+#if CUBIE_W > 1
+#define CUBIE_SHARED(cond, v, l, call)              \
+	do {                                        \
+		if (cond) {                         \
+			const int v = 1;            \
+			CUBIE_LANES(l) call;        \
+		} else {                            \
+			const int v = 0;            \
+			CUBIE_LANES(l) call;        \
+		}                                   \
+	} while (0)
+#else
+#define CUBIE_SHARED(cond, v, l, call)              \
+	do {                                        \
+		const int v = (cond);               \
+		CUBIE_LANES(l) call;                \
+	} while (0)
+#endif
 
 /* Accept (or, where take is 0, leave) lane l's new state. */
 CUBIE_DEV void cubie_lane_accept(struct cubie_lanes *b, int l, int take, const cubie_real *y_new,
