@@ -23,12 +23,17 @@ make bench/lorenz-bench bench/pipeline-bench bench/cpu-bench >/dev/null || exit 
 for b in ${CUBIE_BENCH:-spine adaptive pipeline}; do
 	echo "== $b"
 	case $b in
-	spine) ./bench/lorenz-bench bench/lorenz.ini 20 22 ;;
+	spine) ./bench/lorenz-bench bench/lorenz.ini 20 22
+		echo "-- one stream, one chunk (kernel time without concurrent chunks)"
+		./bench/lorenz-bench bench/lorenz.ini 20 22 -s memory.streams=1 | grep '^N =' ;;
 	adaptive)
 		for m in dormand_prince_54 tsit5; do for tol in 1e-6 1e-8; do
 			echo "-- $m atol = rtol = $tol"
 			./bench/lorenz-bench bench/lorenz.ini 20 22 -s solve.integrator=$m \
 				-s solve.atol=$tol -s solve.rtol=$tol | grep '^N ='
+			echo "-- ... one stream"
+			./bench/lorenz-bench bench/lorenz.ini 20 22 -s solve.integrator=$m \
+				-s solve.atol=$tol -s solve.rtol=$tol -s memory.streams=1 | grep '^N ='
 		done; done ;;
 	pipeline) for c in 8 16; do ./bench/pipeline-bench bench/lorenz.ini 22 $c; done ;;
 	cpu) # the cpu backend against the hand-vectorized loop of bench/cpu-ref.h, every

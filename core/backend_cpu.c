@@ -88,6 +88,18 @@ static const char *const cpu_flags =
 	"-O3 -march=native -fno-math-errno -fno-trapping-math -fPIC -shared";
 static const char *const cpu_flags_portable = "-O2 -fPIC -shared";
 
+/* With summaries, no fused multiply-adds: an observable both saved and
+ * summarised is evaluated in two loops, which the compiler may contract
+ * differently, and the summaries (divided differences above all) would no
+ * longer be those of the saved series to the bit. */
+static const char *cpu_flags_for(const char *src)
+{
+	static const char *const no_fma =
+		"-O3 -march=native -fno-math-errno -fno-trapping-math -ffp-contract=off -fPIC -shared";
+	const char *d = strstr(src, "\n#define CUBIE_NSUMVARS ");
+	return d && atoi(d + 24) > 0 ? no_fma : cpu_flags;
+}
+
 /* What -march=native sees: the CPU's identity and features (first
  * processor of /proc/cpuinfo; where there is none, the compiler's own
  * view of this CPU). Part of the cache key, so that a cache shared between
@@ -187,7 +199,7 @@ static char *compile(struct cpu_backend *cb, const char *cc, const char *src, co
 	double t = cb_now();
 	if (!ok) {
 		cb_fail(e, CUBIE_ERR_RUNTIME, "cannot write %s: %s", in, strerror(errno));
-	} else if (run_compiler(cc, cpu_flags, in, out, log) &&
+	} else if (run_compiler(cc, cpu_flags_for(src), in, out, log) &&
 	           run_compiler(cc, cpu_flags_portable, in, out, log)) {
 		char *msg = first_lines(log, 6);
 		/* with output, the compiler ran and refused the source: keep it */
@@ -239,7 +251,7 @@ static int cpu_load(backend *b, const char *src, cubie_error *e)
 	if (!cc)
 		return free(full), CUBIE_ERR_RUNTIME;
 	char *host = host_cpu();
-	snprintf(salt, sizeof salt, "cpu|%s|%s|%s|", cc, cpu_flags, CUBIE_OPENMP_CFLAGS);
+	snprintf(salt, sizeof salt, "cpu|%s|%s|%s|", cc, cpu_flags_for(full), CUBIE_OPENMP_CFLAGS);
 	/* the CPU goes in as data: its feature list outgrows salt */
 	char *keyed = host ? cb_printf("%s%s", host, full) : NULL;
 	free(host);
@@ -273,6 +285,18 @@ static int cpu_launch(backend *b, const struct cubie_args *a, void *s, cubie_err
 	((struct cpu_backend *)b)->solve(a);
 	b->kernel_s += cb_now() - t;
 	return 0;
+}
+
+/* The stream's work is done when a call returns: run fn now. */
+static int cpu_after(backend *b, void *s, void (*fn)(void *), void *ctx)
+{
+	fn(ctx);
+	return 0;
+}
+
+static int cpu_stream_idle(backend *b, void *s)
+{
+	return 1;
 }
 
 static int cpu_mem_info(backend *b, size_t *free_b, size_t *total_b)
@@ -354,6 +378,8 @@ static const struct backend_ops cpu_ops = {
 	.copy_h2d = cpu_copy_h2d,
 	.copy_d2h = cpu_copy_d2h,
 	.copy_d2h_rows = cpu_copy_d2h_rows,
+	.after = cpu_after,
+	.stream_idle = cpu_stream_idle,
 	.mem_alloc = cpu_mem_alloc,
 	.mem_free = cpu_mem_free,
 	.pinned_alloc = cpu_pinned_alloc,
@@ -377,6 +403,7 @@ int backend_cpu_open(int threads, backend **out, cubie_error *e)
 		         *CUBIE_OPENMP_CFLAGS ? ", OpenMP" : ", no OpenMP");
 	cb->base.block_size = 1;
 	cb->base.host_memory = 1;
+	cb->base.slice_min = 64;
 	*out = &cb->base;
 	return 0;
 }

@@ -30,7 +30,7 @@
 	X(cuModuleLoadData) X(cuModuleUnload) X(cuModuleGetFunction) X(cuLaunchKernel) \
 	X(cuFuncGetAttribute) X(cuEventCreate) X(cuEventRecord) X(cuEventQuery) \
 	X(cuEventSynchronize) X(cuEventDestroy) X(cuMemcpy2DAsync) X(cuMemHostRegister) \
-	X(cuMemHostUnregister)
+	X(cuMemHostUnregister) X(cuLaunchHostFunc) X(cuStreamQuery)
 #define NVRTC_API(X) X(nvrtcVersion) X(nvrtcGetErrorString) X(nvrtcCreateProgram) \
 	X(nvrtcDestroyProgram) X(nvrtcCompileProgram) X(nvrtcGetProgramLogSize) \
 	X(nvrtcGetProgramLog) X(nvrtcGetCUBINSize) X(nvrtcGetCUBIN)
@@ -497,9 +497,9 @@ static int cuda_launch(backend *b, const struct cubie_args *a, void *stream, cub
 	struct cuda_backend *c = CB(b);
 	if (!c->fn)
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "cuda: launch before a kernel was loaded");
-	if (a->n <= 0)
+	if (a->n <= a->begin)
 		return 0;
-	long long grid = (a->n + b->block_size - 1) / b->block_size;
+	long long grid = (a->n - a->begin + b->block_size - 1) / b->block_size;
 	if (grid > 0x7fffffffLL)
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "cuda: %lld runs are too many for one launch", a->n);
 	void *params[] = {(void *)a}; /* the struct is the kernel's one by-value argument */
@@ -574,6 +574,20 @@ static int cuda_copy_d2h_rows(backend *b, void *dst, size_t dpitch, uint64_t src
 	int rc = ck(c, c->cuMemcpy2DAsync(&m, (CUstream)s), "cuMemcpy2DAsync", e);
 	timed_end(c, start, !rc, 2, s);
 	return rc;
+}
+
+static int cuda_after(backend *b, void *s, void (*fn)(void *), void *ctx)
+{
+	struct cuda_backend *c = CB(b);
+	BIND(c);
+	return ck(c, c->cuLaunchHostFunc((CUstream)s, fn, ctx), "cuLaunchHostFunc", NULL);
+}
+
+static int cuda_stream_idle(backend *b, void *s)
+{
+	struct cuda_backend *c = CB(b);
+	BIND(c);
+	return c->cuStreamQuery((CUstream)s) != CUDA_ERROR_NOT_READY;
 }
 
 static int cuda_host_register(backend *b, void *p, size_t n)
@@ -654,6 +668,7 @@ static const struct backend_ops cuda_ops = {
 	.stream_destroy = cuda_stream_destroy, .stream_sync = cuda_stream_sync,
 	.copy_h2d = cuda_copy_h2d, .copy_d2h = cuda_copy_d2h, .copy_d2h_rows = cuda_copy_d2h_rows,
 	.host_register = cuda_host_register, .host_unregister = cuda_host_unregister,
+	.after = cuda_after, .stream_idle = cuda_stream_idle,
 	.mem_alloc = cuda_mem_alloc,
 	.mem_free = cuda_mem_free, .mem_alloc_async = cuda_mem_alloc_async,
 	.mem_free_async = cuda_mem_free_async, .mem_pool_keep = cuda_mem_pool_keep,
@@ -719,6 +734,7 @@ int backend_cuda_open(int gpu, int block_size, backend **out, cubie_error *e)
 	 * kernel's registers allow fewer. */
 	c->auto_block = block_size == 0;
 	c->base.block_size = block_size ? block_size : 128;
+	c->base.slice_min = (size_t)1 << 18; /* a wave or more: slicing costs little */
 	int rc = open_device(c, gpu, e);
 	if (rc) {
 		cuda_close(&c->base);

@@ -120,7 +120,8 @@ static int load(int argc, char **argv, int allow_o, cubie_config **cfg)
 static void name_failures(const cubie_result *r)
 {
 	enum { SHOWN = 5 };
-	const cubie_array *st = cubie_result_find(r, "status"), *in = cubie_result_find(r, "inputs");
+	const cubie_array *st = cubie_result_find(r, "status"), *in = cubie_result_find(r, "inputs"),
+	                  *at = cubie_result_find(r, "reached");
 	size_t n_names = 0, runs = cubie_result_runs(r), shown = 0;
 	const char *const *names = cubie_result_names(r, "inputs", &n_names);
 	const int32_t *status = st ? st->data : NULL;
@@ -143,7 +144,10 @@ static void name_failures(const cubie_result *r)
 		fprintf(stderr, "cubie: run %zu failed (", i);
 		for (size_t k = 0; inputs && names && k < n_names; k++)
 			fprintf(stderr, "%s%s=%.6g", k ? ", " : "", names[k], inputs[k * runs + i]);
-		fprintf(stderr, "): %s\n", why);
+		fprintf(stderr, "): %s", why);
+		if (at)
+			fprintf(stderr, " at t = %.9g", ((const double *)at->data)[i]);
+		fputc('\n', stderr);
 		shown++;
 	}
 	size_t failed = cubie_result_failed(r);

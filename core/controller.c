@@ -85,14 +85,18 @@ int controller_defines(cubie_solver *s, sbuf *b, cubie_error *e)
 	if (cfg_require(c, "solve", "safety", safety > 0 && safety <= 1, "in (0, 1]", e) ||
 	    cfg_require(c, "solve", "min_gain", lo > 0 && lo < 1, "in (0, 1)", e) ||
 	    cfg_require(c, "solve", "max_gain", hi > 1, "greater than 1", e) ||
-	    cfg_require(c, "solve", "dt_min", dt_min >= 0 && (ctl == 0 || dt_min < s->dt),
+	    cfg_require(c, "solve", "dt_min", dt_min >= 0 && (ctl == 0 || !cfg_get(c, "solve", "dt") ||
+	                                                      dt_min < s->dt),
 	                "0 or more, and below dt", e) ||
 	    cfg_require(c, "solve", "dt_max", dt_max >= 0, "0 (no limit) or more", e) ||
 	    cfg_require(c, "solve", "max_steps", max_steps > 0 && max_steps <= 2000000000,
 	                "between 1 and 2e9", e))
 		return CUBIE_ERR_CONFIG;
 	int order = io->error_order < io->order ? io->error_order : io->order;
-	sb_add(b, "#define CUBIE_CONTROLLER %d\n#define CUBIE_ERR_ORDER %d\n", ctl, order);
+	/* adaptive with no dt given: the kernel chooses each run's first step */
+	s->auto_dt = ctl > 0 && !cfg_get(c, "solve", "dt");
+	sb_add(b, "#define CUBIE_CONTROLLER %d\n#define CUBIE_ERR_ORDER %d\n#define CUBIE_AUTO_DT %d\n",
+	       ctl, order, s->auto_dt);
 	sb_add(b, "#define CUBIE_SAFETY %.17g\n#define CUBIE_MIN_GAIN %.17g\n"
 	          "#define CUBIE_MAX_GAIN %.17g\n#define CUBIE_DT_MIN %.17g\n"
 	          "#define CUBIE_DT_MAX %.17g\n#define CUBIE_MAX_STEPS %lldLL\n",

@@ -96,8 +96,10 @@ int model_constant(const char *name, double *v, void *model);
  *                            const cubie_real *p, cubie_real *dydt);
  *   CUBIE_DEV void cubie_saved(double t, const cubie_real *y,
  *                              const cubie_real *p, cubie_real *v);
- * save[] are indices from model_var. malloc'd. */
-char *model_source(const struct model *m, const int *save, size_t n_save);
+ * and, when n_summ > 0, cubie_summarised of the same form for summ[].
+ * save[] and summ[] are indices from model_var. malloc'd. */
+char *model_source(const struct model *m, const int *save, size_t n_save, const int *summ,
+                   size_t n_summ);
 /* Expressions (expr.c): parse to an AST, walk its names, evaluate, emit C.
  * value() resolves a name to a constant (returns 0) or declines; emit
  * writes the C spelling of a name that did not resolve. */
@@ -184,6 +186,9 @@ struct backend_ops {
 	/* rows of width bytes, from pitch spitch on the device to dpitch on the host */
 	int (*copy_d2h_rows)(backend *b, void *dst, size_t dpitch, uint64_t src, size_t spitch,
 	                     size_t width, size_t rows, void *s, cubie_error *e);
+	/* Call fn(ctx), on some thread, once the stream's work so far is done. */
+	int (*after)(backend *b, void *s, void (*fn)(void *), void *ctx);
+	int (*stream_idle)(backend *b, void *s); /* 1 when its work is done */
 	/* Page-lock host memory for direct copies (NULL where copies need none). */
 	int (*host_register)(backend *b, void *p, size_t n);
 	void (*host_unregister)(backend *b, void *p);
@@ -205,6 +210,7 @@ struct backend {
 	double kernel_s;   /* device time of launches since the solver zeroed it */
 	size_t reserve;    /* fixed memory cost of the loaded kernel (module, local memory) */
 	int host_memory;   /* "device" memory is the host's (cpu backend) */
+	size_t slice_min;  /* fewest runs per launch worth a progress report */
 };
 /* gpu: device ordinal. Fails with a message when no GPU is usable. */
 int backend_cuda_open(int gpu, int block_size, backend **out, cubie_error *e);
@@ -250,12 +256,14 @@ struct plan {
 	size_t streams;    /* streams in use (no more than chunks) */
 	size_t chunks;
 	int overlap;       /* split a batch that fits, so copies overlap kernels */
+	size_t max_chunk_bytes; /* 0, or the largest chunk (host memory: bounds the peak) */
 };
 /* Budget = min(free, proportion x total) - reserve on a GPU, and
  * proportion x free (available) - reserve on host memory; chunk runs =
  * budget / (streams x bytes per run), rounded down to whole blocks, or
  * forced (> 0). When all runs fit: one chunk, or on a GPU with several
- * streams and a large batch, two chunks per stream. -1 when one run per stream
+ * streams and a large batch, one chunk per stream. In host memory a
+ * chunk is at most 64 MiB. -1 when one run per stream
  * cannot fit even with one stream. */
 int plan_compute(size_t free_b, size_t total_b, double proportion, int host_memory,
                  size_t reserve, size_t bytes_per_run, size_t streams, size_t runs,
@@ -265,8 +273,18 @@ int plan_chunks(size_t bytes_per_run, size_t streams, size_t runs, size_t block,
                 struct plan *p);
 
 /* ---- results (result.c) ---- */
-/* The large arrays of a result: values, then status and steps in one
- * block of int32 ([1 + 2][runs] when steps are kept). */
+/* The large arrays of a result: values, then a per-run block: status and
+ * steps as int32 rows ([1 + 2][runs] when steps are kept), then reached
+ * (float64 [runs]) from run_block_reached on. Device buffers for a chunk
+ * have the same layout with the chunk's column length. */
+static inline size_t run_block_reached(size_t int_rows, size_t runs)
+{
+	return (int_rows * runs * 4 + 7) / 8 * 8;
+}
+static inline size_t run_block_bytes(size_t int_rows, size_t runs)
+{
+	return run_block_reached(int_rows, runs) + runs * 8;
+}
 struct result_store {
 	void *values;
 	int32_t *ints;
@@ -277,14 +295,16 @@ struct result_store {
 };
 struct cubie_result {
 	cubie_output out;      /* what writers see */
-	cubie_array arrays[5]; /* time, values (unless streamed), status, inputs, steps (when kept) */
+	cubie_array arrays[7]; /* time, values and summaries (unless streamed), status, reached,
+	                        * inputs, steps */
 	size_t n_runs;
 	char *settings;        /* out.settings, made for a writer */
-	char **var_names, **input_names;
+	char **var_names, **input_names, **metric_names;
 	double *time;
 	void *values;
 	int32_t *status;
 	int32_t *steps;        /* [2][runs]: accepted, rejected; NULL unless asked */
+	double *reached;       /* [runs] the time each run reached */
 	struct run_table inputs;
 	struct result_store *store;
 	size_t n_failed;
@@ -294,11 +314,22 @@ void store_free(struct result_store *st);
 /* Page-lock the store for be's copies (best effort), and undo it. */
 void store_pin(struct result_store *st, backend *be);
 void store_unpin(struct result_store *st);
-/* A result over st, sharing the run table's values as its inputs; values
- * 0: without them (a streamed solve's summary). */
-cubie_result *result_new(struct result_store *st, struct run_table *runs, size_t n_saves,
-                         char *const *vars, size_t n_vars, char *const *inputs, int precision,
-                         int values, int steps);
+/* What a result holds besides its runs. */
+struct result_shape {
+	size_t n_saves;
+	char *const *vars;
+	size_t n_vars;
+	char *const *inputs; /* the run table's n_inputs names */
+	int precision;
+	int values;          /* 0: no values nor summaries (a streamed solve's summary) */
+	int steps;
+	size_t n_windows;    /* summaries: [n_windows][n_metrics][runs] after values */
+	char *const *metrics;
+	size_t n_metrics;
+};
+/* A result over st, sharing the run table's values as its inputs. */
+cubie_result *result_new(struct result_store *st, struct run_table *runs,
+                         const struct result_shape *sh);
 /* Host memory: available (what can be had without swapping) and total. */
 void host_mem_info(size_t *avail, size_t *total);
 #endif

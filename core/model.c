@@ -444,9 +444,11 @@ static void emit_name(sbuf *b, const char *name, void *ctx)
 }
 
 /* cubie_rhs, or with saved set, cubie_saved. */
-static void emit_fn(sbuf *b, const struct model *m, struct gen *g, int saved, const int *save,
-                    size_t n_save)
+/* cubie_rhs (name NULL), or a function of the variables save[] into v. */
+static void emit_fn(sbuf *b, const struct model *m, struct gen *g, const char *name,
+                    const int *save, size_t n_save)
 {
+	const int saved = name != NULL;
 	const struct priv *P = g->P;
 	const char *out = saved ? "v" : "dydt";
 	int any[3] = {0, 0, 0}; /* states, parameters, t used */
@@ -457,7 +459,7 @@ static void emit_fn(sbuf *b, const struct model *m, struct gen *g, int saved, co
 	for (size_t k = 0; k < n_save; k++)
 		use((size_t)save[k] < m->n_states ? m->states[save[k]] : m->obs[save[k] - m->n_states], g);
 	sb_add(b, "CUBIE_DEV void cubie_%s(double t, const cubie_real *y, const cubie_real *p, "
-	       "cubie_real *%s)\n{\n", saved ? "saved" : "rhs", out);
+	       "cubie_real *%s)\n{\n", saved ? name : "rhs", out);
 	for (size_t i = 0; i < P->ns; i++)
 		if (g->used[i] && P->s[i].kind <= K_TIME)
 			any[P->s[i].kind] = 1;
@@ -491,13 +493,17 @@ static void emit_fn(sbuf *b, const struct model *m, struct gen *g, int saved, co
 	sb_add(b, "}\n");
 }
 
-char *model_source(const struct model *m, const int *save, size_t n_save)
+char *model_source(const struct model *m, const int *save, size_t n_save, const int *summ,
+                   size_t n_summ)
 {
 	struct gen g = {m->priv, calloc(((struct priv *)m->priv)->ns, 1)};
 	sbuf b = {0};
 	int safe = 1;
 	for (size_t k = 0; k < n_save; k++)
 		if (save[k] < 0 || (size_t)save[k] >= m->n_states + m->n_obs)
+			return free(g.used), NULL;
+	for (size_t k = 0; k < n_summ; k++)
+		if (summ[k] < 0 || (size_t)summ[k] >= m->n_states + m->n_obs)
 			return free(g.used), NULL;
 	if (!g.used)
 		return NULL;
@@ -508,9 +514,13 @@ char *model_source(const struct model *m, const int *save, size_t n_save)
 	sb_add(&b, "#define CUBIE_NSTATES %zu\n#define CUBIE_NPARAMS %zu\n#define CUBIE_NSAVED %zu\n\n",
 	       m->n_states, m->n_params, n_save);
 	sb_add(&b, "%s\n", expr_helpers);
-	emit_fn(&b, m, &g, 0, NULL, 0);
+	emit_fn(&b, m, &g, NULL, NULL, 0);
 	sb_add(&b, "\n");
-	emit_fn(&b, m, &g, 1, save, n_save);
+	emit_fn(&b, m, &g, "saved", save, n_save);
+	if (n_summ) {
+		sb_add(&b, "\n");
+		emit_fn(&b, m, &g, "summarised", summ, n_summ);
+	}
 	free(g.used);
 	return b.s;
 }

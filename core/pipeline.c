@@ -111,7 +111,6 @@ static void unstage(cubie_solver *s)
 		}
 	}
 	s->staged_runs = 0;
-	s->packed_gen = 0;
 }
 
 void solver_release(cubie_solver *s)
@@ -138,8 +137,8 @@ static void slot_bytes(const cubie_solver *s, size_t runs, size_t b[3])
 {
 	size_t r = real_size(s);
 	b[0] = (s->runs.n_inputs ? s->runs.n_inputs : 1) * runs * r;
-	b[1] = s->n_saves * s->n_save * runs * r;
-	b[2] = (s->want_steps ? 3 : 1) * runs * sizeof(int32_t);
+	b[1] = out_rows(s) * runs * r;
+	b[2] = run_block_bytes(int_rows(s), runs);
 }
 
 /* Give back one solve's device buffers (after its streams are idle). */
@@ -172,7 +171,7 @@ static int alloc_slots(cubie_solver *s, int streaming, cubie_error *e)
 		struct slot *slots = realloc(s->slots, s->plan.streams * sizeof *slots);
 		if (!slots)
 			return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
-		memset(slots, 0, s->plan.streams * sizeof *slots);
+		memset(slots, 0, s->plan.streams * sizeof *slots); /* staging empty: packed_gen 0 */
 		s->slots = slots;
 		s->n_slots = s->plan.streams;
 	}
@@ -227,6 +226,7 @@ static void pack_rows(void *ctx, size_t lo, size_t hi)
 
 /* Where finished chunks go: straight into a whole result, or through the
  * slots' staging to a streaming writer (res then holds no values). */
+#define PROGRESS_POLL_NS 100000000L
 struct sink {
 	cubie_result *res;
 	const cubie_writer_ops *wo; /* streaming */
@@ -234,6 +234,23 @@ struct sink {
 	double *inputs;             /* the chunk's inputs, [inputs][n] */
 	char msg[1024];
 };
+
+/* Runs finished, counted by a slice's end (on whatever thread the backend
+ * calls it), reported from the solving thread when the count moved. */
+static void count_done(void *ctx)
+{
+	const struct slice_done *d = ctx;
+	__atomic_fetch_add(&d->s->runs_done, d->runs, __ATOMIC_RELAXED);
+}
+
+static void report(cubie_solver *s)
+{
+	size_t done = __atomic_load_n(&s->runs_done, __ATOMIC_RELAXED);
+	if (s->progress && done != s->runs_reported) {
+		s->runs_reported = done;
+		s->progress(done, s->runs.n_runs, s->progress_user);
+	}
+}
 
 /* Pack runs [first, first + n) and queue copy in, kernel, and the copies
  * of saved values, status and step counts to where they go. */
@@ -243,11 +260,13 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 	const struct backend_ops *o = s->be->ops;
 	size_t r = real_size(s), stride = s->plan.chunk_runs, N = s->runs.n_runs, b[3];
 	slot_bytes(s, stride, b);
-	/* A one-chunk plan's staging still holds these inputs from the last solve. */
-	if (!(s->plan.chunks == 1 && s->packed_gen == s->runs_gen + 1)) {
+	/* The staging may still hold these runs' inputs from the last solve. */
+	if (!(sl->packed_gen == s->runs_gen + 1 && sl->packed_first == first && sl->packed_n == n)) {
 		struct rows c = {s, sl, first, n, (n + PIECE - 1) / PIECE};
 		workers_for(s->workers, pack_rows, &c, s->runs.n_inputs * c.pieces);
-		s->packed_gen = s->plan.chunks == 1 ? s->runs_gen + 1 : 0;
+		sl->packed_gen = s->runs_gen + 1;
+		sl->packed_first = first;
+		sl->packed_n = n;
 	}
 	struct cubie_args a = {
 		.y0 = (const void *)(uintptr_t)sl->d_in,
@@ -255,6 +274,7 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 		.out = (void *)(uintptr_t)sl->d_out,
 		.status = (int *)(uintptr_t)sl->d_int,
 		.steps = s->want_steps ? (int *)(uintptr_t)(sl->d_int + stride * sizeof(int32_t)) : NULL,
+		.reached = (double *)(uintptr_t)(sl->d_int + run_block_reached(int_rows(s), stride)),
 		.n = (long long)n,
 		.stride = (long long)stride,
 		.n_saves = (long long)s->n_saves,
@@ -263,21 +283,73 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 		.dt = s->dt,
 		.save_every = s->save_every,
 		.settle = s->settle,
+		.tick = s->grid.tick,
+		.n_ticks = s->grid.n_ticks,
+		.save_ticks = s->grid.save_ticks,
+		.sample_ticks = s->grid.sample_ticks,
+		.window_ticks = s->grid.window_ticks,
+		.sums = (void *)(uintptr_t)(sl->d_out + s->n_saves * s->n_save * stride * r),
 	};
 	const size_t i4 = sizeof(int32_t), pitch = k->w ? n : N;
 	void *values = k->w ? sl->h_out : (char *)k->res->values + first * r;
 	void *ints = k->w ? sl->h_int : k->res->status + first;
-	int rc;
-	if ((rc = o->copy_h2d(s->be, sl->d_in, sl->h_in, b[0], sl->stream, e)) ||
-	    (rc = o->launch(s->be, &a, sl->stream, e)) ||
+	void *reached = k->w ? (char *)sl->h_int + run_block_reached(int_rows(s), n)
+	                     : (void *)(k->res->reached + first);
+	int rc = o->copy_h2d(s->be, sl->d_in, sl->h_in, b[0], sl->stream, e);
+	/* With a progress report, the chunk runs as slices that each count
+	 * their runs done when they finish; the result is the same. */
+	size_t slice = n;
+	if (s->progress) {
+		slice = (n + PROGRESS_SLICES - 1) / PROGRESS_SLICES;
+		slice = slice < s->be->slice_min ? s->be->slice_min : slice;
+	}
+	for (size_t b0 = 0; !rc && b0 < n; b0 += slice) {
+		a.begin = (long long)b0;
+		a.n = (long long)(b0 + slice < n ? b0 + slice : n);
+		if (!(rc = o->launch(s->be, &a, sl->stream, e)) && s->progress) {
+			sl->slices[sl->n_slices] = (struct slice_done){s, (size_t)(a.n - a.begin)};
+			rc = o->after(s->be, sl->stream, count_done, &sl->slices[sl->n_slices++]);
+			report(s);
+		}
+	}
+	a.n = (long long)n;
+	if (rc ||
 	    (rc = o->copy_d2h_rows(s->be, values, pitch * r, sl->d_out, stride * r, n * r,
-	                           s->n_saves * s->n_save, sl->stream, e)) ||
+	                           out_rows(s), sl->stream, e)) ||
 	    (rc = o->copy_d2h_rows(s->be, ints, pitch * i4, sl->d_int, stride * i4, n * i4,
-	                           s->want_steps ? 3 : 1, sl->stream, e)))
+	                           int_rows(s), sl->stream, e)) ||
+	    (rc = o->copy_d2h_rows(s->be, reached, n * 8, sl->d_int + run_block_reached(int_rows(s),
+	                           stride), n * 8, n * 8, 1, sl->stream, e)))
 		return rc;
 	sl->first = first;
 	sl->n = n;
 	return 0;
+}
+
+/* A streamed result's arrays for n runs: the summary's, with values and
+ * summaries (from out, the chunk's output block, or NULL) after time. */
+static size_t streamed_arrays(const cubie_solver *s, const cubie_result *res, const void *out,
+                              size_t n, cubie_array *arr)
+{
+	const int dtype = s->precision == 32 ? CUBIE_DTYPE_FLOAT32 : CUBIE_DTYPE_FLOAT64;
+	size_t m = 0;
+	for (size_t i = 0; i < res->out.n_arrays; i++) {
+		arr[m] = res->arrays[i];
+		if (strcmp(arr[m].name, "time")) {
+			arr[m].shape[arr[m].ndim - 1] = n;
+			arr[m].data = NULL;
+		}
+		if (m++)
+			continue;
+		arr[m++] = (cubie_array){"values", dtype, 3, {s->n_saves, s->n_save, n}, out};
+		if (summary_rows(s))
+			arr[m++] = (cubie_array){"summaries", dtype, 3,
+			                         {s->sums.n_windows, s->sums.n_vars * s->sums.n_slots, n},
+			                         out ? (const char *)out + s->n_saves * s->n_save * n *
+			                                                       real_size(s)
+			                             : NULL};
+	}
+	return m;
 }
 
 /* A finished chunk to the streaming writer: the result's arrays, cut to
@@ -287,36 +359,30 @@ static int stream_chunk(cubie_solver *s, struct slot *sl, struct sink *k, cubie_
 	cubie_result *res = k->res;
 	size_t first = sl->first, n = sl->n, N = s->runs.n_runs, ni = s->runs.n_inputs;
 	const int32_t *ints = sl->h_int;
+	const double *reached = (const double *)((const char *)sl->h_int +
+	                                         run_block_reached(int_rows(s), n));
 	memcpy(res->status + first, ints, n * sizeof *ints);
+	memcpy(res->reached + first, reached, n * sizeof *reached);
 	if (res->steps) {
 		memcpy(res->steps + first, ints + n, n * sizeof *ints);
 		memcpy(res->steps + N + first, ints + 2 * n, n * sizeof *ints);
 	}
 	for (size_t i = 0; i < ni; i++)
 		memcpy(k->inputs + i * n, s->runs.v + i * N + first, n * sizeof(double));
-	cubie_array arr[5];
+	cubie_array arr[7];
 	cubie_output part = res->out;
-	size_t m = 0;
-	for (size_t i = 0; i < res->out.n_arrays; i++) {
-		cubie_array a = res->arrays[i];
-		if (!strcmp(a.name, "status"))
-			a.data = ints;
-		else if (!strcmp(a.name, "steps"))
-			a.data = ints + n;
-		else if (!strcmp(a.name, "inputs"))
-			a.data = k->inputs;
-		if (strcmp(a.name, "time"))
-			a.shape[a.ndim - 1] = n;
-		arr[m++] = a;
-		if (i == 0) { /* values follow time */
-			arr[m] = (cubie_array){"values", s->precision == 32 ? CUBIE_DTYPE_FLOAT32
-			                                                     : CUBIE_DTYPE_FLOAT64,
-			                       3, {s->n_saves, s->n_save, n}, sl->h_out};
-			m++;
-		}
-	}
 	part.arrays = arr;
-	part.n_arrays = m;
+	part.n_arrays = streamed_arrays(s, res, sl->h_out, n, arr);
+	for (size_t i = 0; i < part.n_arrays; i++) {
+		if (!strcmp(arr[i].name, "status"))
+			arr[i].data = ints;
+		else if (!strcmp(arr[i].name, "steps"))
+			arr[i].data = ints + n;
+		else if (!strcmp(arr[i].name, "reached"))
+			arr[i].data = reached;
+		else if (!strcmp(arr[i].name, "inputs"))
+			arr[i].data = k->inputs;
+	}
 	if (k->wo->write_runs(k->w, &part, first, k->msg, sizeof k->msg))
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "writer %s: %s", s->writer.desc->name,
 		               *k->msg ? k->msg : "cannot write");
@@ -324,19 +390,22 @@ static int stream_chunk(cubie_solver *s, struct slot *sl, struct sink *k, cubie_
 }
 
 /* Wait for a slot's chunk: its results are in place when the stream is
- * idle, or go to the writer now. */
+ * idle, or go to the writer now. With a progress report, the wait polls. */
 static int finish(cubie_solver *s, struct slot *sl, struct sink *k, cubie_error *e)
 {
+	while (s->progress && sl->n && !s->be->ops->stream_idle(s->be, sl->stream)) {
+		report(s);
+		nanosleep(&(struct timespec){0, PROGRESS_POLL_NS}, NULL);
+	}
+	sl->n_slices = 0;
 	int rc = s->be->ops->stream_sync(s->be, sl->stream, e);
 	if (rc || !sl->n)
 		return rc;
 	if (k->w && (rc = stream_chunk(s, sl, k, e)))
 		return rc;
-	size_t first = sl->first, n = sl->n;
 	sl->n = 0;
 	s->stats.chunks++;
-	if (s->progress)
-		s->progress(first + n, s->runs.n_runs, s->progress_user);
+	report(s);
 	return 0;
 }
 
@@ -398,12 +467,13 @@ static cubie_result *new_result(cubie_solver *s, int values)
 		inputs[i] = i < s->model->n_states ? s->model->states[i]
 		                                   : s->model->params[i - s->model->n_states];
 	struct result_store *st =
-		values ? take_store(s, s->n_saves * s->n_save * N * real_size(s),
-		                    ((s->want_steps ? 3 : 1) * N + 1) * sizeof(int32_t))
-		       : store_new(0, ((s->want_steps ? 3 : 1) * N + 1) * sizeof(int32_t));
-	cubie_result *res = st ? result_new(st, &s->runs, s->n_saves, s->save_names, s->n_save,
-	                                    inputs, s->precision, values, s->want_steps)
-	                       : NULL;
+		values ? take_store(s, out_rows(s) * N * real_size(s),
+		                    run_block_bytes(int_rows(s), N))
+		       : store_new(0, run_block_bytes(int_rows(s), N));
+	struct result_shape shape = {s->n_saves, s->save_names, s->n_save, inputs, s->precision,
+	                             values, s->want_steps, s->sums.n_windows, s->sums.names,
+	                             s->sums.n_slots ? s->sums.n_vars * s->sums.n_slots : 0};
+	cubie_result *res = st ? result_new(st, &s->runs, &shape) : NULL;
 	free(inputs);
 	if (!res && st && st->kept)
 		st->in_use = 0;
@@ -422,6 +492,7 @@ static int solve_into(cubie_solver *s, struct sink *k, cubie_error *e)
 	int rc = 0;
 	s->be->kernel_s = 0;
 	s->stats.chunks = 0;
+	s->runs_done = s->runs_reported = 0;
 	if (!s->workers && s->runs.n_runs * s->runs.n_inputs > 4 * PIECE)
 		s->workers = workers_new(workers_default());
 	if (N > 0) {
@@ -482,7 +553,7 @@ int solver_streams(const cubie_solver *s)
 size_t solver_stream_chunk(const cubie_solver *s)
 {
 	size_t block = s->be->block_size > 0 ? (size_t)s->be->block_size : 1;
-	size_t per_run = s->n_saves * s->n_save * real_size(s) + 1;
+	size_t per_run = out_rows(s) * real_size(s) + 1;
 	size_t cap = STREAM_CHUNK_BYTES / per_run;
 	return cap > block ? cap - cap % block : block;
 }
@@ -490,7 +561,7 @@ size_t solver_stream_chunk(const cubie_solver *s)
 size_t solver_result_bytes(const cubie_solver *s)
 {
 	size_t N = s->runs.n_runs;
-	return s->n_saves * s->n_save * N * real_size(s) + (s->want_steps ? 3 : 1) * N * 4 +
+	return out_rows(s) * N * real_size(s) + run_block_bytes(int_rows(s), N) +
 	       s->runs.n_inputs * N * sizeof(double);
 }
 
@@ -508,20 +579,10 @@ static int solve_streamed(cubie_solver *s, const struct plugin *wp, const char *
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
 	}
 	/* the whole result's shapes, with no data */
-	cubie_array arr[5];
+	cubie_array arr[7];
 	cubie_output whole = k.res->out;
-	size_t m = 0;
-	for (size_t i = 0; i < k.res->out.n_arrays; i++) {
-		arr[m] = k.res->arrays[i];
-		if (strcmp(arr[m].name, "time"))
-			arr[m].data = NULL;
-		if (m++ == 0)
-			arr[m++] = (cubie_array){"values", s->precision == 32 ? CUBIE_DTYPE_FLOAT32
-			                                                       : CUBIE_DTYPE_FLOAT64,
-			                         3, {s->n_saves, s->n_save, s->runs.n_runs}, NULL};
-	}
 	whole.arrays = arr;
-	whole.n_arrays = m;
+	whole.n_arrays = streamed_arrays(s, k.res, NULL, s->runs.n_runs, arr);
 	whole.settings = k.res->settings = cubie_config_describe(s->cfg);
 	whole.compression = solver_compression(s);
 	struct plan keep = s->plan;

@@ -10,6 +10,8 @@
 /* Chunks smaller than this would cost more in launch tails than their
  * overlapped copies save. */
 #define OVERLAP_RUNS 65536
+/* A chunk's buffers on the cpu backend: larger ones gain no speed. */
+#define HOST_CHUNK_BYTES ((size_t)64 << 20)
 
 void host_mem_info(size_t *avail_b, size_t *total_b)
 {
@@ -43,6 +45,9 @@ int plan_compute(size_t free_b, size_t total_b, double proportion, int host_memo
 	double avail = host_memory || cap < (double)free_b ? cap : (double)free_b;
 	p->budget = avail > (double)reserve ? (size_t)(avail - (double)reserve) : 0;
 	p->overlap = !host_memory;
+	/* On the cpu backend "device" buffers are host memory beside the result:
+	 * bounded chunks keep the peak near the result itself. */
+	p->max_chunk_bytes = host_memory ? HOST_CHUNK_BYTES : 0;
 	return plan_chunks(bytes_per_run, streams, runs, block, forced, p);
 }
 
@@ -67,16 +72,21 @@ int plan_chunks(size_t bytes_per_run, size_t streams, size_t runs, size_t block,
 		if (streams == 0)
 			return -1;
 		chunk = p->budget / (streams * bytes_per_run);
-		if (chunk >= runs && p->overlap && streams > 1 && runs >= 2 * streams * OVERLAP_RUNS) {
-			/* It all fits, but in two chunks per stream the copies of one
-			 * chunk run under the kernels of others. */
-			chunk = (runs + 2 * streams - 1) / (2 * streams);
+		if (chunk >= runs && p->overlap && streams > 1 && runs >= streams * OVERLAP_RUNS) {
+			/* It all fits, but in one chunk per stream the copies of one
+			 * chunk run under the kernel of another (and each stream's
+			 * staging keeps its chunk's inputs for the next solve). */
+			chunk = (runs + streams - 1) / streams;
 			chunk += (block - chunk % block) % block;
 		} else if (chunk >= runs) {
 			chunk = runs;
 		} else if (chunk >= block) {
 			chunk -= chunk % block;
 		}
+	}
+	if (!forced && p->max_chunk_bytes && chunk > p->max_chunk_bytes / bytes_per_run) {
+		chunk = p->max_chunk_bytes / bytes_per_run;
+		chunk = chunk >= block ? chunk - chunk % block : chunk ? chunk : 1;
 	}
 	if (chunk > runs)
 		chunk = runs;
@@ -89,9 +99,10 @@ int plan_chunks(size_t bytes_per_run, size_t streams, size_t runs, size_t block,
 int solver_plan(cubie_solver *s, cubie_error *e)
 {
 	size_t r = real_size(s), free_b, total_b;
-	/* inputs, saved values, status and, when kept, two step counts per run */
+	/* inputs, saved values, status, the time reached and, when kept, two
+	 * step counts per run */
 	s->bytes_per_run = (s->runs.n_inputs + s->n_saves * s->n_save) * r +
-	                   (s->want_steps ? 3 : 1) * sizeof(int32_t);
+	                   int_rows(s) * sizeof(int32_t) + sizeof(double);
 	if (s->be->ops->mem_info(s->be, &free_b, &total_b))
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "cannot query the %s backend's memory",
 		               s->be->ops->name);

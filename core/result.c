@@ -98,42 +98,50 @@ void store_unpin(struct result_store *st)
 	st->pinned_by = NULL;
 }
 
-cubie_result *result_new(struct result_store *st, struct run_table *runs, size_t n_saves,
-                         char *const *vars, size_t n_vars, char *const *inputs, int precision,
-                         int values, int steps)
+cubie_result *result_new(struct result_store *st, struct run_table *runs,
+                         const struct result_shape *sh)
 {
 	cubie_result *r = calloc(1, sizeof *r);
 	if (!r)
 		return NULL;
 	size_t n_runs = runs->n_runs, n_inputs = runs->n_inputs, k = 0;
+	const int real = sh->precision == 32 ? CUBIE_DTYPE_FLOAT32 : CUBIE_DTYPE_FLOAT64;
 	r->n_runs = n_runs;
 	r->store = st;
-	r->var_names = copy_names(vars, n_vars);
-	r->input_names = copy_names(inputs, n_inputs);
-	r->time = calloc(n_saves ? n_saves : 1, sizeof *r->time);
-	r->out.n_vars = n_vars;
+	r->var_names = copy_names(sh->vars, sh->n_vars);
+	r->input_names = copy_names(sh->inputs, n_inputs);
+	r->metric_names = copy_names(sh->metrics, sh->n_metrics);
+	r->time = calloc(sh->n_saves ? sh->n_saves : 1, sizeof *r->time);
+	r->out.n_vars = sh->n_vars;
 	r->out.n_inputs = n_inputs;
+	r->out.n_metrics = sh->n_metrics;
 	r->out.version = CUBIE_VERSION_STRING;
-	if (!r->var_names || !r->input_names || !r->time || runs_share(runs, &r->inputs)) {
+	if (!r->var_names || !r->input_names || !r->metric_names || !r->time ||
+	    runs_share(runs, &r->inputs)) {
 		cubie_result_free(r);
 		return NULL;
 	}
-	r->values = values ? st->values : NULL;
+	r->values = sh->values ? st->values : NULL;
 	r->status = st->ints;
-	r->steps = steps ? st->ints + n_runs : NULL;
-	set_array(&r->arrays[k++], "time", CUBIE_DTYPE_FLOAT64, r->time, 1, n_saves, 0, 0);
-	if (values)
-		set_array(&r->arrays[k++], "values",
-		          precision == 32 ? CUBIE_DTYPE_FLOAT32 : CUBIE_DTYPE_FLOAT64, r->values, 3,
-		          n_saves, n_vars, n_runs);
+	r->steps = sh->steps ? st->ints + n_runs : NULL;
+	r->reached = (double *)((char *)st->ints + run_block_reached(sh->steps ? 3 : 1, n_runs));
+	set_array(&r->arrays[k++], "time", CUBIE_DTYPE_FLOAT64, r->time, 1, sh->n_saves, 0, 0);
+	if (sh->values)
+		set_array(&r->arrays[k++], "values", real, r->values, 3, sh->n_saves, sh->n_vars, n_runs);
+	if (sh->values && sh->n_metrics)
+		set_array(&r->arrays[k++], "summaries", real,
+		          (char *)r->values + sh->n_saves * sh->n_vars * n_runs * (real == CUBIE_DTYPE_FLOAT32 ? 4 : 8),
+		          3, sh->n_windows, sh->n_metrics, n_runs);
 	set_array(&r->arrays[k++], "status", CUBIE_DTYPE_INT32, r->status, 1, n_runs, 0, 0);
+	set_array(&r->arrays[k++], "reached", CUBIE_DTYPE_FLOAT64, r->reached, 1, n_runs, 0, 0);
 	set_array(&r->arrays[k++], "inputs", CUBIE_DTYPE_FLOAT64, r->inputs.v, 2, n_inputs, n_runs, 0);
-	if (steps)
+	if (sh->steps)
 		set_array(&r->arrays[k++], "steps", CUBIE_DTYPE_INT32, r->steps, 2, 2, n_runs, 0);
 	r->out.n_arrays = k;
 	r->out.arrays = r->arrays;
 	r->out.var_names = (const char *const *)r->var_names;
 	r->out.input_names = (const char *const *)r->input_names;
+	r->out.metric_names = (const char *const *)r->metric_names;
 	return r;
 }
 
@@ -143,6 +151,7 @@ void cubie_result_free(cubie_result *r)
 		return;
 	cfg_free_names(r->var_names, r->out.n_vars);
 	cfg_free_names(r->input_names, r->out.n_inputs);
+	cfg_free_names(r->metric_names, r->out.n_metrics);
 	free(r->time);
 	free(r->settings);
 	runs_free(&r->inputs);
@@ -185,6 +194,10 @@ const char *const *cubie_result_names(const cubie_result *r, const char *array, 
 	if (!strcmp(array, "inputs")) {
 		*n = r->out.n_inputs;
 		return r->out.input_names;
+	}
+	if (!strcmp(array, "summaries")) {
+		*n = r->out.n_metrics;
+		return r->out.metric_names;
 	}
 	*n = 0;
 	return NULL;

@@ -37,6 +37,15 @@ static int load_writer(cubie_solver *s, const char *path, struct plugin *w, cubi
 	int rc = plugin_load(CUBIE_PLUGIN_WRITER, fmt ? fmt : dot + 1, s->dirs, s->n_dirs, w, e);
 	const cubie_writer_ops *wo = rc ? NULL : w->desc->ops;
 	const char *comp = cfg_str(s->cfg, "output", "compression");
+	if (wo && cfg_get(s->cfg, "output", "summaries") && !(w->desc->abi_minor >= 1 && wo->summaries)) {
+		char loc[600];
+		rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: [output] summaries: writer %s cannot hold them; "
+		             "use an .npz or .h5 output",
+		             cfg_loc(cfg_get(s->cfg, "output", "summaries"), loc, sizeof loc),
+		             w->desc->name);
+		plugin_close(w);
+		wo = NULL;
+	}
 	if (wo && strcmp(comp, "none") && !(w->desc->abi_minor >= 1 && wo->compresses)) {
 		char loc[600];
 		rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: [output] compression: writer %s does not "
@@ -76,8 +85,9 @@ static int probe_output(const cubie_solver *s, cubie_error *e)
 	               s->out_path, strerror(err));
 }
 
-/* [output] save: states and observables, and "steps" for the per-run
- * step counts (kept only when asked). No variable named: every state. */
+/* [output] save: states and observables, "steps" for the per-run step
+ * counts (kept only when asked), "none" for no saved series. No variable
+ * named: every state. */
 static int resolve_saves(cubie_solver *s, cubie_error *e)
 {
 	char **names;
@@ -85,16 +95,20 @@ static int resolve_saves(cubie_solver *s, cubie_error *e)
 	int rc = cfg_names(s->cfg, "output", "save", &names, &n, e);
 	if (rc)
 		return rc;
+	int none = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (!strcmp(names[i], "steps") && model_var(s->model, "steps") < 0) {
 			s->want_steps = 1;
+			free(names[i]);
+		} else if (!strcmp(names[i], "none") && model_var(s->model, "none") < 0) {
+			none = 1; /* summaries only, say */
 			free(names[i]);
 		} else {
 			names[k++] = names[i];
 		}
 	}
 	n = k;
-	if (!n) { /* default: every state */
+	if (!n && !none) { /* default: every state */
 		free(names);
 		n = s->model->n_states;
 		names = calloc(n ? n : 1, sizeof *names);
@@ -128,7 +142,7 @@ static int read_settings(cubie_solver *s, cubie_error *e)
 	    (rc = cfg_num(c, "memory", "mem_proportion", &s->mem_proportion, e)))
 		return rc;
 	if (cfg_require(c, "solve", "duration", s->duration > 0, "positive", e) ||
-	    cfg_require(c, "solve", "dt", s->dt > 0 && s->dt <= s->duration,
+	    cfg_require(c, "solve", "dt", s->dt > 0 && (s->dt <= s->duration || !cfg_get(c, "solve", "dt")),
 	                "positive and at most the duration", e) ||
 	    cfg_require(c, "output", "save_every", s->save_every >= 0 && s->save_every <= s->duration,
 	                "between 0 and the duration", e) ||
@@ -146,14 +160,6 @@ static int read_settings(cubie_solver *s, cubie_error *e)
 	s->streams_wanted = (size_t)streams;
 	s->forced_chunk = (size_t)chunk;
 	s->precision = !strcmp(cfg_str(c, "solve", "precision"), "float32") ? 32 : 64;
-	s->n_saves = 2;
-	if (s->save_every > 0) {
-		double k = ceil(s->duration / s->save_every - 1e-9);
-		if (k > 1e9)
-			return cb_fail(e, CUBIE_ERR_CONFIG, "%s: [output] save_every gives over 1e9 saves",
-			               c->path);
-		s->n_saves = (size_t)k + 1;
-	}
 	return 0;
 }
 
@@ -184,7 +190,8 @@ static int setup(cubie_solver *s, cubie_error *e)
 	const cubie_config *cfg = s->cfg;
 	int rc;
 	if ((rc = model_build(cfg, &s->model, e)) || (rc = read_settings(s, e)) ||
-	    (rc = resolve_saves(s, e)) || (rc = runs_build(cfg, s->model, &s->runs, e)))
+	    (rc = resolve_saves(s, e)) || (rc = summaries_read(s, e)) || (rc = grid_plan(s, e)) ||
+	    (rc = runs_build(cfg, s->model, &s->runs, e)))
 		return rc;
 	s->dirs = plugin_dirs(cfg, &s->n_dirs);
 	if ((rc = plugin_load(CUBIE_PLUGIN_INTEGRATOR, cfg_str(cfg, "solve", "integrator"), s->dirs,
@@ -215,7 +222,9 @@ static char *build_source(cubie_solver *s, cubie_error *e)
 		free(defs.s);
 		return NULL;
 	}
-	char *model = model_source(s->model, s->save, s->n_save);
+	summaries_defines(&s->sums, &defs);
+	char *model = model_source(s->model, s->save, s->n_save, s->sums.vars,
+	                           s->sums.n_slots ? s->sums.n_vars : 0);
 	char *msrc = model && defs.s ? cb_printf("%s%s", defs.s, model) : NULL;
 	char *src = msrc ? kernel_source_named(s->precision, msrc, io->source,
 	                                       s->integrator.desc->name) : NULL;
@@ -340,6 +349,7 @@ void cubie_solver_free(cubie_solver *s)
 	plugin_close(&s->writer);
 	cfg_free_names(s->dirs, s->n_dirs);
 	cfg_free_names(s->save_names, s->n_save);
+	summaries_free(&s->sums);
 	free(s->save);
 	free(s->out_path);
 	runs_free(&s->runs);
@@ -355,8 +365,9 @@ char *cubie_solver_describe(const cubie_solver *s)
 	sb_add(&b, "model:       %s (%zu states, %zu parameters, %zu observables)\n",
 	       s->model->name, s->model->n_states, s->model->n_params, s->model->n_obs);
 	sb_add(&b, "backend:     %s, %s\n", s->be->ops->name, s->be->device);
-	sb_add(&b, "integrator:  %s, order %d, %d stages, controller %s (%s)\n",
-	       s->integrator.desc->name, io->order, io->stages, s->controller, s->integrator.path);
+	sb_add(&b, "integrator:  %s, order %d, %d stages, controller %s%s (%s)\n",
+	       s->integrator.desc->name, io->order, io->stages, s->controller,
+	       s->auto_dt ? ", first step chosen per run" : "", s->integrator.path);
 	sb_add(&b, "kernel:      float%d, %s\n", s->precision,
 	       s->be->cache_hit ? "from the cache" : "compiled");
 	sb_add(&b, "runs:        %zu, %zu saves of %zu variables\n", s->runs.n_runs, s->n_saves,

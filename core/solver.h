@@ -6,14 +6,41 @@
 
 /* One stream's share of the pipeline: device buffers for one chunk and
  * pinned staging for its inputs. */
+#define PROGRESS_SLICES 64 /* launches per chunk when progress is reported */
+struct slice_done {
+	struct cubie_solver *s;
+	size_t runs;
+};
 struct slot {
 	void *stream;
 	uint64_t d_in, d_out, d_int; /* inputs, saved values, status (+ steps) */
 	void *h_in, *h_out, *h_int;   /* h_out, h_int: only when streaming */
 	size_t first, n;             /* the chunk in flight; n = 0: idle */
+	unsigned packed_gen;         /* h_in holds runs_gen + 1's runs packed_first.. */
+	size_t packed_first, packed_n;
+	struct slice_done slices[PROGRESS_SLICES]; /* when progress is reported */
+	size_t n_slices;
 };
 
 struct stream_group;
+
+/* [output] summaries and friends (summaries.c), read once. */
+struct summaries {
+	size_t n_vars;       /* summarised variables (0 slots: no summaries) */
+	int *vars;           /* model_var indices */
+	char **var_names;
+	size_t n_slots;      /* output values per variable and window */
+	int slot[15], count[15]; /* each metric's first slot (-1: not asked) and slots */
+	char **names;        /* [n_vars * n_slots]: "x.mean", ... */
+	double sample_every, summarise_every;
+	size_t n_windows;
+};
+
+/* The run's time grid (args.h's tick, n_ticks, ...). */
+struct grid {
+	double tick;
+	int n_ticks, save_ticks, sample_ticks, window_ticks;
+};
 
 struct cubie_solver {
 	const cubie_config *cfg;
@@ -28,12 +55,15 @@ struct cubie_solver {
 	void *alloc; /* the allocator's state */
 	int precision;
 	const char *controller;
+	int auto_dt;    /* adaptive, no dt given: the first step is chosen per run */
 	int *save;
 	size_t n_save;
 	int want_steps; /* [output] save names "steps" */
 	char **save_names;
 	double t0, duration, dt, save_every, mem_proportion, settle;
 	size_t n_saves;
+	struct grid grid;
+	struct summaries sums;
 	/* memory */
 	size_t streams_wanted, forced_chunk;
 	size_t bytes_per_run;
@@ -44,9 +74,10 @@ struct cubie_solver {
 	size_t n_slots;
 	size_t staged_runs;  /* capacity of the pinned staging in slots */
 	struct workers *workers; /* host threads for packing */
-	unsigned runs_gen, packed_gen; /* staging holds the inputs of runs_gen + 1 */
+	unsigned runs_gen;             /* counts new run tables (set_inputs) */
 	struct result_store *store;    /* result arrays kept for the next solve */
 	cubie_progress_fn progress;
+	size_t runs_done, runs_reported; /* runs_done: counted as slices finish */
 	void *progress_user;
 	cubie_stats stats;
 };
@@ -56,7 +87,26 @@ static inline size_t real_size(const cubie_solver *s)
 	return s->precision == 32 ? 4 : 8;
 }
 
+/* int32 rows of the per-run block: status, and accepted, rejected steps */
+static inline size_t int_rows(const cubie_solver *s)
+{
+	return s->want_steps ? 3 : 1;
+}
+
 int controller_defines(cubie_solver *s, sbuf *b, cubie_error *e); /* controller.c */
+int summaries_read(cubie_solver *s, cubie_error *e);              /* summaries.c */
+int grid_plan(cubie_solver *s, cubie_error *e);
+void summaries_defines(const struct summaries *sm, sbuf *b);
+void summaries_free(struct summaries *sm);
+/* Rows of one chunk's output: saved values, then summaries. */
+static inline size_t summary_rows(const cubie_solver *s)
+{
+	return s->sums.n_windows * s->sums.n_vars * s->sums.n_slots;
+}
+static inline size_t out_rows(const cubie_solver *s)
+{
+	return s->n_saves * s->n_save + summary_rows(s);
+}
 int solver_plan(cubie_solver *s, cubie_error *e);                  /* planner.c */
 int group_join(cubie_solver *s, const char *name, cubie_error *e);  /* pipeline.c */
 void solver_release(cubie_solver *s);                              /* pipeline.c */

@@ -1,7 +1,7 @@
 /* Writer "csv": one row per run and saved time,
- *   run,<inputs...>,status[,accepted_steps,rejected_steps],t,<variables...>
+ *   run,<inputs...>,status,reached[,accepted_steps,rejected_steps],t,<variables...>
  * so that each row says which inputs made it and how the run ended (the
- * step counts when the result has them). An
+ * time it reached; the step counts when the result has them). An
  * input named like a variable column (an initial state) is called NAME_0.
  * Values are printed so that they read back to the same binary value.
  * Streams: rows go out chunk by chunk as the runs finish. Written to a
@@ -44,7 +44,8 @@ struct per_run {
 	const double *in;
 	size_t n_in;
 	const int32_t *status, *steps;
-	int status_col, steps_col;
+	const double *reached;
+	int status_col, steps_col, reached_col;
 };
 
 static int write_header(FILE *f, const cubie_output *out, const struct per_run *pr)
@@ -57,6 +58,7 @@ static int write_header(FILE *f, const cubie_output *out, const struct per_run *
 			return -1;
 	}
 	if (fputs(pr->status_col ? ",status" : "", f) == EOF ||
+	    fputs(pr->reached_col ? ",reached" : "", f) == EOF ||
 	    fputs(pr->steps_col ? ",accepted_steps,rejected_steps" : "", f) == EOF ||
 	    fputs(",t", f) == EOF)
 		return -1;
@@ -83,6 +85,8 @@ static int write_rows(FILE *f, const cubie_array *time, const cubie_array *value
 				fprintf(f, ",%.17g", pr->in[i * runs + r]);
 			if (pr->status_col)
 				fprintf(f, ",%d", (int)pr->status[r]);
+			if (pr->reached_col)
+				fprintf(f, ",%.17g", pr->reached[r]);
 			if (pr->steps_col)
 				fprintf(f, ",%d,%d", (int)pr->steps[r], (int)pr->steps[runs + r]);
 			fprintf(f, ",%.17g", t[k]);
@@ -105,13 +109,15 @@ static int write_rows(FILE *f, const cubie_array *time, const cubie_array *value
 static void per_run(const cubie_output *out, size_t runs, struct per_run *pr)
 {
 	const cubie_array *in = find(out, "inputs"), *st = find(out, "status"),
-	                  *steps = find(out, "steps");
+	                  *steps = find(out, "steps"), *at = find(out, "reached");
 	*pr = (struct per_run){0};
 	if (in && in->dtype == CUBIE_DTYPE_FLOAT64 && in->ndim == 2 && in->shape[1] == runs &&
 	    in->shape[0] == out->n_inputs && out->input_names)
 		pr->in = in->data, pr->n_in = in->shape[0];
 	if (st && st->dtype == CUBIE_DTYPE_INT32 && st->ndim == 1 && st->shape[0] == runs)
 		pr->status = st->data, pr->status_col = 1;
+	if (at && at->dtype == CUBIE_DTYPE_FLOAT64 && at->ndim == 1 && at->shape[0] == runs)
+		pr->reached = at->data, pr->reached_col = 1;
 	if (steps && steps->dtype == CUBIE_DTYPE_INT32 && steps->ndim == 2 && steps->shape[0] == 2 &&
 	    steps->shape[1] == runs)
 		pr->steps = steps->data, pr->steps_col = 1;

@@ -21,7 +21,7 @@ struct h5w {
 	hid_t file;
 	char *path, *tmp;
 	size_t n_sets;
-	struct { char name[16]; hid_t set, type; int ndim; hsize_t dims[3]; } sets[6];
+	struct { char name[16]; hid_t set, type; int ndim; hsize_t dims[3]; } sets[8];
 };
 
 static int fail(char *errbuf, size_t errlen, const char *path, const char *what)
@@ -163,12 +163,15 @@ static void *h5_open(const cubie_host *host, const cubie_output *whole, const ch
 	close(fd);
 	w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
 	int rc = w->file < 0;
-	for (size_t i = 0; !rc && i < whole->n_arrays && i < 6; i++) {
+	for (size_t i = 0; !rc && i < whole->n_arrays && i < 8; i++) {
 		const cubie_array *a = &whole->arrays[i];
 		rc = a->ndim < 1 || a->ndim > 3 || make_set(w, a, whole->compression);
 		if (!rc && !strcmp(a->name, "values"))
 			rc = put_strings(w->sets[w->n_sets - 1].set, "variables", whole->var_names,
 			                 whole->n_vars, 0);
+		if (!rc && !strcmp(a->name, "summaries") && whole->n_metrics)
+			rc = put_strings(w->sets[w->n_sets - 1].set, "metrics", whole->metric_names,
+			                 whole->n_metrics, 0);
 		if (!rc && !strcmp(a->name, "inputs") && whole->n_inputs)
 			rc = put_strings(w->sets[w->n_sets - 1].set, "inputs", whole->input_names,
 			                 whole->n_inputs, 0);
@@ -259,6 +262,7 @@ static const cubie_writer_ops ops = {
 	.write_runs = h5_write_runs,
 	.close = h5_close,
 	.compresses = 1,
+	.summaries = 1,
 };
 
 CUBIE_PLUGIN_DEFINE(CUBIE_PLUGIN_WRITER, "hdf5", CUBIE_VERSION_STRING,

@@ -170,8 +170,10 @@ static int npy_write(const cubie_host *host, const cubie_output *out, const char
 	}
 	struct names vars = {out->var_names, out->n_vars};
 	struct names inputs = {out->input_names, out->n_inputs};
+	struct names metrics = {out->metric_names, out->n_metrics};
 	if (put(tmp, "variables.txt", put_names, &vars) != 0 ||
-	    put(tmp, "inputs.txt", put_names, &inputs) != 0) {
+	    put(tmp, "inputs.txt", put_names, &inputs) != 0 ||
+	    (out->n_metrics && put(tmp, "summaries.txt", put_names, &metrics) != 0)) {
 		rc = fail(errbuf, errlen, path, "cannot write the name lists", errno);
 		goto cleanup;
 	}
@@ -222,6 +224,7 @@ static const char *const extensions[] = {"npy", NULL};
 static const cubie_writer_ops ops = {
 	.extensions = extensions,
 	.write = npy_write,
+	.summaries = 1,
 };
 
 CUBIE_PLUGIN_DEFINE(CUBIE_PLUGIN_WRITER, "npydir", CUBIE_VERSION_STRING,

@@ -331,6 +331,8 @@ static void *npz_open(const cubie_host *host, const cubie_output *out, const cha
 		rc = add_names(z, "variables", out->var_names, out->n_vars);
 	if (rc == 0)
 		rc = add_names(z, "input_names", out->input_names, out->n_inputs);
+	if (rc == 0 && out->n_metrics)
+		rc = add_names(z, "summary_names", out->metric_names, out->n_metrics);
 	if (rc == 0)
 		rc = fflush(z->f);
 	if (rc) {
@@ -414,6 +416,7 @@ static const cubie_writer_ops ops = {
 	.open = npz_open,
 	.write_runs = npz_write_runs,
 	.close = npz_close,
+	.summaries = 1,
 };
 
 CUBIE_PLUGIN_DEFINE(CUBIE_PLUGIN_WRITER, "npz", CUBIE_VERSION_STRING,

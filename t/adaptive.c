@@ -117,8 +117,13 @@ int main(void)
 	ok(s && s[0] != 0 && s[1] == 0 && s[2] == 0, "x' = x^2 from 2 fails (status %d), its neighbours succeed",
 	   s ? s[0] : -1);
 	ok(r && fabs(value_at(r, 1, 0, 1) - 0.1 / 0.9) < 1e-5, "... and the neighbour is right");
+	const cubie_array *at = r ? cubie_result_find(r, "reached") : NULL;
+	const double *reached = at ? at->data : NULL;
+	ok(reached && fabs(reached[0] - 0.5) < 1e-3 && reached[1] == 1 && reached[2] == 1,
+	   "the failed run reached t = %.9g, at the blow-up at 0.5; the others t = 1",
+	   reached ? reached[0] : -1);
 	cubie_result_free(r);
-	const char *few[] = {"solve.max_steps=3", NULL};
+	const char *few[] = {"solve.max_steps=3", "solve.dt=0.001", NULL};
 	r = solve_text(blowup, few, &e);
 	st = r ? cubie_result_find(r, "status") : NULL;
 	ok(st && ((const int *)st->data)[1] == CUBIE_STATUS_MAX_STEPS, "max_steps = 3: status MAX_STEPS");
@@ -146,10 +151,34 @@ int main(void)
 	ok(st && ((const int *)st->data)[0] == 300 && ((const int *)st->data)[3] == 0,
 	   "rk4 defaults to fixed steps: 300 steps of 0.01, none rejected");
 	cubie_result_free(r);
+	/* no dt: the first step is chosen per run (Hairer-Wanner), even for a
+	 * duration shorter than the default dt */
+	const char *short_span[] = {"solve.integrator=dormand_prince_54", "device.backend=cpu",
+	                            "solve.duration=1e-4", "solve.atol=1e-10", "solve.rtol=1e-10", NULL};
+	const char *prob_nodt =
+		"[model]\nstates = x, u, v\nparameters = k\n[equations]\ndx = -k * x\ndu = v\n"
+		"dv = -4 * u\n[initial]\nx = 1\nu = 1\nv = 0\n[parameters]\nk = 0.5, 1, 2\n"
+		"[output]\nsave = x, u, v, steps\n";
+	r = solve_text(prob_nodt, short_span, &e);
+	if (!ok(r && cubie_result_failed(r) == 0, "no dt, duration 1e-4: solved"))
+		diag("%s", e.msg);
+	ok(r && fabs(value_at(r, 1, 0, 2) - exp(-2e-4)) < 1e-12, "... accurately");
+	cubie_result_free(r);
+	const char *auto_dt[] = {"solve.integrator=dormand_prince_54", "device.backend=cpu",
+	                         "solve.duration=3", "solve.atol=1e-8", "solve.rtol=1e-8", NULL};
+	r = solve_text(prob_nodt, auto_dt, &e);
+	st = r ? cubie_result_find(r, "steps") : NULL;
+	int most = 0;
+	for (size_t i = 0; st && i < 3; i++)
+		most = ((const int *)st->data)[3 + i] > most ? ((const int *)st->data)[3 + i] : most;
+	ok(r && cubie_result_failed(r) == 0 && fabs(value_at(r, 1, 1, 0) - cos(6.0)) < 1e-6 &&
+	   most <= 2, "no dt over [0, 3]: within tolerance, at most %d rejected steps", most);
+	cubie_result_free(r);
+
 	/* step counts are kept only when [output] save names them */
 	const char *no_steps[] = {"solve.integrator=rk4", "device.backend=cpu", "output.save=x", NULL};
 	r = solve_text(problem, no_steps, &e);
-	ok(r && !cubie_result_find(r, "steps") && cubie_result_count(r) == 4,
+	ok(r && !cubie_result_find(r, "steps") && cubie_result_count(r) == 5,
 	   "without 'steps' in [output] save the result has no step counts");
 	ok(r && cubie_result_find(r, "values")->shape[1] == 1, "... and saves only x");
 	cubie_result_free(r);

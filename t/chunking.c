@@ -46,6 +46,44 @@ static size_t chunks_of(const char *const *ov, cubie_result **r, cubie_error *e)
 	return st.chunks;
 }
 
+/* Progress within one chunk: reports as slices of it finish. */
+struct seen { size_t calls, last, runs; int monotonic; };
+static void on_progress(size_t done, size_t runs, void *user)
+{
+	struct seen *v = user;
+	v->monotonic &= done > v->last || v->calls == 0;
+	v->calls++, v->last = done, v->runs = runs;
+}
+
+static void progress_checks(const char *be, const cubie_result *ref)
+{
+	char *p = write_tmp("progress", lorenz);
+	cubie_config *c = NULL;
+	cubie_solver *s = NULL;
+	cubie_result *r = NULL;
+	cubie_error e = {0};
+	struct seen v = {0, 0, 0, 1};
+	cubie_stats st = {0};
+	int rc = cubie_config_load(p, &c, &e) || cubie_config_set(c, be, &e) ||
+	         cubie_solver_create(c, &s, &e);
+	if (!rc) {
+		cubie_solver_set_progress(s, on_progress, &v);
+		rc = cubie_solve(s, &r, &e);
+		cubie_solver_stats(s, &st);
+	}
+	if (!ok(!rc && st.chunks == 1 && v.monotonic && v.last == 1000 && v.runs == 1000,
+	        "%s: progress rises to every run (%zu reports in %zu chunk)", be, v.calls, st.chunks))
+		diag("%s", e.msg);
+	if (strstr(be, "cpu"))
+		ok(v.calls > 2, "%s: ... several within the one chunk", be);
+	ok(r && same(ref, r), "%s: ... and the result is the same", be);
+	cubie_result_free(r);
+	cubie_solver_free(s);
+	cubie_config_free(c);
+	unlink(p);
+	free(p);
+}
+
 static void backend_checks(const char *backend, const char *const *allocators)
 {
 	char be[64];
@@ -58,6 +96,7 @@ static void backend_checks(const char *backend, const char *const *allocators)
 		diag("%s", e.msg);
 		return;
 	}
+	progress_checks(be, ref);
 	static const char *const streams[] = {"memory.streams=1", "memory.streams=2", "memory.streams=4"};
 	for (size_t a = 0; allocators[a]; a++) {
 		char alloc[64];
@@ -74,9 +113,9 @@ static void backend_checks(const char *backend, const char *const *allocators)
 	}
 	/* a tiny share of memory forces chunks by itself */
 	cubie_result *r;
-	const char *const tiny[] = {be, "memory.mem_proportion=1e-7", "memory.streams=2", NULL};
+	const char *const tiny[] = {be, "memory.mem_proportion=1e-6", "memory.streams=2", NULL};
 	n = chunks_of(tiny, &r, &e);
-	if (!ok(r && n > 1 && same(ref, r), "%s, mem_proportion = 1e-7: %zu chunks, identical", backend, n))
+	if (!ok(r && n > 1 && same(ref, r), "%s, mem_proportion = 1e-6: %zu chunks, identical", backend, n))
 		diag("%s", r ? "" : e.msg);
 	cubie_result_free(r);
 	const char *const none[] = {be, "memory.mem_proportion=1e-15", NULL};

@@ -46,8 +46,8 @@ check "run without a file is a usage error" 2 "$cubie" run
 check "unknown option is a usage error" 2 "$cubie" run "$tmp/m.ini" --bogus
 
 check "run writes csv" 0 "$cubie" run "$tmp/m.ini" -o "$tmp/out.csv"
-has "csv header" "^run,x_0,k,status,t,x" "$tmp/out.csv"
-has "csv has run 2 at t = 1 with x = exp(-3)" "^2,1,3,0,1,0.0497870" "$tmp/out.csv"
+has "csv header" "^run,x_0,k,status,reached,t,x" "$tmp/out.csv"
+has "csv has run 2 at t = 1 with x = exp(-3)" "^2,1,3,0,1,1,0.0497870" "$tmp/out.csv"
 check "run writes npy" 0 "$cubie" run "$tmp/m.ini" -o "$tmp/out.npy" -q
 n=$((n + 1)); if [ -f "$tmp/out.npy/values.npy" ] && [ -f "$tmp/out.npy/variables.txt" ]; then
 	echo "ok $n - npy directory holds values.npy and variables.txt"; else echo "not ok $n - npy directory"; failed=1; fi

@@ -275,8 +275,8 @@ else
 fi
 # x(1) = exp(-k) for run r (k = r + 1): the midpoint rule with h = 0.01 is
 # within 5e-4 (relative; forward Euler would be off by 5e-2), and not rk4.
-# (csv: run,x_0,k,status,t,x)
-if awk -F, '$5 == 1 { want = exp(-($1 + 1)); d = $6 - want; if (d < 0) d = -d;
+# (csv: run,x_0,k,status,reached,t,x)
+if awk -F, '$6 == 1 { want = exp(-($1 + 1)); d = $7 - want; if (d < 0) d = -d;
 		if (d > 1e-3 * want) bad = 1; rows++ }
 		END { exit !(rows == 3 && !bad) }' "$tmp/mid.csv" && ! cmp -s "$tmp/mid.csv" "$tmp/rk4.csv"; then
 	pass "... and the midpoint rule integrated x' = -k x"

@@ -37,7 +37,7 @@ static const char *step =
 #define SAVES 5
 
 struct out {
-	double v[SAVES][N];
+	double v[SAVES][N], reached[N];
 	int status[N], steps[2][N];
 };
 
@@ -47,8 +47,10 @@ static int launch(backend *b, int first, int n, const double *y0, const double *
 {
 	struct cubie_args a = {
 		.y0 = y0 + first, .params = p + first, .out = &o->v[0][first], .status = o->status + first,
-		.steps = &o->steps[0][first], .n = n, .stride = N, .n_saves = SAVES, .t0 = 0.0,
-		.duration = 1.0, .dt = 0.01, .save_every = 0.25};
+		.steps = &o->steps[0][first], .reached = o->reached + first, .begin = 0, .n = n,
+		.stride = N, .n_saves = SAVES, .t0 = 0.0, .duration = 1.0, .dt = 0.01,
+		.save_every = 0.25, .tick = 0.25, .n_ticks = SAVES - 1, .save_ticks = 1,
+		.sample_ticks = 1, .window_ticks = 1};
 	return b->ops->launch(b, &a, NULL, e);
 }
 
@@ -96,11 +98,15 @@ static void check(backend *b, const char *label, const char *control, int adapti
 					good = 0;
 			}
 			good &= all.steps[0][i] == s && all.steps[1][i] == 0;
+			good &= fabs(all.reached[i] - (s < 100 ? 0.01 * s : 1.0)) < 1e-12;
 			/* saves after the failure are NaN, those before it values */
 			for (int k = 1; k < SAVES; k++)
 				good &= (25 * k > s) == !!isnan(all.v[k][i]);
 		} else if (!fails) {
 			good &= fabs(all.v[SAVES - 1][i] - exp(p[i])) < 1e-5 * exp(p[i]);
+			good &= all.reached[i] == 1.0;
+		} else { /* stopped where y reached 10, about log(10) / p */
+			good &= fabs(all.reached[i] - log(10.0) / p[i]) < 0.01;
 		}
 	}
 	ok(good && failed > 5 && failed < N, "%s: %d of %d runs fail, as the host expects", label,

@@ -248,7 +248,7 @@ static void codegen(void)
 	is_int(model_var(m, "r"), 3, "model_var: an observable");
 	is_int(model_var(m, "rho"), -1, "model_var: a parameter is not a variable");
 	int save[] = {0, 3};
-	char *src = model_source(m, save, 2);
+	char *src = model_source(m, save, 2, NULL, 0);
 	const char *saved = src ? strstr(src, "cubie_saved") : NULL;
 	like(src, "#define CUBIE_NSTATES 3\n#define CUBIE_NPARAMS 1\n#define CUBIE_NSAVED 2",
 	     "sizes");
@@ -258,14 +258,14 @@ static void codegen(void)
 	like(src, "\t(void)t;", "unused time is marked");
 	ok(saved && !strstr(saved, "p_rho") && strstr(saved, "(void)p;"), "cubie_saved reads only what it needs");
 	ok(saved && strstr(src, "a_r") > saved, "cubie_rhs skips the observable");
-	ok(!model_source(m, (int[]){4}, 1), "an index past the variables is refused");
+	ok(!model_source(m, (int[]){4}, 1, NULL, 0), "an index past the variables is refused");
 	free(src);
 	model_free(m);
 
 	if (!(m = build(kw, &e)))
 		diag("%s", e.msg);
 	int kw_save[] = {2, 4, 3, 0};
-	src = m ? model_source(m, kw_save, 4) : NULL;
+	src = m ? model_source(m, kw_save, 4, NULL, 0) : NULL;
 	ok(src != NULL, "keyword names build");
 	like(src, "const cubie_real t_ = CUBIE_R(t);", "time converted once");
 	ok(src && !strstr(src, "unused"), "unused auxiliaries are left out");
@@ -285,7 +285,7 @@ static void codegen(void)
 
 	/* The smallest model: no parameters, nothing saved. */
 	m = build("[model]\nstates = x\n[equations]\ndx = -x\n", &e);
-	src = m ? model_source(m, NULL, 0) : NULL;
+	src = m ? model_source(m, NULL, 0, NULL, 0) : NULL;
 	like(src, "#define CUBIE_NSAVED 0", "nothing saved");
 	if (src)
 		is_int(run(src, 32, 0, (double[]){2, NAN}, (double[]){NAN}, got, 8), 1,
@@ -346,7 +346,7 @@ static void language(void)
 	if (!ok(m != NULL, "a model with every new function builds"))
 		diag("%s", e.msg);
 	int save[] = {2, 3, 4};
-	char *src = m ? model_source(m, save, 3) : NULL;
+	char *src = m ? model_source(m, save, 3, NULL, 0) : NULL;
 	const double x = 0.7, y = 1.3, want[] = {
 		fmod(x, y) + 3 - y * floor(3 / y) + 1 * (x > 1 ? 1 : -1) + 1 + 0,
 		hypot(x, y) + log2(y) + exp2(x) + log1p(x) + expm1(y) + M_PI * M_E,

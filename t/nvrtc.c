@@ -149,11 +149,11 @@ static void run_on_gpu(backend *b)
 		dout = dalloc(b, out_bytes);
 	}
 	ok(b->ops->pinned_alloc(b, out_bytes, &out_h) == 0 && out_h, "pinned_alloc");
-	uint64_t dsteps = dalloc(b, 2 * sizeof status);
+	uint64_t dsteps = dalloc(b, 2 * sizeof status), dreached = dalloc(b, n * sizeof(double));
 	struct cubie_args a = {
 		.y0 = (const void *)(uintptr_t)dy, .params = (const void *)(uintptr_t)dp,
 		.out = (void *)(uintptr_t)dout, .status = (int *)(uintptr_t)dst,
-		.steps = (int *)(uintptr_t)dsteps, .n = n, .stride = stride, .n_saves = n_saves,
+		.steps = (int *)(uintptr_t)dsteps, .reached = (double *)(uintptr_t)dreached, .n = n, .stride = stride, .n_saves = n_saves,
 		.t0 = 0.0, .duration = 1.0, .dt = dt, .save_every = save_every};
 	rc = b->ops->copy_h2d(b, dy, y0, sizeof y0, s, &e) || b->ops->copy_h2d(b, dp, p, sizeof p, s, &e) ||
 	         b->ops->launch(b, &a, s, &e) || b->ops->copy_d2h(b, out_h, dout, out_bytes, s, &e) ||
@@ -184,7 +184,8 @@ static void run_on_gpu(backend *b)
 	else
 		b->ops->mem_free(b, dout);
 	ok(b->ops->mem_free(b, dy) == 0 && b->ops->mem_free(b, dp) == 0 &&
-	   b->ops->mem_free(b, dst) == 0 && b->ops->mem_free(b, dsteps) == 0, "mem_free");
+	   b->ops->mem_free(b, dst) == 0 && b->ops->mem_free(b, dsteps) == 0 &&
+	   b->ops->mem_free(b, dreached) == 0, "mem_free");
 	ok(b->ops->stream_sync(b, s, &e) == 0, "sync after the frees");
 	b->ops->stream_destroy(b, s);
 }

@@ -65,12 +65,12 @@ has "core/paths.h is remade by make (it depends on the Makefile's values)" \
 
 # ---- output ----
 check "csv run" 0 "$cubie" run "$tmp/m.ini" -q -o "$tmp/o.csv" -s output.save_every=0.5
-has "csv header: run, inputs, status, t, variables" "^run,x_0,k,status,t,x$" "$tmp/o.csv"
-has "csv row: run 2 (k = 3) succeeded, x(1) = exp(-3)" "^2,1,3,0,1,0.0497870" "$tmp/o.csv"
+has "csv header: run, inputs, status, reached, t, variables" "^run,x_0,k,status,reached,t,x$" "$tmp/o.csv"
+has "csv row: run 2 (k = 3) succeeded, reached t = 1, x(1) = exp(-3)" "^2,1,3,0,1,1,0.0497870" "$tmp/o.csv"
 check "csv run saving the step counts" 0 "$cubie" run "$tmp/m.ini" -q -o "$tmp/s.csv" \
 	-s "output.save=x, steps"
-has "csv header: with step counts" "^run,x_0,k,status,accepted_steps,rejected_steps,t,x$" "$tmp/s.csv"
-has "csv row: run 2 took 100 steps" "^2,1,3,0,100,0,1,0.0497870" "$tmp/s.csv"
+has "csv header: with step counts" "^run,x_0,k,status,reached,accepted_steps,rejected_steps,t,x$" "$tmp/s.csv"
+has "csv row: run 2 took 100 steps" "^2,1,3,0,1,100,0,1,0.0497870" "$tmp/s.csv"
 
 check "npz run" 0 "$cubie" run "$tmp/m.ini" -q -o "$tmp/o.npz" -s "output.save=x, steps"
 n=$((n + 1)); if [ -f "$tmp/o.npz" ]; then echo "ok $n - .npz is one file"; else echo "not ok $n - .npz is one file"; failed=1; fi
@@ -82,7 +82,7 @@ import ast, struct, sys, zipfile
 z = zipfile.ZipFile(sys.argv[1])
 assert z.testzip() is None, "bad CRC"
 names = sorted(z.namelist())
-want = sorted(["time.npy", "values.npy", "status.npy", "inputs.npy", "steps.npy",
+want = sorted(["time.npy", "values.npy", "status.npy", "reached.npy", "inputs.npy", "steps.npy",
                "variables.npy", "input_names.npy"])
 assert names == want, names
 for info in z.infolist():
@@ -129,6 +129,7 @@ check "failing runs exit 1" 1 "$cubie" run "$tmp/m.ini" -o "$tmp/f.csv" -s solve
 has "the first failed runs are named, with inputs and status in words" \
 	"^cubie: run 0 failed (x=1, k=1): max_steps reached" "$tmp/err"
 has "... five of them" "^cubie: run 4 failed (x=1, k=5)" "$tmp/err"
+has "... each with the time it reached" "^cubie: run 0 failed (x=1, k=1): max_steps reached before the end at t = 0\.1$" "$tmp/err"
 has "... and the rest counted" "and 2 more failed runs" "$tmp/err"
 
 # ---- messages ----

@@ -81,9 +81,12 @@ void cubie_solver_set_progress(cubie_solver *s, cubie_progress_fn fn, void *user
 /* Results. Arrays (C order):
  *   "time"    float64 [saves]
  *   "values"  float32|float64 [saves][variables][runs]
+ *   "values"  is absent from the summary of a streamed solve (cubie_solve_write)
  *   "status"  int32 [runs]       (CUBIE_STATUS_* bits, 0 = success)
+ *   "reached" float64 [runs]     (the time each run reached: where a failed one stopped)
  *   "inputs"  float64 [inputs][runs]  (initial states then parameters)
- *   "steps"   int32 [2][runs]      (accepted, rejected steps)  */
+ *   "steps"   int32 [2][runs]      (accepted, rejected steps; only when
+ *                                   [output] save names "steps")  */
 enum { CUBIE_DTYPE_INT32 = 1, CUBIE_DTYPE_FLOAT32, CUBIE_DTYPE_FLOAT64 };
 typedef struct cubie_array {
 	const char *name;

@@ -90,6 +90,8 @@ typedef struct cubie_output {
 	const char *settings; /* the resolved configuration, as `cubie check` shows it */
 	const char *version;  /* cubie's */
 	const char *compression; /* [output] compression, for writers that compress; NULL: none */
+	size_t n_metrics;
+	const char *const *metric_names; /* axis 1 of "summaries": "x.mean", ... */
 } cubie_output;
 
 /* Writer: one result to one path. Write to a temporary name and rename it,
@@ -113,6 +115,7 @@ typedef struct cubie_writer_ops {
 	                  size_t errlen);
 	int (*close)(void *self, int commit, char *errbuf, size_t errlen);
 	int compresses; /* honours [output] compression (the core refuses it otherwise) */
+	int summaries;  /* writes "summaries" ([output] summaries is refused otherwise) */
 } cubie_writer_ops;
 
 typedef struct cubie_plugin {

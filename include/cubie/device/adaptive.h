@@ -17,7 +17,7 @@
  * act: the lanes' times and whether they are still short of t_end;
  * f0_ok: whether the lane's f0 holds f(t, y) after the attempt. */
 CUBIE_DEV void cubie_adaptive_lane(struct cubie_lanes *b, int l, double t_end, double *t, int *act,
-                                   int f0_was_ok, int *f0_ok)
+                                   int f0_was_ok, int *f0_ok, int *took)
 {
 	/* flags are 0/1 ints combined with & and |: branch-free, so that the
 	 * lane loop vectorizes (and the GPU predicates it) */
@@ -64,6 +64,8 @@ CUBIE_DEV void cubie_adaptive_lane(struct cubie_lanes *b, int l, double t_end, d
 	cubie_lane_accept(b, l, take, y_new, f1);
 	const double t_next = last ? t_end : t[l] + (double)h;
 	t[l] = take ? t_next : t[l];
+	b->reached[l] = act[l] ? t[l] : b->reached[l]; /* a failure stops at the attempt's start */
+	took[l] = take;
 	b->status[l] = act[l] ? status : b->status[l];
 	act[l] = go & !(ok & last) & !stuck;
 	/* the step stored f(t, y) in f0 unless it failed; an accepted step
@@ -78,12 +80,15 @@ CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, 
 	int act[CUBIE_W], any = 0;
 	for (int l = 0; l < CUBIE_W; l++) {
 		t[l] = t_start;
-		act[l] = !b->status[l];
+		act[l] = !b->status[l] && t_start < t_end;
 		any |= act[l];
 	}
 	while (any) {
-		int f0_ok[CUBIE_W];
-		CUBIE_SHARED(b->f0_ok, ok, l, cubie_adaptive_lane(b, l, t_end, t, act, ok, f0_ok));
+		int f0_ok[CUBIE_W], took[CUBIE_W];
+		CUBIE_SHARED(b->f0_ok, ok, l, cubie_adaptive_lane(b, l, t_end, t, act, ok, f0_ok, took));
+#if CUBIE_SAMPLE_STEPS
+		cubie_sample(b, t, took);
+#endif
 		/* Every lane's f0 valid, or all recompute it: a lane whose f0 was
 		 * valid gets the same values again (same (t, y), same code). */
 		int all = 1;

@@ -8,11 +8,19 @@ struct cubie_args {
 	const void *params; /* [parameters][stride] */
 	void *out;          /* [saves][saved variables][stride] */
 	int *status;        /* [stride] CUBIE_STATUS_* bits */
-	int *steps;         /* [2][stride]: accepted, rejected steps */
-	long long n;        /* runs in this launch */
+	int *steps;         /* [2][stride]: accepted, rejected steps; NULL: not kept */
+	double *reached;    /* [stride] the time each run reached (its end, unless it failed) */
+	long long begin, n; /* this launch runs [begin, n) of the chunk */
 	long long stride;   /* column length of every array above */
 	long long n_saves;  /* >= 2: t0 and the end time at least */
 	double t0, duration, dt, save_every;
 	double settle;      /* integrated before t0, not saved */
+	/* The run's time grid: n_ticks intervals of tick (the last may be
+	 * shorter, ending at t0 + duration); a save every save_ticks ticks, a
+	 * summary sample every sample_ticks (when sampled on the grid), a
+	 * summary window every window_ticks, and always at the end. */
+	double tick;
+	int n_ticks, save_ticks, sample_ticks, window_ticks;
+	void *sums;         /* [windows][summarised][slots][stride] */
 };
 #endif

@@ -5,7 +5,8 @@
  *
  * Compiled-in settings: CUBIE_CONTROLLER 1 i, 2 pi, 3 pid, 4 gustafsson;
  * CUBIE_ERR_ORDER; CUBIE_ATOL, CUBIE_RTOL {one per state}; CUBIE_SAFETY,
- * CUBIE_MIN_GAIN, CUBIE_MAX_GAIN. */
+ * CUBIE_MIN_GAIN, CUBIE_MAX_GAIN; CUBIE_AUTO_DT 1 when the first step is
+ * to be chosen (no dt given). */
 #ifndef CUBIE_DEVICE_CONTROL_H
 #define CUBIE_DEVICE_CONTROL_H
 
@@ -65,4 +66,42 @@ CUBIE_DEV cubie_real cubie_gain(cubie_real le, cubie_real h, int accepted, cubie
 	const cubie_real hi = rejected ? CUBIE_R(1) : CUBIE_R(CUBIE_MAX_GAIN);
 	return fac < CUBIE_R(CUBIE_MIN_GAIN) ? CUBIE_R(CUBIE_MIN_GAIN) : fac > hi ? hi : fac;
 }
+#if CUBIE_AUTO_DT
+/* The first step when the user gave none: Hairer, Norsett and Wanner's
+ * starting step (Solving ODEs I, II.4), from the sizes of y, f(t, y) and
+ * f's change over a trial Euler step, all scaled by the tolerances. f0
+ * receives f(t, y), for the first step to reuse. */
+CUBIE_DEV cubie_real cubie_first_step(double t, const cubie_real *y, const cubie_real *p,
+                                      cubie_real *f0)
+{
+	const double atol[CUBIE_NSTATES] = CUBIE_ATOL, rtol[CUBIE_NSTATES] = CUBIE_RTOL;
+	cubie_real sc[CUBIE_NSTATES], y1[CUBIE_NSTATES], f1[CUBIE_NSTATES];
+	cubie_real d0 = 0, d1 = 0, d2 = 0;
+	cubie_rhs(t, y, p, f0);
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NSTATES; j++) {
+		sc[j] = CUBIE_R(atol[j]) + CUBIE_R(rtol[j]) * CUBIE_M(fabs)(y[j]);
+		d0 += (y[j] / sc[j]) * (y[j] / sc[j]);
+		d1 += (f0[j] / sc[j]) * (f0[j] / sc[j]);
+	}
+	d0 = CUBIE_M(sqrt)(d0 / CUBIE_NSTATES);
+	d1 = CUBIE_M(sqrt)(d1 / CUBIE_NSTATES);
+	const cubie_real h0 = d0 < CUBIE_R(1e-5) || d1 < CUBIE_R(1e-5) ? CUBIE_R(1e-6)
+	                                                               : CUBIE_R(0.01) * d0 / d1;
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NSTATES; j++)
+		y1[j] = y[j] + h0 * f0[j];
+	cubie_rhs(t + (double)h0, y1, p, f1);
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NSTATES; j++)
+		d2 += ((f1[j] - f0[j]) / sc[j]) * ((f1[j] - f0[j]) / sc[j]);
+	d2 = CUBIE_M(sqrt)(d2 / CUBIE_NSTATES) / h0;
+	const cubie_real m = d1 > d2 ? d1 : d2;
+	cubie_real h1 = h0 * CUBIE_R(1e-3) > CUBIE_R(1e-6) ? h0 * CUBIE_R(1e-3) : CUBIE_R(1e-6);
+	if (m > CUBIE_R(1e-15)) /* (0.01 / m)^(1 / (order + 1)) */
+		h1 = cubie_exp2(cubie_log2(CUBIE_FMAX(CUBIE_R(0.01) / m, CUBIE_R(1e-30))) *
+		                CUBIE_R(1.0 / (CUBIE_ERR_ORDER + 2.0)));
+	return CUBIE_R(100) * h0 < h1 ? CUBIE_R(100) * h0 : h1;
+}
+#endif
 #endif

@@ -18,6 +18,7 @@ CUBIE_DEV void cubie_fixed_lane(struct cubie_lanes *b, int l, double ts, cubie_r
 	/* a failing run keeps its state and the steps it had taken */
 	const int first = fail && !b->status[l];
 	b->accepted[l] = first ? done + s : b->accepted[l];
+	b->reached[l] = first ? ts : b->reached[l];
 	b->status[l] = first ? fail : b->status[l];
 	cubie_lane_accept(b, l, !b->status[l], y_new, f1);
 #else
@@ -51,10 +52,15 @@ CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, 
 		/* f0 holds f(t, y) after the first step, with FSAL only */
 		CUBIE_SHARED(CUBIE_FSAL && b->f0_ok, ok, l, cubie_fixed_lane(b, l, ts, h, ok, done, s));
 		b->f0_ok = CUBIE_FSAL;
+#if CUBIE_SAMPLE_STEPS
+		cubie_sample_at(b, t_start + (double)(s + 1) * hd, 0);
+#endif
 	}
+	const double t_n = n < nd ? t_start + (double)n * hd : t_end;
 	CUBIE_LANES(l) {
 		const int ran = !b->status[l];
 		b->accepted[l] = ran ? done + n : b->accepted[l];
+		b->reached[l] = ran ? t_n : b->reached[l];
 		b->status[l] = ran && nd > (double)n ? CUBIE_STATUS_MAX_STEPS : b->status[l];
 	}
 }

@@ -1,9 +1,9 @@
 /* The per-run loop and the entry points of both backends. Each run is
  * integrated with the integrator's cubie_step: from t0 - settle to t0
- * unsaved, then to t0 + duration, saving the model's saved variables at
- * n_saves times. Steps are cut to land exactly on each save time; time is
- * kept in double whatever the precision, everything else in the working
- * precision.
+ * unsaved, then to t0 + duration over the ticks of the time grid, saving
+ * the model's saved variables and the summaries' windows on their ticks.
+ * Steps are cut to land exactly on each tick; time is kept in double
+ * whatever the precision, everything else in the working precision.
  *
  * The loop is written per lane (lanes.h): a GPU thread is one run (W = 1),
  * an OpenMP iteration on the cpu backend a block of W runs in SIMD lanes.
@@ -11,8 +11,9 @@
  * own column of the block.
  *
  * Composed of one-job headers: store.h (saving), fixed.h or adaptive.h
- * (cubie_advance: the steps between two save times; control.h is the
- * adaptive one's controller). The core defines beforehand:
+ * (cubie_advance: the steps between two ticks of the time grid; control.h
+ * is the adaptive one's controller), summaries.h. The core defines
+ * beforehand:
  *   CUBIE_CONTROLLER  0 fixed, 1 i, 2 pi, 3 pid, 4 gustafsson
  *   CUBIE_MAX_STEPS and, when adaptive, what adaptive.h lists.
  * An integrator whose step can fail defines CUBIE_STEP_STATUS 1; its
@@ -27,6 +28,22 @@
 #ifndef CUBIE_STEP_STATUS
 #define CUBIE_STEP_STATUS 0
 #endif
+#ifndef CUBIE_AUTO_DT
+#define CUBIE_AUTO_DT 0
+#endif
+
+#ifndef CUBIE_NSUMVARS
+#define CUBIE_NSUMVARS 0
+#endif
+#if CUBIE_NSUMVARS
+#include <cubie/device/summaries.h>
+#endif
+/* Summary samples at every accepted step, unless taken on the grid. */
+#if CUBIE_NSUMVARS && !CUBIE_SAMPLE_TICKS
+#define CUBIE_SAMPLE_STEPS 1
+#else
+#define CUBIE_SAMPLE_STEPS 0
+#endif
 /* f0 outlives a step: reused after a rejection, or the FSAL stage */
 #define CUBIE_KEEP_F0 (CUBIE_FSAL || CUBIE_CONTROLLER != 0)
 
@@ -39,6 +56,10 @@ struct cubie_lanes {
 #endif
 	int f0_ok;
 	int status[CUBIE_W], accepted[CUBIE_W], rejections[CUBIE_W];
+	double reached[CUBIE_W]; /* where a failed run stopped (its end otherwise) */
+#if CUBIE_NSUMVARS
+	struct cubie_sums sums[CUBIE_W];
+#endif
 #if CUBIE_CONTROLLER != 0
 	cubie_real h[CUBIE_W];                /* next step */
 	cubie_real le1[CUBIE_W], le2[CUBIE_W]; /* log2 error norms of the last two accepted steps */
@@ -122,6 +143,68 @@ CUBIE_DEV void cubie_lane_accept(struct cubie_lanes *b, int l, int take, const c
 #endif
 }
 
+#if CUBIE_NSUMVARS
+/* The summarised variables of lane l at its time t[l] into x[.][l] (a
+ * function per lane, see cubie_fixed_lane). */
+CUBIE_DEV void cubie_summarised_lane(const struct cubie_lanes *b, int l, const double *t,
+                                     cubie_real (*x)[CUBIE_W])
+{
+	cubie_real y[CUBIE_NSTATES], p[CUBIE_NP_], v[CUBIE_NV_];
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NSTATES; j++)
+		y[j] = b->y[j][l];
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NPARAMS; j++)
+		p[j] = b->p[j][l];
+	cubie_summarised(t[l], y, p, v);
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NV_; j++)
+		x[j][l] = v[j];
+}
+
+/* A summary sample of the lanes that take it, each at its t[l]. The
+ * values come from a lane loop like the store's, so that they are the
+ * saved values' arithmetic to the bit (contracted into fused multiply-adds
+ * alike); the accumulation, into a struct per lane, apart, in a loop that
+ * need not vectorize. */
+CUBIE_DEV void cubie_sample(struct cubie_lanes *b, const double *t, const int *take)
+{
+	cubie_real x[CUBIE_NV_][CUBIE_W];
+	CUBIE_LANES(l)
+		cubie_summarised_lane(b, l, t, x);
+	for (int l = 0; l < CUBIE_W; l++) {
+		cubie_real v[CUBIE_NV_];
+		CUBIE_UNROLL
+		for (int j = 0; j < CUBIE_NV_; j++)
+			v[j] = x[j][l];
+		if (take[l])
+			cubie_sums_add(&b->sums[l], t[l], v);
+	}
+}
+
+/* ... at the same time t for every lane, those still running (or all) */
+CUBIE_DEV void cubie_sample_at(struct cubie_lanes *b, double t, int all)
+{
+	double ts[CUBIE_W];
+	int take[CUBIE_W];
+	for (int l = 0; l < CUBIE_W; l++) {
+		ts[l] = t;
+		take[l] = all || !b->status[l];
+	}
+	cubie_sample(b, ts, take);
+}
+
+/* Lane l's window of summaries out, and a new one begun. */
+CUBIE_DEV void cubie_window_lane(const struct cubie_args *a, struct cubie_lanes *b, long long i0,
+                                 int l, int window)
+{
+	if (CUBIE_W == 1 || i0 + l < a->n)
+		cubie_sums_write(&b->sums[l], (cubie_real *)a->sums, a->stride, i0 + l, window,
+		                 b->status[l] != CUBIE_STATUS_SUCCESS);
+	cubie_sums_reset(&b->sums[l]);
+}
+#endif
+
 #include <cubie/device/store.h>
 #if CUBIE_CONTROLLER == 0
 #include <cubie/device/fixed.h>
@@ -129,52 +212,93 @@ CUBIE_DEV void cubie_lane_accept(struct cubie_lanes *b, int l, int take, const c
 #include <cubie/device/adaptive.h>
 #endif
 
-/* Runs i0 .. i0 + W - 1 (those below n). */
-CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i0)
+/* Lane l's run from the inputs: run i0 + l (the last one past n). */
+CUBIE_DEV void cubie_init_lane(const struct cubie_args *a, struct cubie_lanes *b, long long i0,
+                               int l, double t_first)
 {
 	const cubie_real *y0 = (const cubie_real *)a->y0;
 	const cubie_real *pp = (const cubie_real *)a->params;
-	struct cubie_lanes b;
-
-	CUBIE_LANES(l) {
-		const long long i = CUBIE_LANE_RUN(a, i0, l);
+	const long long i = CUBIE_LANE_RUN(a, i0, l);
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NSTATES; j++)
+		b->y[j][l] = y0[j * a->stride + i];
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NPARAMS; j++)
+		b->p[j][l] = pp[j * a->stride + i];
+	b->status[l] = CUBIE_STATUS_SUCCESS;
+	b->accepted[l] = b->rejections[l] = 0;
+	b->reached[l] = t_first;
+#if CUBIE_CONTROLLER != 0
+	b->h[l] = CUBIE_R(a->dt);
+	b->le1[l] = b->le2[l] = 0;
+	b->h_prev[l] = 0;
+	b->rejected[l] = 0;
+#if CUBIE_AUTO_DT
+	{
+		cubie_real y[CUBIE_NSTATES], p[CUBIE_NP_], f0[CUBIE_NSTATES];
 		CUBIE_UNROLL
 		for (int j = 0; j < CUBIE_NSTATES; j++)
-			b.y[j][l] = y0[j * a->stride + i];
+			y[j] = b->y[j][l];
 		CUBIE_UNROLL
 		for (int j = 0; j < CUBIE_NPARAMS; j++)
-			b.p[j][l] = pp[j * a->stride + i];
-		b.status[l] = CUBIE_STATUS_SUCCESS;
-		b.accepted[l] = b.rejections[l] = 0;
-#if CUBIE_CONTROLLER != 0
-		b.h[l] = CUBIE_R(a->dt);
-		b.le1[l] = b.le2[l] = 0;
-		b.h_prev[l] = 0;
-		b.rejected[l] = 0;
-#endif
+			p[j] = b->p[j][l];
+		b->h[l] = cubie_first_step(t_first, y, p, f0);
+		CUBIE_UNROLL
+		for (int j = 0; j < CUBIE_NSTATES; j++)
+			b->f0[j][l] = f0[j];
 	}
-	b.f0_ok = 0;
+#endif
+#endif
+}
+
+/* Runs i0 .. i0 + W - 1 (those below n). */
+CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i0)
+{
+	struct cubie_lanes b;
+	const double t_first = a->settle > 0 ? a->t0 - a->settle : a->t0;
+	CUBIE_LANES(l)
+		cubie_init_lane(a, &b, i0, l, t_first);
+	b.f0_ok = CUBIE_CONTROLLER != 0 && CUBIE_AUTO_DT; /* the first step's f(t, y) */
 
 	/* States are checked for NaN and infinity at the save times only: a
 	 * run that went bad in between carries NaN to the next one. A failed
 	 * lane is not advanced (adaptive) or advances unseen (fixed: its
-	 * values are never saved, its counts no longer move). */
+	 * values are never saved, its counts and time no longer move). */
 	if (a->settle > 0)
 		cubie_advance(a, &b, a->t0 - a->settle, a->t0);
 	cubie_check(&b);
 	cubie_store(a, &b, i0, 0, a->t0);
-	const int n_saves = (int)a->n_saves;
-	const double span = n_saves > 2 ? a->save_every : a->duration;
-	for (int k = 1; k < n_saves; k++) {
-		const double t_start = a->t0 + (double)(k - 1) * span;
-		const double t_end = k == n_saves - 1 ? a->t0 + a->duration : a->t0 + (double)k * span;
+#if CUBIE_NSUMVARS
+	for (int l = 0; l < CUBIE_W; l++)
+		cubie_sums_init(&b.sums[l]);
+	cubie_sample_at(&b, a->t0, 1);
+	int window = 0;
+#endif
+	const int n_ticks = a->n_ticks;
+	int save = 1;
+	for (int k = 1; k <= n_ticks; k++) {
+		const double t_start = a->t0 + (double)(k - 1) * a->tick;
+		const double t_end = k == n_ticks ? a->t0 + a->duration : a->t0 + (double)k * a->tick;
 		cubie_advance(a, &b, t_start, t_end);
 		cubie_check(&b);
-		cubie_store(a, &b, i0, k, t_end);
+#if CUBIE_NSUMVARS && CUBIE_SAMPLE_TICKS
+		if (k % a->sample_ticks == 0 || k == n_ticks)
+			cubie_sample_at(&b, t_end, 0);
+#endif
+		if (k % a->save_ticks == 0 || k == n_ticks)
+			cubie_store(a, &b, i0, save++, t_end);
+#if CUBIE_NSUMVARS
+		if (k % a->window_ticks == 0 || k == n_ticks) {
+			for (int l = 0; l < CUBIE_W; l++)
+				cubie_window_lane(a, &b, i0, l, window);
+			window++;
+		}
+#endif
 	}
 	CUBIE_LANES(l) {
 		if (CUBIE_W == 1 || i0 + l < a->n) {
 			a->status[i0 + l] = b.status[l];
+			a->reached[i0 + l] = b.reached[l];
 			if (a->steps) {
 				a->steps[i0 + l] = b.accepted[l];
 				a->steps[a->stride + i0 + l] = b.rejections[l];
@@ -186,7 +310,7 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i0)
 #if defined(__CUDACC__)
 extern "C" __global__ void cubie_kernel(const struct cubie_args a)
 {
-	const long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+	const long long i = a.begin + (long long)blockIdx.x * blockDim.x + threadIdx.x;
 	if (i < a.n)
 		cubie_run(&a, i);
 }
@@ -194,14 +318,15 @@ extern "C" __global__ void cubie_kernel(const struct cubie_args a)
 void cubie_cpu_solve(const struct cubie_args *a);
 void cubie_cpu_solve(const struct cubie_args *a)
 {
-	const long long blocks = (a->n + CUBIE_W - 1) / CUBIE_W;
+	/* this launch: runs [begin, n) */
+	const long long blocks = (a->n - a->begin + CUBIE_W - 1) / CUBIE_W;
 #ifdef CUBIE_THREADS
 #pragma omp parallel for schedule(dynamic, 1) num_threads(CUBIE_THREADS)
 #else
 #pragma omp parallel for schedule(dynamic, 1)
 #endif
 	for (long long k = 0; k < blocks; k++)
-		cubie_run(a, k * CUBIE_W);
+		cubie_run(a, a->begin + k * CUBIE_W);
 }
 #endif
 #endif

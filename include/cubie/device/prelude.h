@@ -10,6 +10,7 @@
 #define CUBIE_UNROLL _Pragma("unroll")
 #define CUBIE_UNROLL4 _Pragma("unroll 4")
 #define CUBIE_NAN __longlong_as_double(0x7ff8000000000000ULL)
+#define CUBIE_INF __longlong_as_double(0x7ff0000000000000ULL)
 #else
 #include <math.h>
 #if defined(__GNUC__)
@@ -19,6 +20,7 @@
 #define CUBIE_DEV static inline
 #endif
 #define CUBIE_NAN ((double)NAN)
+#define CUBIE_INF ((double)INFINITY)
 #if defined(__clang__)
 #define CUBIE_UNROLL _Pragma("unroll")
 #define CUBIE_UNROLL4 _Pragma("unroll 4")

@@ -1,0 +1,203 @@
+/* [output] summaries, summarise, sample_every, summarise_every, read once
+ * into a typed plan: which metrics (each a run of output slots per
+ * variable), over which variables, and the run's time grid that saves,
+ * samples and windows share. The kernel side is <cubie/device/summaries.h>. */
+#include "config.h"
+#include "solver.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* In the order of cubie.ini(5); counted: peaks[n] keep n times. */
+static const struct { const char *name, *macro; int slots, counted; } metrics[] = {
+	{"mean", "MEAN", 1, 0},
+	{"max", "MAX", 1, 0},
+	{"min", "MIN", 1, 0},
+	{"rms", "RMS", 1, 0},
+	{"std", "STD", 1, 0},
+	{"extrema", "EXTREMA", 2, 0},
+	{"max_magnitude", "MAX_MAGNITUDE", 1, 0},
+	{"peaks", "PEAKS", 0, 1},
+	{"negative_peaks", "NEGATIVE_PEAKS", 0, 1},
+	{"dxdt_max", "DXDT_MAX", 1, 0},
+	{"dxdt_min", "DXDT_MIN", 1, 0},
+	{"dxdt_extrema", "DXDT_EXTREMA", 2, 0},
+	{"d2xdt2_max", "D2XDT2_MAX", 1, 0},
+	{"d2xdt2_min", "D2XDT2_MIN", 1, 0},
+	{"d2xdt2_extrema", "D2XDT2_EXTREMA", 2, 0},
+};
+enum { N_METRICS = sizeof metrics / sizeof metrics[0], MAX_PEAKS = 64 };
+
+void summaries_free(struct summaries *sm)
+{
+	free(sm->vars);
+	cfg_free_names(sm->var_names, sm->n_vars);
+	cfg_free_names(sm->names, sm->n_vars * sm->n_slots);
+	memset(sm, 0, sizeof *sm);
+}
+
+static int bad(const cubie_config *c, const char *key, cubie_error *e, const char *fmt,
+               const char *what)
+{
+	char loc[600], msg[400];
+	snprintf(msg, sizeof msg, fmt, what);
+	return cb_fail(e, CUBIE_ERR_CONFIG, "%s: [output] %s: %s",
+	               cfg_loc(cfg_get(c, "output", key), loc, sizeof loc), key, msg);
+}
+
+/* "mean, peaks[3]": each metric's first slot, in the order given. */
+static int parse_metrics(const cubie_config *c, struct summaries *sm, cubie_error *e)
+{
+	const char *text = cfg_str(c, "output", "summaries");
+	char *copy = cb_strdup(text ? text : ""), *save = NULL;
+	int rc = copy ? 0 : cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	for (int m = 0; m < N_METRICS; m++)
+		sm->slot[m] = -1;
+	for (char *tok = copy ? strtok_r(copy, ",", &save) : NULL; tok && !rc;
+	     tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ' || *tok == '\t')
+			tok++;
+		size_t len = strcspn(tok, "[ \t");
+		char *open = strchr(tok, '[');
+		int m = 0, count = 3;
+		while (m < N_METRICS && (strlen(metrics[m].name) != len ||
+		                         strncmp(metrics[m].name, tok, len)))
+			m++;
+		if (m == N_METRICS) {
+			const char *cands[N_METRICS];
+			for (int k = 0; k < N_METRICS; k++)
+				cands[k] = metrics[k].name;
+			tok[len] = '\0';
+			const char *hint = expr_hint(tok, cands, N_METRICS);
+			char what[200];
+			snprintf(what, sizeof what, "'%s'%s%s%s", tok, hint ? " (did you mean '" : "",
+			         hint ? hint : "", hint ? "'?)" : "");
+			rc = bad(c, "summaries", e, "unknown metric %s", what);
+		} else if (sm->slot[m] >= 0) {
+			rc = bad(c, "summaries", e, "'%s' is given twice", metrics[m].name);
+		} else if (open && (!metrics[m].counted || sscanf(open, "[%d]", &count) != 1 ||
+		                    count < 1 || count > MAX_PEAKS)) {
+			rc = bad(c, "summaries", e, metrics[m].counted ? "%s[n] needs n from 1 to 64"
+			                                               : "%s takes no [n]", metrics[m].name);
+		} else {
+			sm->slot[m] = (int)sm->n_slots;
+			sm->count[m] = metrics[m].counted ? count : metrics[m].slots;
+			sm->n_slots += (size_t)sm->count[m];
+		}
+	}
+	free(copy);
+	return rc;
+}
+
+/* Names along the summaries' second axis: "x.mean", "x.peaks[0]", ... */
+static int name_slots(struct summaries *sm)
+{
+	static const char *const two[] = {"max", "min"};
+	sm->names = calloc(sm->n_vars * sm->n_slots + 1, sizeof *sm->names);
+	if (!sm->names)
+		return -1;
+	for (size_t v = 0; v < sm->n_vars; v++)
+		for (int m = 0; m < N_METRICS; m++)
+			for (int k = 0; sm->slot[m] >= 0 && k < sm->count[m]; k++) {
+				char **at = &sm->names[v * sm->n_slots + (size_t)sm->slot[m] + (size_t)k];
+				if (metrics[m].counted)
+					*at = cb_printf("%s.%s[%d]", sm->var_names[v], metrics[m].name, k);
+				else if (metrics[m].slots == 2)
+					*at = cb_printf("%s.%s.%s", sm->var_names[v], metrics[m].name, two[k]);
+				else
+					*at = cb_printf("%s.%s", sm->var_names[v], metrics[m].name);
+				if (!*at)
+					return -1;
+			}
+	return 0;
+}
+
+int summaries_read(cubie_solver *s, cubie_error *e)
+{
+	const cubie_config *c = s->cfg;
+	struct summaries *sm = &s->sums;
+	int rc = parse_metrics(c, sm, e);
+	if (rc || !sm->n_slots)
+		return rc;
+	if ((rc = cfg_names(c, "output", "summarise", &sm->var_names, &sm->n_vars, e)))
+		return rc;
+	if (!sm->n_vars) { /* default: the saved variables */
+		free(sm->var_names);
+		sm->n_vars = s->n_save;
+		sm->var_names = calloc(sm->n_vars + 1, sizeof *sm->var_names);
+		for (size_t i = 0; sm->var_names && i < sm->n_vars; i++)
+			sm->var_names[i] = cb_strdup(s->save_names[i]);
+	}
+	sm->vars = calloc(sm->n_vars + 1, sizeof *sm->vars);
+	if (!sm->vars || !sm->var_names)
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	for (size_t i = 0; i < sm->n_vars; i++)
+		if ((sm->vars[i] = model_var(s->model, sm->var_names[i])) < 0)
+			return bad(c, "summarise", e, "'%s' is neither a state nor an observable",
+			           sm->var_names[i]);
+	if (!sm->n_vars)
+		return bad(c, "summarise", e, "%s", "no variable to summarise: name some");
+	return name_slots(sm) ? cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory") : 0;
+}
+
+void summaries_defines(const struct summaries *sm, sbuf *b)
+{
+	sb_add(b, "#define CUBIE_NSUMVARS %zu\n", sm->n_slots ? sm->n_vars : 0);
+	if (!sm->n_slots)
+		return;
+	sb_add(b, "#define CUBIE_NSLOTS %zu\n#define CUBIE_SAMPLE_TICKS %d\n", sm->n_slots,
+	       sm->sample_every > 0);
+	for (int m = 0; m < N_METRICS; m++)
+		if (sm->slot[m] >= 0) {
+			sb_add(b, "#define CUBIE_S_%s %d\n", metrics[m].macro, sm->slot[m]);
+			if (metrics[m].counted)
+				sb_add(b, "#define CUBIE_N%sPEAKS %d\n", m == 7 ? "" : "NEG", sm->count[m]);
+		}
+}
+
+/* The grid saves, samples and windows land on: the finest of their
+ * intervals, which the others must be whole multiples of. */
+int grid_plan(cubie_solver *s, cubie_error *e)
+{
+	const cubie_config *c = s->cfg;
+	struct summaries *sm = &s->sums;
+	int rc;
+	if ((rc = cfg_num(c, "output", "sample_every", &sm->sample_every, e)) ||
+	    (rc = cfg_num(c, "output", "summarise_every", &sm->summarise_every, e)))
+		return rc;
+	if (cfg_require(c, "output", "sample_every", sm->sample_every >= 0 &&
+	                sm->sample_every <= s->duration, "between 0 and the duration", e) ||
+	    cfg_require(c, "output", "summarise_every", sm->summarise_every >= 0 &&
+	                sm->summarise_every <= s->duration, "between 0 and the duration", e))
+		return CUBIE_ERR_CONFIG;
+	if (!sm->n_slots)
+		sm->sample_every = sm->summarise_every = 0;
+	const char *keys[] = {"save_every", "sample_every", "summarise_every"};
+	double every[] = {s->save_every, sm->sample_every, sm->summarise_every}, tick = s->duration;
+	for (int i = 0; i < 3; i++)
+		if (every[i] > 0 && every[i] < tick)
+			tick = every[i];
+	int ticks[3];
+	for (int i = 0; i < 3; i++) {
+		double q = every[i] / tick;
+		if (every[i] > 0 && fabs(q - round(q)) > 1e-9 * q)
+			return cb_fail(e, CUBIE_ERR_CONFIG, "%s: [output] %s = %g is not a whole multiple "
+			               "of %g, the finest of save_every, sample_every and summarise_every",
+			               c->path, keys[i], every[i], tick);
+		ticks[i] = (int)round(q);
+	}
+	double n = ceil(s->duration / tick - 1e-9);
+	if (n > 1e9)
+		return cb_fail(e, CUBIE_ERR_CONFIG, "%s: [output] save_every gives over 1e9 saves",
+		               c->path);
+	s->grid.tick = tick;
+	s->grid.n_ticks = n < 1 ? 1 : (int)n;
+	s->grid.save_ticks = ticks[0] ? ticks[0] : s->grid.n_ticks;
+	s->grid.sample_ticks = ticks[1] ? ticks[1] : 1;
+	s->grid.window_ticks = ticks[2] ? ticks[2] : s->grid.n_ticks;
+	s->n_saves = (size_t)((s->grid.n_ticks + s->grid.save_ticks - 1) / s->grid.save_ticks) + 1;
+	sm->n_windows = sm->n_slots ? (size_t)((s->grid.n_ticks + s->grid.window_ticks - 1) /
+	                                       s->grid.window_ticks) : 0;
+	return 0;
+}
