@@ -45,9 +45,13 @@ CUBIE_DEV void cubie_adaptive_lane(struct cubie_lanes *b, int l, double t_end, d
 	const cubie_real gain = cubie_gain(le, h, ok, b->le1[l], b->le2[l], b->h_prev[l],
 	                                   b->rejected[l]);
 	const cubie_real h_next = h * ((ok | finite) ? gain : CUBIE_R(CUBIE_MIN_GAIN));
-	const int stuck = !ok & ((h_next < CUBIE_R(CUBIE_DT_MIN)) | (t[l] + (double)h_next == t[l]));
-	const int ends = stuck ? (fail ? fail : finite ? CUBIE_STATUS_DT_MIN : CUBIE_STATUS_NONFINITE)
-	                       : 0;
+	/* the end of a run whose step cannot shrink further: computed on
+	 * rejections only (a branch on the GPU, a select on the CPU) */
+	int ends = 0;
+	if (!ok) {
+		const int stuck = (h_next < CUBIE_R(CUBIE_DT_MIN)) | (t[l] + (double)h_next == t[l]);
+		ends = !stuck ? 0 : fail ? fail : finite ? CUBIE_STATUS_DT_MIN : CUBIE_STATUS_NONFINITE;
+	}
 	const int status = over ? CUBIE_STATUS_MAX_STEPS : tiny ? CUBIE_STATUS_DT_MIN : ends;
 	/* accepted: a cut last step says little about the next */
 	b->h[l] = !go ? b->h[l] : (ok & last) && h_next < b->h[l] ? b->h[l] : h_next;
@@ -67,7 +71,7 @@ CUBIE_DEV void cubie_adaptive_lane(struct cubie_lanes *b, int l, double t_end, d
 	b->reached[l] = act[l] ? t[l] : b->reached[l]; /* a failure stops at the attempt's start */
 	took[l] = take;
 	b->status[l] = act[l] ? status : b->status[l];
-	act[l] = go & !(ok & last) & !stuck;
+	act[l] = go & !(ok & last) & !ends;
 	/* the step stored f(t, y) in f0 unless it failed; an accepted step
 	 * moved y, and only FSAL knows f there */
 	f0_ok[l] = !fail & (!take | CUBIE_FSAL);
