@@ -202,6 +202,7 @@ static int alloc_slots(cubie_solver *s, int streaming, cubie_error *e)
 /* Output staged per stream when streaming to a writer: host memory stays
  * at a few of these however large the result. */
 #define STREAM_CHUNK_BYTES ((size_t)256 << 20)
+#define STREAM_ALIGN 65536
 struct rows {
 	cubie_solver *s;
 	struct slot *sl;
@@ -555,6 +556,9 @@ size_t solver_stream_chunk(const cubie_solver *s)
 	size_t block = s->be->block_size > 0 ? (size_t)s->be->block_size : 1;
 	size_t per_run = out_rows(s) * real_size(s) + 1;
 	size_t cap = STREAM_CHUNK_BYTES / per_run;
+	/* whole writer chunks along runs (hdf5's are STREAM_ALIGN runs) */
+	if (cap >= STREAM_ALIGN)
+		return cap - cap % STREAM_ALIGN;
 	return cap > block ? cap - cap % block : block;
 }
 

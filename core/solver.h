@@ -27,6 +27,7 @@ struct stream_group;
 /* [output] summaries and friends (summaries.c), read once. */
 struct summaries {
 	size_t n_vars;       /* summarised variables (0 slots: no summaries) */
+	size_t n_states;     /* the model's, to tell states among vars */
 	int *vars;           /* model_var indices */
 	char **var_names;
 	size_t n_slots;      /* output values per variable and window */

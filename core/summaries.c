@@ -130,6 +130,7 @@ int summaries_read(cubie_solver *s, cubie_error *e)
 			sm->var_names[i] = cb_strdup(s->save_names[i]);
 	}
 	sm->vars = calloc(sm->n_vars + 1, sizeof *sm->vars);
+	sm->n_states = s->model->n_states;
 	if (!sm->vars || !sm->var_names)
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
 	for (size_t i = 0; i < sm->n_vars; i++)
@@ -146,8 +147,11 @@ void summaries_defines(const struct summaries *sm, sbuf *b)
 	sb_add(b, "#define CUBIE_NSUMVARS %zu\n", sm->n_slots ? sm->n_vars : 0);
 	if (!sm->n_slots)
 		return;
-	sb_add(b, "#define CUBIE_NSLOTS %zu\n#define CUBIE_SAMPLE_TICKS %d\n", sm->n_slots,
-	       sm->sample_every > 0);
+	sb_add(b, "#define CUBIE_NSLOTS %zu\n#define CUBIE_SAMPLE_TICKS %d\n#define CUBIE_SUM_STATE {",
+	       sm->n_slots, sm->sample_every > 0);
+	for (size_t v = 0; v < sm->n_vars; v++) /* states first among model_var's indices */
+		sb_add(b, "%s%d", v ? ", " : "", sm->vars[v] < (int)sm->n_states ? sm->vars[v] : -1);
+	sb_add(b, "}\n");
 	for (int m = 0; m < N_METRICS; m++)
 		if (sm->slot[m] >= 0) {
 			sb_add(b, "#define CUBIE_S_%s %d\n", metrics[m].macro, sm->slot[m]);

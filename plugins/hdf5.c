@@ -15,7 +15,7 @@
 #include <hdf5.h>
 #include <cubie/plugin.h>
 
-#define CHUNK_BYTES ((size_t)1 << 20) /* HDF5 chunks of about a MiB */
+#define CHUNK_BYTES ((size_t)8 << 20) /* HDF5 chunks of a few MiB: fewer, larger writes */
 
 struct h5w {
 	hid_t file;

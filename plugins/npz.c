@@ -28,20 +28,32 @@ static int fail(char *errbuf, size_t errlen, const char *path, const char *what,
 	return -1;
 }
 
+/* CRC-32 (zip's), eight bytes a step ("slicing by 8"): several GB/s,
+ * since a streamed archive's members are read back and summed at the end. */
 static uint32_t crc32_update(uint32_t crc, const void *data, size_t n)
 {
-	static uint32_t table[256];
-	if (!table[1])
+	static uint32_t t[8][256];
+	if (!t[0][1]) {
 		for (uint32_t i = 0; i < 256; i++) {
 			uint32_t c = i;
 			for (int k = 0; k < 8; k++)
 				c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
-			table[i] = c;
+			t[0][i] = c;
 		}
+		for (int j = 1; j < 8; j++)
+			for (int i = 0; i < 256; i++)
+				t[j][i] = (t[j - 1][i] >> 8) ^ t[0][t[j - 1][i] & 0xff];
+	}
 	const unsigned char *p = data;
 	crc = ~crc;
+	for (; n >= 8; n -= 8, p += 8) {
+		uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+		                     (uint32_t)p[3] << 24);
+		crc = t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff] ^ t[5][(lo >> 16) & 0xff] ^ t[4][lo >> 24] ^
+		      t[3][p[4]] ^ t[2][p[5]] ^ t[1][p[6]] ^ t[0][p[7]];
+	}
 	while (n--)
-		crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+		crc = t[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
 	return ~crc;
 }
 

@@ -154,7 +154,9 @@ static void run_on_gpu(backend *b)
 		.y0 = (const void *)(uintptr_t)dy, .params = (const void *)(uintptr_t)dp,
 		.out = (void *)(uintptr_t)dout, .status = (int *)(uintptr_t)dst,
 		.steps = (int *)(uintptr_t)dsteps, .reached = (double *)(uintptr_t)dreached, .n = n, .stride = stride, .n_saves = n_saves,
-		.t0 = 0.0, .duration = 1.0, .dt = dt, .save_every = save_every};
+		.t0 = 0.0, .duration = 1.0, .dt = dt, .save_every = save_every,
+		.tick = save_every, .n_ticks = (int)n_saves - 1, .save_ticks = 1, .sample_ticks = 1,
+		.window_ticks = (int)n_saves - 1};
 	rc = b->ops->copy_h2d(b, dy, y0, sizeof y0, s, &e) || b->ops->copy_h2d(b, dp, p, sizeof p, s, &e) ||
 	         b->ops->launch(b, &a, s, &e) || b->ops->copy_d2h(b, out_h, dout, out_bytes, s, &e) ||
 	         b->ops->copy_d2h(b, status, dst, sizeof status, s, &e) || b->ops->stream_sync(b, s, &e);

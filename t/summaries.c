@@ -19,8 +19,10 @@ static const char *model =
 	"summarise = x, E\nsample_every = 0.01\nsummarise_every = 2.5\n";
 
 /* The metrics of window w of series x (saves k, time t), as the device
- * computes them: samples k in (250 w, 250 (w + 1)], and k = 0 in window 0. */
-static void reference(const double *x, const double *t, int w, double out[SLOTS])
+ * computes them: samples k in (250 w, 250 (w + 1)], and k = 0 in window 0;
+ * dx, when given, is x's exact derivative (an FSAL method's f). */
+static void reference(const double *x, const double *dx, const double *t, int w,
+                      double out[SLOTS])
 {
 	int lo = w ? 250 * w + 1 : 0, hi = 250 * (w + 1), n = 0, np = 0, nn = 0;
 	double sum = 0, sq = 0, mx = -INFINITY, mn = INFINITY, mag = 0;
@@ -33,6 +35,14 @@ static void reference(const double *x, const double *t, int w, double out[SLOTS]
 			pk[np++] = t[k - 1];
 		if (k >= 2 && x[k - 1] < x[k - 2] && x[k - 1] <= x[k] && nn < 3)
 			npk[nn++] = t[k - 1];
+		if (dx) {
+			d1mx = fmax(d1mx, dx[k]), d1mn = fmin(d1mn, dx[k]);
+			if (k >= 1) {
+				double dd = (dx[k] - dx[k - 1]) / (t[k] - t[k - 1]);
+				d2mx = fmax(d2mx, dd), d2mn = fmin(d2mn, dd);
+			}
+			continue;
+		}
 		if (k >= 1) {
 			double d = (x[k] - x[k - 1]) / (t[k] - t[k - 1]);
 			d1mx = fmax(d1mx, d), d1mn = fmin(d1mn, d);
@@ -59,22 +69,25 @@ static double at(const cubie_array *a, size_t i)
 	                                       : ((const double *)a->data)[i];
 }
 
-/* Worst relative difference of every metric from its reference. */
-static double check(const cubie_result *r)
+/* Worst relative difference of every metric from its reference; exact:
+ * x's derivative is v (saved), as a FSAL method's summaries use it. */
+static double check(const cubie_result *r, int exact)
 {
 	const cubie_array *v = cubie_result_find(r, "values"), *s = cubie_result_find(r, "summaries");
 	const double *t = cubie_result_find(r, "time")->data;
 	size_t runs = cubie_result_runs(r), vars[2] = {0, 2}; /* x and E among x, v, E */
-	double worst = 0, *x = malloc(SAVES * sizeof *x);
+	double worst = 0, *x = malloc(SAVES * sizeof *x), *dx = malloc(SAVES * sizeof *dx);
 	if (!s || s->shape[0] != WINDOWS || s->shape[1] != 2 * SLOTS || v->shape[0] != SAVES)
-		return free(x), INFINITY;
+		return free(x), free(dx), INFINITY;
 	for (size_t run = 0; run < runs; run++)
 		for (int q = 0; q < 2; q++) {
-			for (int k = 0; k < SAVES; k++)
+			for (int k = 0; k < SAVES; k++) {
 				x[k] = at(v, ((size_t)k * 3 + vars[q]) * runs + run);
+				dx[k] = at(v, ((size_t)k * 3 + 1) * runs + run);
+			}
 			for (int w = 0; w < WINDOWS; w++) {
 				double ref[SLOTS];
-				reference(x, t, w, ref);
+				reference(x, exact && q == 0 ? dx : NULL, t, w, ref);
 				for (int m = 0; m < SLOTS; m++) {
 					double got = at(s, ((size_t)w * 2 * SLOTS + (size_t)q * SLOTS + m) * runs + run);
 					double d = isnan(ref[m]) ? (isnan(got) ? 0 : INFINITY)
@@ -85,6 +98,7 @@ static double check(const cubie_result *r)
 			}
 		}
 	free(x);
+	free(dx);
 	return worst;
 }
 
@@ -107,14 +121,23 @@ int main(void)
 	ok(n == 2 * SLOTS && !strcmp(names[0], "x.mean") && !strcmp(names[5], "x.extrema.max") &&
 	   !strcmp(names[9], "x.peaks[1]") && !strcmp(names[SLOTS], "E.mean"),
 	   "summaries are named along their axis (x.mean, x.extrema.max, x.peaks[1], E.mean)");
-	double d = r ? check(r) : INFINITY;
+	double d = r ? check(r, 0) : INFINITY;
 	ok(d < 1e-12, "cpu float64: every metric of every window matches the saved series (%.2e)", d);
 
 	/* sampled at every accepted step: fixed steps of one save interval */
 	const char *per_step[] = {"device.backend=cpu", "output.sample_every=0", "solve.dt=0.01", NULL};
 	cubie_result *r2 = solve_text(model, per_step, &e);
-	d = r2 ? check(r2) : INFINITY;
+	d = r2 ? check(r2, 0) : INFINITY;
 	ok(d < 1e-12, "sampled at every step (one per save): the same statistics (%.2e)", d);
+	cubie_result_free(r2);
+
+	/* an FSAL method: dxdt of a state is its derivative from the step */
+	const char *fsal[] = {"device.backend=cpu", "output.sample_every=0", "solve.dt=0.01",
+	                      "solve.integrator=dormand_prince_54", "solve.controller=fixed", NULL};
+	r2 = solve_text(model, fsal, &e);
+	d = r2 ? check(r2, 1) : INFINITY;
+	ok(d < 1e-12, "FSAL (dopri5): dxdt of x is v, d2xdt2 its differences; the rest as before "
+	   "(%.2e)", d);
 	cubie_result_free(r2);
 
 	const char *chunked[] = {"device.backend=cpu", "memory.chunk_runs=1", NULL};
@@ -124,7 +147,7 @@ int main(void)
 
 	const char *f32[] = {"device.backend=cpu", "solve.precision=float32", NULL};
 	r2 = solve_text(model, f32, &e);
-	d = r2 ? check(r2) : INFINITY;
+	d = r2 ? check(r2, 0) : INFINITY;
 	ok(d < 2e-5, "float32: float32 accumulators match the saved series (%.2e)", d);
 	cubie_result_free(r2);
 
@@ -143,7 +166,7 @@ int main(void)
 		b->ops->close(b);
 		const char *gpu[] = {"device.backend=cuda", NULL};
 		r2 = solve_text(model, gpu, &e);
-		d = r2 ? check(r2) : INFINITY;
+		d = r2 ? check(r2, 0) : INFINITY;
 		ok(d < 1e-12, "cuda float64: every metric matches the saved series (%.2e)", d);
 		cubie_result_free(r2);
 	} else {

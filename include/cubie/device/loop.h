@@ -173,12 +173,19 @@ CUBIE_DEV void cubie_sample(struct cubie_lanes *b, const double *t, const int *t
 	CUBIE_LANES(l)
 		cubie_summarised_lane(b, l, t, x);
 	for (int l = 0; l < CUBIE_W; l++) {
-		cubie_real v[CUBIE_NV_];
+		cubie_real v[CUBIE_NV_], f[CUBIE_NSTATES];
 		CUBIE_UNROLL
 		for (int j = 0; j < CUBIE_NV_; j++)
 			v[j] = x[j][l];
+		CUBIE_UNROLL
+		for (int j = 0; j < CUBIE_NSTATES; j++)
+#ifdef CUBIE_S_EXACT /* FSAL: f0 holds f(t, y) */
+			f[j] = b->f0[j][l];
+#else
+			f[j] = 0;
+#endif
 		if (take[l])
-			cubie_sums_add(&b->sums[l], t[l], v);
+			cubie_sums_add(&b->sums[l], t[l], v, f);
 	}
 }
 
@@ -210,6 +217,24 @@ CUBIE_DEV void cubie_window_lane(const struct cubie_args *a, struct cubie_lanes 
 #include <cubie/device/fixed.h>
 #else
 #include <cubie/device/adaptive.h>
+#endif
+
+#ifdef CUBIE_S_EXACT
+/* f(t, y) of lane l into its f0. */
+CUBIE_DEV void cubie_f0_lane(struct cubie_lanes *b, int l, double t)
+{
+	cubie_real y[CUBIE_NSTATES], p[CUBIE_NP_], f0[CUBIE_NSTATES];
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NSTATES; j++)
+		y[j] = b->y[j][l];
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NPARAMS; j++)
+		p[j] = b->p[j][l];
+	cubie_rhs(t, y, p, f0);
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NSTATES; j++)
+		b->f0[j][l] = f0[j];
+}
 #endif
 
 /* Lane l's run from the inputs: run i0 + l (the last one past n). */
@@ -271,6 +296,13 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i0)
 #if CUBIE_NSUMVARS
 	for (int l = 0; l < CUBIE_W; l++)
 		cubie_sums_init(&b.sums[l]);
+#ifdef CUBIE_S_EXACT
+	if (!b.f0_ok) { /* f(t0, y) for the exact derivatives; the first step reuses it */
+		CUBIE_LANES(l)
+			cubie_f0_lane(&b, l, a->t0);
+		b.f0_ok = 1;
+	}
+#endif
 	cubie_sample_at(&b, a->t0, 1);
 	int window = 0;
 #endif

@@ -6,11 +6,15 @@
  *   CUBIE_S_<METRIC> the metric's first slot (undefined: not asked);
  *   CUBIE_NPEAKS, CUBIE_NNEGPEAKS   how many peak times to keep.
  * Every sample weighs the same. mean is a compensated (Kahan) sum over the
- * count; std (population) and rms come from Welford's running mean and sum
- * of squared deviations; peaks are the times of the first local maxima
- * (x[k-1] > x[k-2] and x[k-1] >= x[k]); dxdt and d2xdt2 are first and
- * second divided differences of consecutive samples. Unfilled peak times
- * and metrics of windows without samples are NaN. */
+ * count (in float32, t/summaries.c measured Welford's running mean off by
+ * up to 3.4e-5 relative, the Kahan sum within 1.3e-5); std (population) and rms come from Welford's
+ * running mean and sum of squared deviations; peaks are the times of the first local maxima
+ * (x[k-1] > x[k-2] and x[k-1] >= x[k]). dxdt of a state, with a method
+ * whose steps end with f(t, y) (FSAL), is that derivative, and d2xdt2 the
+ * divided difference of consecutive ones; otherwise dxdt and d2xdt2 are
+ * first and second divided differences of consecutive samples
+ * (CUBIE_SUM_STATE: each variable's state index, or -1). Unfilled peak
+ * times and metrics of windows without samples are NaN. */
 #ifndef CUBIE_DEVICE_SUMMARIES_H
 #define CUBIE_DEVICE_SUMMARIES_H
 
@@ -30,6 +34,9 @@
 #endif
 #if defined(CUBIE_S_PEAKS) || defined(CUBIE_S_NEGATIVE_PEAKS) || defined(CUBIE_S_D1)
 #define CUBIE_S_HISTORY 1
+#endif
+#if defined(CUBIE_S_D1) && CUBIE_FSAL
+#define CUBIE_S_EXACT 1 /* f0 holds f(t, y) at every sample */
 #endif
 
 struct cubie_sums {
@@ -56,6 +63,7 @@ struct cubie_sums {
 #endif
 #ifdef CUBIE_S_D1
 	cubie_real d1[CUBIE_NV_], d1mx[CUBIE_NV_], d1mn[CUBIE_NV_];
+	int nd[CUBIE_NV_]; /* derivatives had so far */
 #endif
 #ifdef CUBIE_S_D2
 	cubie_real d2mx[CUBIE_NV_], d2mn[CUBIE_NV_];
@@ -121,13 +129,27 @@ CUBIE_DEV void cubie_sums_init(struct cubie_sums *s)
 	s->seen = 0;
 	s->t1 = s->t2 = 0;
 #endif
+#ifdef CUBIE_S_D1
+	CUBIE_UNROLL
+	for (int v = 0; v < CUBIE_NV_; v++)
+		s->nd[v] = 0;
+#endif
 	cubie_sums_reset(s);
 }
 
-/* One sample at time t of the summarised variables' values x. */
-CUBIE_DEV void cubie_sums_add(struct cubie_sums *s, double t, const cubie_real *x)
+/* One sample at time t of the summarised variables' values x; f is
+ * f(t, y) where the method keeps it (CUBIE_S_EXACT). */
+CUBIE_DEV void cubie_sums_add(struct cubie_sums *s, double t, const cubie_real *x,
+                              const cubie_real *f)
 {
+#ifdef CUBIE_S_D1
+	const int state[CUBIE_NV_] = CUBIE_SUM_STATE;
+#endif
+	(void)f;
 	s->n++;
+#ifdef CUBIE_S_WELFORD
+	const cubie_real inv_n = CUBIE_R(1) / CUBIE_R(s->n); /* one division for all variables */
+#endif
 	CUBIE_UNROLL
 	for (int v = 0; v < CUBIE_NV_; v++) {
 #ifdef CUBIE_S_KAHAN
@@ -137,7 +159,7 @@ CUBIE_DEV void cubie_sums_add(struct cubie_sums *s, double t, const cubie_real *
 #endif
 #ifdef CUBIE_S_WELFORD
 		const cubie_real dev = x[v] - s->wm[v];
-		s->wm[v] += dev / CUBIE_R(s->n);
+		s->wm[v] += dev * inv_n;
 		s->m2[v] += dev * (x[v] - s->wm[v]);
 #endif
 #if defined(CUBIE_S_MAX) || defined(CUBIE_S_EXTREMA)
@@ -169,18 +191,26 @@ CUBIE_DEV void cubie_sums_add(struct cubie_sums *s, double t, const cubie_real *
 #endif
 		}
 #ifdef CUBIE_S_D1
-		if (s->seen >= 1) {
-			const cubie_real d = (x[v] - s->x1[v]) / CUBIE_R(t - s->t1);
+#ifdef CUBIE_S_EXACT
+		const int exact = state[v] >= 0;
+#else
+		const int exact = 0;
+#endif
+		if (exact || s->seen >= 1) {
+			const cubie_real d = exact ? f[state[v] < 0 ? 0 : state[v]]
+			                           : (x[v] - s->x1[v]) / CUBIE_R(t - s->t1);
 			s->d1mx[v] = d > s->d1mx[v] ? d : s->d1mx[v];
 			s->d1mn[v] = d < s->d1mn[v] ? d : s->d1mn[v];
 #ifdef CUBIE_S_D2
-			if (s->seen >= 2) {
-				const cubie_real dd = (d - s->d1[v]) / CUBIE_R(0.5 * (t - s->t2));
+			if (s->nd[v] >= 1) {
+				const cubie_real dd = (d - s->d1[v]) / CUBIE_R(exact ? t - s->t1
+				                                                     : 0.5 * (t - s->t2));
 				s->d2mx[v] = dd > s->d2mx[v] ? dd : s->d2mx[v];
 				s->d2mn[v] = dd < s->d2mn[v] ? dd : s->d2mn[v];
 			}
 #endif
 			s->d1[v] = d;
+			s->nd[v]++;
 		}
 #endif
 		s->x2[v] = s->x1[v];
@@ -194,13 +224,13 @@ CUBIE_DEV void cubie_sums_add(struct cubie_sums *s, double t, const cubie_real *
 #endif
 }
 
-/* One sample of the summarised variables at time t. */
+/* One sample of the summarised variables at time t (f as above). */
 CUBIE_DEV void cubie_sums_sample(struct cubie_sums *s, double t, const cubie_real *y,
-                                 const cubie_real *p)
+                                 const cubie_real *p, const cubie_real *f)
 {
 	cubie_real x[CUBIE_NV_];
 	cubie_summarised(t, y, p, x);
-	cubie_sums_add(s, t, x);
+	cubie_sums_add(s, t, x, f);
 }
 
 /* The window's metrics into out ([window][variable][slot][stride]). */
