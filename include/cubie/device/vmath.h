@@ -44,10 +44,15 @@ CUBIE_DEV cubie_real cubie_exp2(cubie_real x)
 #else
 	const int terms = 13;
 #endif
-	cubie_real p = CUBIE_R(1);
+	double inv_fact[14]; /* 1 / k!, folded into constants */
+	inv_fact[0] = 1;
 	CUBIE_UNROLL
-	for (int k = terms; k >= 1; k--) /* Horner: 1 + y/1 (1 + y/2 (1 + ...)) */
-		p = CUBIE_R(1) + y * CUBIE_R(1.0 / k) * p;
+	for (int k = 1; k < 14; k++)
+		inv_fact[k] = inv_fact[k - 1] / k;
+	cubie_real p = CUBIE_R(inv_fact[terms]);
+	CUBIE_UNROLL
+	for (int k = terms - 1; k >= 0; k--) /* Horner, one multiply-add a term */
+		p = p * y + CUBIE_R(inv_fact[k]);
 	union cubie_pun_ s;
 	s.i = (cubie_bits_)(ni + CUBIE_BIAS_) << CUBIE_MANT_;
 	return p * s.r;
