@@ -1,7 +1,9 @@
 #!/bin/sh
 # On the GPU machine: build the tarball from .dev/ (see device-prepare.sh),
 # run the test suite (its CUDA tests run here), then the benchmark.
-# Logs go to $OUT when set.
+# Logs go to $OUT when set. CUBIE_BENCH picks the steps (default: spine
+# adaptive pipeline); CUBIE_BENCH=sanitize runs the CUDA tests under
+# compute-sanitizer's memcheck and racecheck instead.
 set -u
 dev=$(cd "$(dirname "$0")/.." && pwd)/.dev
 out=${OUT:-/tmp}
@@ -67,5 +69,23 @@ for b in ${CUBIE_BENCH:-spine adaptive pipeline}; do
 			f=$(ls -tr "$work/cache-$m"/*/*.cubin "$work/cache-$m"/*.cubin 2>/dev/null | head -1)
 			[ -n "$f" ] && /usr/local/cuda/bin/cuobjdump -sass "$f" >"$out/sass-$m.txt"
 		done ;;
+	sanitize)
+		# the tests' environment, as make check gives it
+		san=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+		bad=0
+		for tool in memcheck racecheck; do for t in t/test-cuda t/test-chunking; do
+			log=$out/sanitize-$tool-${t#t/}.log
+			CUBIE_CACHE_DIR=$PWD/t/cache CUBIE_SRCDIR=$PWD CUBIE_BUILDDIR=$PWD \
+			CUBIE_SYSTEM_DEFAULTS= XDG_CONFIG_HOME=$PWD/t/no-xdg-config \
+				"$san" --tool $tool --error-exitcode 99 --print-limit 20 ./$t >"$log" 2>&1
+			st=$?
+			summary=$(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$log" | tail -1)
+			if [ $st = 0 ] && ! grep -q '^not ok' "$log"; then
+				echo "sanitize $tool $t: PASS (${summary:-no summary})"
+			else
+				echo "sanitize $tool $t: FAIL (exit $st; ${summary:-see $log})"; bad=1
+			fi
+		done; done
+		echo "sanitize: $([ $bad = 0 ] && echo PASS || echo FAIL)" ;;
 	esac
 done

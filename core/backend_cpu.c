@@ -178,13 +178,16 @@ static char *first_lines(const char *path, int lines)
 	return b.s;
 }
 
-/* Compile src into the cache; return the shared object's path. */
+/* Compile src into the cache; return the shared object's path. When the
+ * cache takes no entry, the object stays in its work directory, named in
+ * *scratch, for the caller to remove once loaded. */
 static char *compile(struct cpu_backend *cb, const char *cc, const char *src, const char *digest,
-                     cubie_error *e)
+                     char **scratch, cubie_error *e)
 {
 	char *dir = cache_dir();
-	char *work = cb_printf("%s/cubie-cc-XXXXXX", dir ? dir : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp"));
+	char *work = dir ? cb_printf("%s/cubie-cc-XXXXXX", dir) : NULL;
 	free(dir);
+	*scratch = NULL;
 	if (!work || !mkdtemp(work)) {
 		free(work);
 		cb_fail(e, CUBIE_ERR_RUNTIME, "cannot make a directory to compile the kernel in: %s",
@@ -228,21 +231,42 @@ static char *compile(struct cpu_backend *cb, const char *cc, const char *src, co
 		if (so)
 			fclose(so);
 		free(data);
-		if (!path) /* no usable cache: load from the work directory */
-			path = cb_printf("%s.%s", out, "keep"), rename(out, path);
+		if (!path) { /* no usable cache: load from the work directory */
+			path = out;
+			out = NULL;
+			*scratch = work;
+			work = NULL;
+		}
 	}
 	unlink(in);
-	unlink(out);
+	if (out)
+		unlink(out);
 	unlink(log);
-	rmdir(work);
+	if (work)
+		rmdir(work);
 	free(in), free(out), free(log), free(work);
 	return path;
+}
+
+/* Load the kernel at path; NULL with the loader's message in *why. */
+static void (*load_so(struct cpu_backend *cb, const char *path, const char **why))
+	(const struct cubie_args *)
+{
+	/* Never unloaded: OpenMP's idle worker threads outlive a dlclose of
+	 * the runtime that the kernel pulled in, and would crash. */
+	cb->so = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+	void *fn = cb->so ? dlsym(cb->so, "cubie_cpu_solve") : NULL;
+	*why = fn ? NULL : dlerror();
+	if (!fn && cb->so)
+		dlclose(cb->so), cb->so = NULL;
+	return (void (*)(const struct cubie_args *))fn;
 }
 
 static int cpu_load(backend *b, const char *src, cubie_error *e)
 {
 	struct cpu_backend *cb = (struct cpu_backend *)b;
-	char salt[512], digest[33];
+	char salt[512], digest[33], *scratch = NULL;
+	const char *why = NULL;
 	char *full = cb->threads > 0 ? cb_printf("#define CUBIE_THREADS %d\n%s", cb->threads, src)
 	                             : cb_strdup(src);
 	if (!full)
@@ -261,20 +285,26 @@ static int cpu_load(backend *b, const char *src, cubie_error *e)
 	free(keyed);
 	b->compile_s = 0;
 	char *path = cache_lookup(digest, "so");
-	b->cache_hit = path != NULL;
-	if (!path)
-		path = compile(cb, cc, full, digest, e);
+	b->cache_hit = path && (cb->solve = load_so(cb, path, &why));
+	if (path && !b->cache_hit) { /* whole, yet it will not load: rebuild it */
+		cb_log(CUBIE_LOG_WARN, "cached kernel %s does not load (%s): rebuilding it", path, why);
+		cache_discard(digest, "so");
+		free(path);
+		path = NULL;
+	}
+	if (!path && (path = compile(cb, cc, full, digest, &scratch, e)))
+		cb->solve = load_so(cb, path, &why);
 	free(full);
 	if (!path) /* CB_ERR_SOURCE when the compiler refused the source */
 		return e && e->code ? e->code : CUBIE_ERR_RUNTIME;
-	/* Never unloaded: OpenMP's idle worker threads outlive a dlclose of
-	 * the runtime that the kernel pulled in, and would crash. */
-	cb->so = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-	cb->solve = cb->so ? (void (*)(const struct cubie_args *))dlsym(cb->so, "cubie_cpu_solve") : NULL;
 	int rc = 0;
 	if (!cb->solve)
-		rc = cb_fail(e, CUBIE_ERR_RUNTIME, "cannot load the compiled kernel %s: %s", path,
-		             dlerror());
+		rc = cb_fail(e, CUBIE_ERR_RUNTIME, "cannot load the compiled kernel %s: %s", path, why);
+	if (scratch) { /* loaded or not, the object is no longer needed on disk */
+		unlink(path);
+		rmdir(scratch);
+		free(scratch);
+	}
 	free(path);
 	return rc;
 }

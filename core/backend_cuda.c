@@ -103,12 +103,13 @@ static void log_excerpt(const char *log, char *out, size_t len)
 		}
 }
 
-/* A CUBIN of src for sm_<arch>, through the cache. *secs: compile time, 0
- * when the cache had it (*hit). The CUBIN is malloc'd. */
+/* A CUBIN of src for sm_<arch>, through the cache (its entry: digest).
+ * *secs: compile time, 0 when the cache had it (*hit). The CUBIN is
+ * malloc'd. */
 static int nvrtc_cubin(const struct nvrtc *nv, const char *src, int arch, char **bin,
-                       size_t *len, double *secs, int *hit, cubie_error *e)
+                       size_t *len, double *secs, int *hit, char digest[33], cubie_error *e)
 {
-	char opt_arch[64], salt[700], digest[33], extra[512];
+	char opt_arch[64], salt[700], extra[512];
 	const char *opts[16] = {opt_arch, "--std=c++17"};
 	int n_opts = 2, major = 0, minor = 0;
 	nv->nvrtcVersion(&major, &minor);
@@ -283,7 +284,8 @@ int cuda_compile_only(const char *src, int arch, int *regs, size_t *local_bytes,
 	int hit, rc = nvrtc_open(&nv, e);
 	if (rc)
 		return rc;
-	rc = nvrtc_cubin(&nv, src, arch, &bin, &len, &secs, &hit, e);
+	char digest[33];
+	rc = nvrtc_cubin(&nv, src, arch, &bin, &len, &secs, &hit, digest, e);
 	dlclose(nv.lib);
 	if (rc)
 		return rc;
@@ -413,12 +415,26 @@ static int cuda_load(backend *b, const char *src, cubie_error *e)
 	int rc, regs = 0, local = 0, maxt = 0;
 	if (!c->nv.lib && (rc = nvrtc_open(&c->nv, e)))
 		return rc;
-	if ((rc = nvrtc_cubin(&c->nv, src, c->arch, &bin, &len, &b->compile_s, &b->cache_hit, e)))
+	char digest[33];
+	if ((rc = nvrtc_cubin(&c->nv, src, c->arch, &bin, &len, &b->compile_s, &b->cache_hit, digest,
+	                      e)))
 		return rc;
 	BIND(c);
 	unload(c);
 	CUresult r = c->cuModuleLoadData(&c->mod, bin);
 	free(bin);
+	if (r != CUDA_SUCCESS && b->cache_hit) {
+		/* an entry that passed its checksum but will not load: rebuild it */
+		cb_log(CUBIE_LOG_WARN, "cuda: the cached kernel %s.cubin does not load; compiling again",
+		       digest);
+		cache_discard(digest, "cubin");
+		c->mod = NULL;
+		if ((rc = nvrtc_cubin(&c->nv, src, c->arch, &bin, &len, &b->compile_s, &b->cache_hit,
+		                      digest, e)))
+			return rc;
+		r = c->cuModuleLoadData(&c->mod, bin);
+		free(bin);
+	}
 	size_t module_bytes = len;
 	if (r != CUDA_SUCCESS) {
 		int drv = 0, major = 0, minor = 0;

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <cubie/cubie.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,9 +255,36 @@ static int cmd_plugins(int argc, char **argv)
 	return rc;
 }
 
+/* Interrupted: remove the output's temporary files, then die of the signal
+ * as the caller expects. */
+static void on_signal(int sig)
+{
+	cubie_remove_temporaries();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void set_signals(void)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		struct sigaction old;
+		/* one that the caller ignores (nohup, a background job) stays so */
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+	}
+	/* past ulimit -f a write fails with EFBIG ("File too large", exit 3)
+	 * instead of killing the process with the earlier output half-replaced */
+	signal(SIGXFSZ, SIG_IGN);
+}
+
 int main(int argc, char **argv)
 {
 	cubie_set_log(on_log, NULL);
+	set_signals();
 	if (argc < 2)
 		return usage_error("%s", "no command given");
 	const char *cmd = argv[1];

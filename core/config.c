@@ -132,13 +132,24 @@ struct reader {
 	cubie_error *e;
 	int failed;
 	char *long_value; /* the value of the current long line, or NULL */
+	struct cfg_entry *last; /* the entry continuation lines extend, */
+	size_t last_len, last_cap; /* and its value's length and allocated size */
 };
+
+static char *reader_fail(struct reader *r, const char *what)
+{
+	cb_fail(r->e, CUBIE_ERR_CONFIG, "%s:%d: %s", r->file, r->line, what);
+	r->failed = 1;
+	return NULL;
+}
+
+#define NUL_BYTE "NUL byte in the line: is this a text file?"
 
 #define LONG_MARK "\x01"
 
 /* The rest of a long line (buf holds its start) as key and value: inih's
  * rules (the first '=' or ':', a comment from ';' or '#' after a blank),
- * then the stand-in line in buf. */
+ * then the stand-in line in buf. 1: a NUL byte in the line. */
 static int read_long(struct reader *r, char *buf, int size)
 {
 	sbuf b = {0};
@@ -146,6 +157,10 @@ static int read_long(struct reader *r, char *buf, int size)
 	sb_addn(&b, buf, strlen(buf));
 	while ((ch = fgetc(r->f)) != EOF && ch != '\n') {
 		char c = (char)ch;
+		if (!c) {
+			free(b.s);
+			return 1;
+		}
 		sb_addn(&b, &c, 1);
 	}
 	if (!b.s)
@@ -191,20 +206,33 @@ static int read_long(struct reader *r, char *buf, int size)
 static char *read_line(char *buf, int size, void *stream)
 {
 	struct reader *r = stream;
-	if (!fgets(buf, size, r->f))
+	int ch = 0, n = 0, nul = 0, rc;
+	if (r->failed)
 		return NULL;
+	/* not fgets: a NUL byte would cut the line short unseen */
+	while (n < size - 1 && (ch = getc(r->f)) != EOF) {
+		nul |= ch == 0;
+		buf[n++] = (char)ch;
+		if (ch == '\n')
+			break;
+	}
+	if (n == 0)
+		return NULL;
+	buf[n] = 0;
 	r->line++;
-	size_t len = strlen(buf);
-	if (len == (size_t)size - 1 && buf[len - 1] != '\n' && !feof(r->f) &&
-	    read_long(r, buf, size)) {
-		cb_fail(r->e, CUBIE_ERR_CONFIG, "%s:%d: cannot read this long line", r->file, r->line);
-		r->failed = 1;
-		return NULL;
+	if (nul)
+		return reader_fail(r, NUL_BYTE);
+	if (n == size - 1 && buf[n - 1] != '\n' && (ch = getc(r->f)) != EOF) {
+		ungetc(ch, r->f);
+		if ((rc = read_long(r, buf, size)))
+			return reader_fail(r, rc > 0 ? NUL_BYTE : "cannot read this long line");
 	}
 	const char *p = buf;
 	while (*p == ' ' || *p == '\t')
 		p++;
 	r->continuation = p != buf && *p && *p != '\n' && *p != '\r' && *p != ';' && *p != '#';
+	if (p == buf && *p == '[' && !strchr(p, ']'))
+		return reader_fail(r, "expected ']' to end the section name");
 	return buf;
 }
 
@@ -240,11 +268,26 @@ static int store_value(struct reader *r, const char *sec, const char *key, const
 	if (r->continuation) {
 		struct cfg_entry *en = find(r->c, sec, key);
 		if (en) {
-			char *v = cb_printf("%s %s", en->value, value);
-			if (!v)
-				return 0;
-			free(en->value);
-			en->value = v;
+			/* grown geometrically: a value continued over many lines is
+			 * read in linear time */
+			size_t have, add = strlen(value);
+			if (en != r->last)
+				r->last = en, r->last_len = strlen(en->value), r->last_cap = r->last_len + 1;
+			have = r->last_len;
+			if (have + add + 2 > r->last_cap) {
+				size_t cap = 2 * (have + add + 2);
+				char *v = realloc(en->value, cap);
+				if (!v) {
+					cb_fail(r->e, CUBIE_ERR_RUNTIME, "out of memory");
+					r->failed = 1;
+					return 0;
+				}
+				en->value = v;
+				r->last_cap = cap;
+			}
+			en->value[have] = ' ';
+			memcpy(en->value + have + 1, value, add + 1);
+			r->last_len += add + 1;
 			return 1;
 		}
 	}
@@ -252,6 +295,7 @@ static int store_value(struct reader *r, const char *sec, const char *key, const
 		r->failed = 1;
 		return 0;
 	}
+	r->last = NULL;
 	return 1;
 }
 
@@ -333,7 +377,7 @@ static int load_file(const char *path, int optional, cubie_config **out, cubie_e
 	}
 	c->path = cb_strdup(path);
 	c->dir = dir_of(path);
-	struct reader r = {f, 0, 0, c, path, e, 0, NULL};
+	struct reader r = {f, 0, 0, c, path, e, 0, NULL, NULL, 0, 0};
 	int rc = ini_parse_stream(read_line, &r, on_value, &r);
 	free(r.long_value);
 	fclose(f);
@@ -693,8 +737,15 @@ int cfg_values_names(const struct cfg_entry *en, expr_value_fn value, void *ctx,
 		cfg_free_names(parts, np);
 		if (rc)
 			return entry_error(en, e, np != 3 ? "expected 3 arguments: start, stop, count" : msg);
-		if (a[2] < 1 || a[2] != floor(a[2]) || a[2] > 1e12)
+		if (a[2] < 1 || a[2] != floor(a[2]))
 			return entry_error(en, e, "the count must be a whole number >= 1");
+		if (a[2] * sizeof(double) > (double)cb_memory_bytes()) { /* before allocating */
+			char what[200];
+			snprintf(what, sizeof what, "%.17g values need %.3g bytes, more than this "
+			         "machine's memory (%.3g bytes)", a[2], a[2] * sizeof(double),
+			         (double)cb_memory_bytes());
+			return entry_error(en, e, what);
+		}
 		size_t count = (size_t)a[2];
 		double *x = malloc(count * sizeof *x);
 		char loc[600];

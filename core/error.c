@@ -3,9 +3,11 @@
 #include "internal.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static cubie_log_fn log_fn;
 static void *log_user;
@@ -109,4 +111,16 @@ double cb_now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+size_t cb_memory_cap;
+
+size_t cb_memory_bytes(void)
+{
+	if (cb_memory_cap)
+		return cb_memory_cap;
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+	if (pages <= 0 || size <= 0)
+		return SIZE_MAX;
+	return (size_t)pages > SIZE_MAX / (size_t)size ? SIZE_MAX : (size_t)pages * (size_t)size;
 }

@@ -20,6 +20,7 @@ struct expr {
 	double num;        /* X_NUM */
 	char *name;        /* X_NAME */
 	int fn;            /* X_CALL: index in funcs[] */
+	int height;        /* levels below and including this node */
 	struct expr *a[3]; /* operands, in source order */
 };
 
@@ -80,6 +81,9 @@ static const struct func {
 };
 #define N_FUNCS (sizeof funcs / sizeof funcs[0])
 #define MAX_DEPTH 200 /* nesting, so hostile input cannot exhaust the stack */
+/* Levels of the tree (a flat sum of n terms has n): the walks below
+ * recurse through them, so they are bounded here. cubie.ini(5) says so. */
+#define MAX_HEIGHT EXPR_MAX_HEIGHT
 #define MAX_IPOW 4    /* x^n up to this |n| becomes multiplication */
 
 /* Named constants of the language, for names the model does not define
@@ -267,6 +271,21 @@ void expr_free(struct expr *x)
 	free(x);
 }
 
+/* Sets x's height from its operands'; NULL (x released) past the bound. */
+static struct expr *measure(struct parser *P, struct expr *x)
+{
+	x->height = 0;
+	for (int i = 0; i < 3; i++)
+		if (x->a[i] && x->a[i]->height > x->height)
+			x->height = x->a[i]->height;
+	if (++x->height <= MAX_HEIGHT)
+		return x;
+	fail(P, "expression too large: over %d levels of operators; split it with auxiliary "
+	     "equations", MAX_HEIGHT);
+	expr_free(x);
+	return NULL;
+}
+
 /* A node over n operands; a missing operand means a failure below, so
  * the others are released and NULL passed up. */
 static struct expr *mk(struct parser *P, int op, int n, struct expr *a, struct expr *b,
@@ -281,7 +300,7 @@ static struct expr *mk(struct parser *P, int op, int n, struct expr *a, struct e
 	}
 	x->op = op;
 	x->a[0] = a, x->a[1] = b, x->a[2] = c;
-	return x;
+	return measure(P, x);
 }
 
 static struct expr *parse_cond(struct parser *P);
@@ -492,14 +511,28 @@ int expr_parse(const char *text, struct expr **out, char *err, size_t errlen)
 	return x ? 0 : -1;
 }
 
-/* Calls fn on every name in source order, stopping at a nonzero result. */
+/* Calls fn on every name in source order, stopping at a nonzero result.
+ * Iterative: callers recurse through fn (model.c follows dependencies). */
 int expr_names(const struct expr *x, int (*fn)(const char *name, void *ctx), void *ctx)
 {
+	if (!x)
+		return 0;
+	/* each level leaves at most two siblings waiting */
+	const struct expr **stack = malloc((2 * (size_t)x->height + 1) * sizeof *stack);
+	size_t n = 0;
 	int r = 0;
-	if (x && x->op == X_NAME)
-		return fn(x->name, ctx);
-	for (int i = 0; x && i < 3 && !r; i++)
-		r = expr_names(x->a[i], fn, ctx);
+	if (!stack)
+		return -1;
+	stack[n++] = x;
+	while (n && !r) {
+		x = stack[--n];
+		if (x->op == X_NAME)
+			r = fn(x->name, ctx);
+		for (int i = 3; i-- > 0;)
+			if (x->a[i])
+				stack[n++] = x->a[i];
+	}
+	free(stack);
 	return r;
 }
 

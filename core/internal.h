@@ -23,6 +23,8 @@ void cb_log(int level, const char *fmt, ...) CB_PRINTF(2, 3);
 char *cb_strdup(const char *s);
 char *cb_printf(const char *fmt, ...) CB_PRINTF(1, 2); /* malloc'd */
 double cb_now(void); /* monotonic seconds */
+size_t cb_memory_bytes(void); /* physical memory: no bigger table can be meant */
+extern size_t cb_memory_cap;  /* nonzero: cb_memory_bytes instead (fuzzers) */
 /* Growable string. */
 typedef struct sbuf { char *s; size_t len, cap; } sbuf;
 void sb_add(sbuf *b, const char *fmt, ...) CB_PRINTF(2, 3);
@@ -105,6 +107,8 @@ char *model_source(const struct model *m, const int *save, size_t n_save, const 
  * writes the C spelling of a name that did not resolve. */
 struct expr;
 typedef void (*expr_emit_fn)(sbuf *b, const char *name, void *ctx);
+/* Parsing refuses a tree deeper than this (a sum of more terms). */
+#define EXPR_MAX_HEIGHT 10000
 int expr_parse(const char *text, struct expr **out, char *err, size_t errlen);
 void expr_free(struct expr *x);
 int expr_names(const struct expr *x, int (*fn)(const char *name, void *ctx), void *ctx);
@@ -158,7 +162,9 @@ char *plugin_list(char *const *dirs, size_t n_dirs);
 
 /* ---- on-disk cache of compiled modules (cache.c) ---- */
 /* $CUBIE_CACHE_DIR, else $XDG_CACHE_HOME/cubie, else ~/.cache/cubie;
- * created on demand. malloc'd, or NULL when none can be made. */
+ * created (0700) on demand. One that others could write to, or that cannot
+ * be written, is replaced (with a warning) by a private temporary directory
+ * removed at exit. malloc'd, or NULL when none can be made. */
 char *cache_dir(void);
 /* Hex digest naming an entry; key is everything that shapes the binary. */
 void cache_key(const void *data, size_t len, const char *salt, char out[33]);
@@ -168,6 +174,18 @@ char *cache_lookup(const char *digest, const char *ext);
 /* Store atomically (temporary file + rename); returns the entry's path or
  * NULL when the cache is unusable. malloc'd. */
 char *cache_store(const char *digest, const char *ext, const void *data, size_t len);
+/* Remove an entry that verified but would not load, so it is rebuilt. */
+void cache_discard(const char *digest, const char *ext);
+
+/* ---- writers' temporary files (tmpfiles.c) ---- */
+/* Around a writer's work on target: removes the temporaries that processes
+ * now gone left beside it, and lets cubie_remove_temporaries find ours. */
+void tmp_begin(const char *target);
+void tmp_end(void);
+/* The process's own temporary directory (the private kernel cache), for
+ * tmp_remove_own_dir at exit and cubie_remove_temporaries on a signal. */
+void tmp_own_dir(const char *path);
+void tmp_remove_own_dir(void);
 
 /* ---- backends (backend_cpu.c, backend_cuda.c) ---- */
 typedef struct backend backend;

@@ -120,47 +120,97 @@ static int check_name(const char *name, void *ctx)
 	return 0;
 }
 
-static int visit(struct check *c, size_t d);
+/* The defs of the walk's kind that one def uses, in source order. */
+struct deps {
+	struct check *c;
+	size_t *v, n, cap;
+	int oom;
+};
 
 static int dep(const char *name, void *ctx)
 {
-	struct check *c = ctx;
-	const struct sym *s = lookup(c->P, name);
-	return s && s->kind == c->kind ? visit(c, s->i) : 0;
+	struct deps *ds = ctx;
+	const struct sym *s = lookup(ds->c->P, name);
+	if (!s || s->kind != ds->c->kind)
+		return 0;
+	if (ds->n == ds->cap) {
+		size_t cap = ds->cap ? 2 * ds->cap : 4, *v = realloc(ds->v, cap * sizeof *v);
+		if (!v)
+			return ds->oom = 1;
+		ds->v = v, ds->cap = cap;
+	}
+	ds->v[ds->n++] = s->i;
+	return 0;
+}
+
+/* "FILE:LINE: cycle among ...: a -> b -> a", the path from d's place on
+ * the stack of open defs back to d. */
+static int cycle(struct check *c, size_t d)
+{
+	size_t j = 0;
+	char loc[512];
+	sbuf b = {0};
+	while (c->stack[j] != d)
+		j++;
+	for (size_t k = j; k < c->depth; k++)
+		sb_add(&b, "%s -> ", c->P->d[c->stack[k]].name);
+	sb_add(&b, "%s", c->P->d[d].name);
+	int rc = cb_fail(c->e, CUBIE_ERR_CONFIG, "%s: cycle among %s: %s",
+	                 cfg_loc(c->P->d[c->stack[j]].en, loc, sizeof loc),
+	                 c->kind == K_CONST ? "constants" : "auxiliaries", b.s);
+	free(b.s);
+	return rc;
 }
 
 /* Depth first along the dependencies of one kind: dependencies enter
- * c->order before their users; a way back to an open def is a cycle. */
-static int visit(struct check *c, size_t d)
+ * c->order before their users; a way back to an open def is a cycle.
+ * Iterative, with the open defs in c->stack and what each still has to
+ * visit in deps[]: a chain of definitions may be as long as the model. */
+static int visit(struct check *c, size_t root)
 {
-	struct def *D = &c->P->d[d];
-	int rc;
-	if (D->mark == 2)
-		return 0;
-	if (D->mark == 1) {
-		size_t j = 0;
-		char loc[512];
-		sbuf b = {0};
-		while (c->stack[j] != d)
-			j++;
-		for (size_t k = j; k < c->depth; k++)
-			sb_add(&b, "%s -> ", c->P->d[c->stack[k]].name);
-		sb_add(&b, "%s", D->name);
-		rc = cb_fail(c->e, CUBIE_ERR_CONFIG, "%s: cycle among %s: %s",
-		             cfg_loc(c->P->d[c->stack[j]].en, loc, sizeof loc),
-		             c->kind == K_CONST ? "constants" : "auxiliaries", b.s);
-		free(b.s);
-		return rc;
+	struct deps *deps = calloc(c->P->nd + 1, sizeof *deps);
+	size_t *next = calloc(c->P->nd + 1, sizeof *next);
+	int rc = 0;
+	if (!deps || !next)
+		rc = cb_fail(c->e, CUBIE_ERR_RUNTIME, "out of memory");
+	for (size_t d = root; !rc;) {
+		struct def *D = d != (size_t)-1 ? &c->P->d[d] : NULL;
+		if (D && D->mark == 1) {
+			rc = cycle(c, d);
+		} else if (D && D->mark == 0) { /* open it */
+			struct deps *ds = &deps[c->depth];
+			*ds = (struct deps){.c = c};
+			if (expr_names(D->x, dep, ds) || ds->oom) {
+				rc = cb_fail(c->e, CUBIE_ERR_RUNTIME, "out of memory");
+				break;
+			}
+			D->mark = 1;
+			next[c->depth] = 0;
+			c->stack[c->depth++] = d;
+		}
+		if (rc || c->depth == 0)
+			break;
+		/* the top def's next dependency, or close it */
+		size_t top = c->depth - 1;
+		if (next[top] < deps[top].n) {
+			d = deps[top].v[next[top]++];
+			if (c->P->d[d].mark == 2)
+				d = (size_t)-1;
+		} else {
+			c->P->d[c->stack[top]].mark = 2;
+			c->order[c->n++] = c->stack[top];
+			free(deps[top].v);
+			deps[top].v = NULL;
+			c->depth--;
+			d = (size_t)-1;
+		}
 	}
-	D->mark = 1;
-	c->stack[c->depth++] = d;
-	rc = expr_names(D->x, dep, c);
-	c->depth--;
-	if (rc)
-		return rc;
-	D->mark = 2;
-	c->order[c->n++] = d;
-	return 0;
+	for (size_t k = 0; deps && k <= c->P->nd; k++)
+		free(deps[k].v);
+	c->depth = 0;
+	free(deps);
+	free(next);
+	return rc;
 }
 
 /* Names first, then order; constants are evaluated in that order. */
@@ -239,9 +289,10 @@ static int read_model(const cubie_config *c, struct model *m, cubie_error *e)
 	int rc = 0;
 	for (int k = 0; k < 3 && !rc; k++)
 		rc = cfg_names(c, "model", keys[k], lists[k], ns[k], e);
+	char loc[600];
 	if (!rc && !m->n_states)
 		rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: [model] states: the model needs at least one state",
-		             c->path ? c->path : "model");
+		             model_loc(c, "states", loc, sizeof loc));
 	return rc;
 }
 

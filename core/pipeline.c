@@ -596,6 +596,7 @@ static int solve_streamed(cubie_solver *s, const struct plugin *wp, const char *
 		size_t block = s->be->block_size > 0 ? (size_t)s->be->block_size : 1;
 		plan_chunks(s->bytes_per_run, s->streams_wanted, s->runs.n_runs, block, cap, &s->plan);
 	}
+	tmp_begin(path); /* the writer's temporaries: see tmpfiles.c */
 	if (!(k.w = k.wo->open(&s->host, &whole, path, k.msg, sizeof k.msg)))
 		rc = cb_fail(e, CUBIE_ERR_RUNTIME, "writer %s: %s", wp->desc->name,
 		             *k.msg ? k.msg : "cannot open");
@@ -604,6 +605,7 @@ static int solve_streamed(cubie_solver *s, const struct plugin *wp, const char *
 	if (k.w && k.wo->close(k.w, !rc, k.msg, sizeof k.msg) && !rc)
 		rc = cb_fail(e, CUBIE_ERR_RUNTIME, "writer %s: %s", wp->desc->name,
 		             *k.msg ? k.msg : "cannot finish the output");
+	tmp_end();
 	s->plan = keep;
 	free(k.inputs);
 	if (rc || !summary)

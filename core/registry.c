@@ -135,6 +135,15 @@ char **plugin_dirs(const cubie_config *c, size_t *n)
 		 * relative to the working directory. */
 		if (en && en->value)
 			dl_add_list(&d, en->line > 0 ? c->dir : NULL, en->value, ',');
+		for (size_t i = 0; i < d.n; i++) { /* said, not silently skipped */
+			struct stat st;
+			char loc[600];
+			int found = stat(d.v[i], &st) == 0;
+			if (!found || !S_ISDIR(st.st_mode))
+				cb_log(CUBIE_LOG_WARN, "%s: [plugins] path: %s %s; ignoring it",
+				       cfg_loc(en, loc, sizeof loc), d.v[i],
+				       found ? "is not a directory" : strerror(errno));
+		}
 	}
 	dl_add_list(&d, NULL, getenv("CUBIE_PLUGIN_PATH"), ':');
 	char *build = build_tree_dir();

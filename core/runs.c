@@ -67,8 +67,14 @@ static int read_csv(const cubie_config *c, const struct model *m, double **vals,
 		             path ? path : en->value, strerror(errno));
 		goto out;
 	}
-	if (getline(&line, &cap, f) < 0) {
+	ssize_t got = getline(&line, &cap, f);
+	if (got < 0) {
 		rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s:1: empty: expected a header naming inputs", path);
+		goto out;
+	}
+	if ((size_t)got != strlen(line)) {
+		rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s:1: NUL byte in the line: is this a text file?",
+		             path);
 		goto out;
 	}
 	if (!(col = malloc((strlen(line) + 1) * sizeof *col))) {
@@ -107,8 +113,13 @@ static int read_csv(const cubie_config *c, const struct model *m, double **vals,
 			             "[%s]", path, i < m->n_states ? m->states[i] : m->params[i - m->n_states],
 			             i < m->n_states ? "initial" : "parameters");
 	}
-	while (!rc && getline(&line, &cap, f) >= 0) {
+	while (!rc && (got = getline(&line, &cap, f)) >= 0) {
 		lineno++;
+		if ((size_t)got != strlen(line)) {
+			rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s:%d: NUL byte in the line: is this a text "
+			             "file?", path, lineno);
+			break;
+		}
 		if (line[strspn(line, " \t\r\n")] == 0)
 			continue;
 		if (runs == rows_cap) {
@@ -132,6 +143,9 @@ static int read_csv(const cubie_config *c, const struct model *m, double **vals,
 			             j, ncol);
 		runs++;
 	}
+	if (!rc && runs == 0)
+		rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s:%d: no runs: the file has a header but no rows",
+		             path, lineno);
 	if (rc)
 		goto out;
 	rt->v = malloc((ni ? ni : 1) * (runs ? runs : 1) * sizeof *rt->v);
@@ -155,6 +169,20 @@ out:
 	free(rows);
 	free(path);
 	return rc;
+}
+
+static const char *input_name(const struct model *m, size_t i)
+{
+	return i < m->n_states ? m->states[i] : m->params[i - m->n_states];
+}
+
+/* Where input i got its values (its [initial] or [parameters] line). */
+static const struct cfg_entry *input_entry(const cubie_config *c, const struct model *m, size_t i)
+{
+	static const struct cfg_entry none = {.file = "(no file)"};
+	const struct cfg_entry *en = cfg_get(c, i < m->n_states ? "initial" : "parameters",
+	                                     input_name(m, i));
+	return en ? en : &none;
 }
 
 int runs_build(const cubie_config *c, const struct model *m, struct run_table *rt,
@@ -231,12 +259,26 @@ int runs_build(const cubie_config *c, const struct model *m, struct run_table *r
 	} else {
 		for (size_t i = 0; i < ni; i++) {
 			if (n > ((size_t)1 << 40) / len[i]) {
-				rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: the grid has more than 2^40 runs",
-				             c->path);
+				char loc[600];
+				rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: with the %zu values of '%s' the grid "
+				             "has more than 2^40 runs", cfg_loc(input_entry(c, m, i), loc,
+				             sizeof loc), len[i], input_name(m, i));
 				goto out;
 			}
 			n *= len[i];
 		}
+	}
+	/* the table is [inputs][runs] doubles: refuse before allocating */
+	if (ni && n > cb_memory_bytes() / sizeof *rt->v / ni) {
+		size_t big = 0;
+		char loc[600];
+		for (size_t i = 1; i < ni; i++)
+			big = len[i] > len[big] ? i : big;
+		rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: %zu runs of %zu inputs need %.3g bytes, more "
+		             "than this machine's memory (%.3g bytes)",
+		             cfg_loc(input_entry(c, m, big), loc, sizeof loc), n, ni,
+		             (double)n * (double)ni * sizeof *rt->v, (double)cb_memory_bytes());
+		goto out;
 	}
 
 	rt->v = malloc((ni ? ni : 1) * n * sizeof *rt->v);

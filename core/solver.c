@@ -21,6 +21,19 @@ static void host_log(void *ctx, int level, const char *msg)
 	cb_log(level, "%s", msg);
 }
 
+/* A refusal to load the plugin named at sec.key, told at that key's line. */
+static int plugin_at(const cubie_config *c, const char *sec, const char *key, int rc,
+                     cubie_error *e)
+{
+	const struct cfg_entry *en = cfg_get(c, sec, key);
+	char loc[600], msg[sizeof e->msg];
+	if (rc && en && e) {
+		snprintf(msg, sizeof msg, "%s", e->msg);
+		cb_fail(e, rc, "%s: %s", cfg_loc(en, loc, sizeof loc), msg);
+	}
+	return rc;
+}
+
 /* The writer follows [output] format, else the file's extension. */
 static int load_writer(cubie_solver *s, const char *path, struct plugin *w, cubie_error *e)
 {
@@ -34,7 +47,9 @@ static int load_writer(cubie_solver *s, const char *path, struct plugin *w, cubi
 	/* one .npy file cannot hold a result: a .npy path is the directory form */
 	if (!fmt && !strcmp(dot + 1, "npy"))
 		fmt = "npydir";
-	int rc = plugin_load(CUBIE_PLUGIN_WRITER, fmt ? fmt : dot + 1, s->dirs, s->n_dirs, w, e);
+	int rc = plugin_at(s->cfg, "output", cfg_get(s->cfg, "output", "format") ? "format" : "file",
+	                   plugin_load(CUBIE_PLUGIN_WRITER, fmt ? fmt : dot + 1, s->dirs, s->n_dirs,
+	                               w, e), e);
 	const cubie_writer_ops *wo = rc ? NULL : w->desc->ops;
 	const char *comp = cfg_str(s->cfg, "output", "compression");
 	if (wo && cfg_get(s->cfg, "output", "summaries") && !(w->desc->abi_minor >= 1 && wo->summaries)) {
@@ -171,6 +186,10 @@ static int open_backend(cubie_solver *s, cubie_error *e)
 	    (rc = cfg_int(s->cfg, "device", "block_size", &block, e)) ||
 	    (rc = cfg_int(s->cfg, "device", "threads", &threads, e)))
 		return rc;
+	if (cfg_require(s->cfg, "device", "gpu", gpu >= 0 && gpu <= 1023, "between 0 and 1023", e) ||
+	    cfg_require(s->cfg, "device", "threads", threads >= 0 && threads <= 1024,
+	                "auto or between 1 and 1024", e))
+		return CUBIE_ERR_CONFIG;
 	const char *want = cfg_str(s->cfg, "device", "backend");
 	if (strcmp(want, "cpu")) {
 		cubie_error ce;
@@ -194,10 +213,12 @@ static int setup(cubie_solver *s, cubie_error *e)
 	    (rc = runs_build(cfg, s->model, &s->runs, e)))
 		return rc;
 	s->dirs = plugin_dirs(cfg, &s->n_dirs);
-	if ((rc = plugin_load(CUBIE_PLUGIN_INTEGRATOR, cfg_str(cfg, "solve", "integrator"), s->dirs,
-	                      s->n_dirs, &s->integrator, e)) ||
-	    (rc = plugin_load(CUBIE_PLUGIN_ALLOCATOR, cfg_str(cfg, "memory", "allocator"), s->dirs,
-	                      s->n_dirs, &s->allocator, e)))
+	if ((rc = plugin_at(cfg, "solve", "integrator",
+	                    plugin_load(CUBIE_PLUGIN_INTEGRATOR, cfg_str(cfg, "solve", "integrator"),
+	                                s->dirs, s->n_dirs, &s->integrator, e), e)) ||
+	    (rc = plugin_at(cfg, "memory", "allocator",
+	                    plugin_load(CUBIE_PLUGIN_ALLOCATOR, cfg_str(cfg, "memory", "allocator"),
+	                                s->dirs, s->n_dirs, &s->allocator, e), e)))
 		return rc;
 	cb_log(CUBIE_LOG_INFO, "integrator %s %s: %s", s->integrator.desc->name,
 	       s->integrator.desc->version, s->integrator.path);
@@ -426,10 +447,13 @@ int cubie_result_write(const cubie_result *r, const cubie_solver *s, const char 
 	char *settings = cubie_config_describe(s->cfg);
 	out.settings = settings;
 	out.compression = solver_compression(s);
-	rc = wo->write(&s->host, &out, path, msg, sizeof msg)
-	             ? cb_fail(e, CUBIE_ERR_RUNTIME, "writer %s: %s", use->desc->name,
-	                       *msg ? msg : "failed")
-	             : 0;
+	/* CUBIE_ERR_CONFIG from a writer: the path is unusable as given */
+	tmp_begin(path);
+	rc = wo->write(&s->host, &out, path, msg, sizeof msg);
+	tmp_end();
+	rc = rc ? cb_fail(e, rc == CUBIE_ERR_CONFIG ? CUBIE_ERR_CONFIG : CUBIE_ERR_RUNTIME,
+	                  "writer %s: %s", use->desc->name, *msg ? msg : "failed")
+	        : 0;
 	free(settings);
 	plugin_close(&w);
 	return rc;

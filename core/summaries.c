@@ -185,16 +185,21 @@ int grid_plan(cubie_solver *s, cubie_error *e)
 	int ticks[3];
 	for (int i = 0; i < 3; i++) {
 		double q = every[i] / tick;
+		const struct cfg_entry *en = cfg_get(c, "output", keys[i]);
+		char loc[600];
 		if (every[i] > 0 && fabs(q - round(q)) > 1e-9 * q)
 			return cb_fail(e, CUBIE_ERR_CONFIG, "%s: [output] %s = %g is not a whole multiple "
 			               "of %g, the finest of save_every, sample_every and summarise_every",
-			               c->path, keys[i], every[i], tick);
+			               en ? cfg_loc(en, loc, sizeof loc) : c->path, keys[i], every[i], tick);
 		ticks[i] = (int)round(q);
 	}
 	double n = ceil(s->duration / tick - 1e-9);
-	if (n > 1e9)
-		return cb_fail(e, CUBIE_ERR_CONFIG, "%s: [output] save_every gives over 1e9 saves",
-		               c->path);
+	int finest = 0; /* the key that set the tick, for the message */
+	while (finest < 2 && every[finest] != tick)
+		finest++;
+	if (cfg_require(c, "output", keys[finest], n <= 1e9, "large enough to give at most 1e9 "
+	                "saves or samples over the duration", e))
+		return CUBIE_ERR_CONFIG;
 	s->grid.tick = tick;
 	s->grid.n_ticks = n < 1 ? 1 : (int)n;
 	s->grid.save_ticks = ticks[0] ? ticks[0] : s->grid.n_ticks;

@@ -153,14 +153,15 @@ static void *csv_open(const cubie_host *host, const cubie_output *whole, const c
 		return NULL;
 	}
 	struct csv *c = calloc(1, sizeof *c);
-	size_t len = strlen(path) + 12;
+	size_t len = strlen(path) + 40;
 	if (!c || !(c->tmp = malloc(len)) || !(c->path = strdup(path))) {
 		if (c)
 			free(c->tmp), free(c);
 		fail(errbuf, errlen, path, "cannot write", ENOMEM);
 		return NULL;
 	}
-	snprintf(c->tmp, len, "%s.tmp-XXXXXX", path);
+	/* PATH.tmp-PID-XXXXXX: the core removes those whose process is gone */
+	snprintf(c->tmp, len, "%s.tmp-%ld-XXXXXX", path, (long)getpid());
 	if ((c->fd = mkstemp(c->tmp)) < 0) {
 		fail(errbuf, errlen, path, "cannot create a temporary file beside it", errno);
 		free(c->tmp), free(c->path), free(c);

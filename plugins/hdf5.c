@@ -144,10 +144,11 @@ static void *h5_open(const cubie_host *host, const cubie_output *whole, const ch
 	w->file = -1;
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors come back as messages, not prints */
 	w->path = strdup(path);
-	w->tmp = malloc(strlen(path) + 16);
+	w->tmp = malloc(strlen(path) + 40);
 	int fd = -1;
 	if (w->tmp) {
-		sprintf(w->tmp, "%s.tmp-XXXXXX", path);
+		/* PATH.tmp-PID-XXXXXX: the core removes those whose process is gone */
+		sprintf(w->tmp, "%s.tmp-%ld-XXXXXX", path, (long)getpid());
 		fd = mkstemp(w->tmp);
 	}
 	if (fd < 0) {

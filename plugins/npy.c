@@ -1,7 +1,9 @@
 /* Writer "npydir" (also chosen by a .npy path): the output path is a directory with one NumPy .npy file per
  * result array (format 1.0, readable by numpy.load as is) plus
  * variables.txt and inputs.txt naming the variable axes. The directory is
- * built under a temporary name beside the target and renamed into place. */
+ * built under a temporary name beside the target and renamed into place.
+ * Its file MARKER lists what the writer put there: an existing directory
+ * is replaced only when its marker proves that it holds nothing else. */
 #define _XOPEN_SOURCE 700
 #include <dirent.h>
 #include <errno.h>
@@ -84,17 +86,59 @@ static int put_names(FILE *f, const void *arg)
 	return write_names(f, n->v, n->n);
 }
 
-/* Is name one of the files this writer puts in its directories? */
-static int ours(const char *name)
+#define MARKER ".cubie-npy"
+
+/* The names the marker lists, one a line, after its first line. */
+static int put_marker(FILE *f, const void *arg)
 {
-	size_t n = strlen(name);
-	return strcmp(name, "variables.txt") == 0 || strcmp(name, "inputs.txt") == 0 ||
-	       (n > 4 && strcmp(name + n - 4, ".npy") == 0);
+	const cubie_output *out = arg;
+	if (fputs("cubie npy output; written with these files:\nvariables.txt\ninputs.txt\n", f) < 0 ||
+	    (out->n_metrics && fputs("summaries.txt\n", f) < 0))
+		return -1;
+	for (size_t i = 0; i < out->n_arrays; i++)
+		if (fprintf(f, "%s.npy\n", out->arrays[i].name) < 0)
+			return -1;
+	return 0;
 }
 
-/* Remove a directory of plain files this writer made. With check set,
- * remove nothing and fail (ENOTEMPTY) when it holds anything else. */
-static int remove_tree(const char *dir, int check)
+/* The marker's text, when dir has one that this writer wrote. */
+static char *read_marker(const char *dir)
+{
+	size_t len = strlen(dir) + sizeof MARKER + 1;
+	char *p = malloc(len), *text = NULL;
+	FILE *f = NULL;
+	if (p) {
+		snprintf(p, len, "%s/%s", dir, MARKER);
+		f = fopen(p, "r");
+	}
+	free(p);
+	struct stat st;
+	if (f && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size < 65536 &&
+	    (text = calloc(1, (size_t)st.st_size + 2)))
+		if (fread(text, 1, (size_t)st.st_size, f) != (size_t)st.st_size ||
+		    strncmp(text, "cubie npy output", 16))
+			text = (free(text), NULL);
+	if (f)
+		fclose(f);
+	return text;
+}
+
+/* Is name on a line of the marker text (after its first)? */
+static int listed(const char *marker, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = strchr(marker, '\n'); p; p = strchr(p + 1, '\n'))
+		if (!strncmp(p + 1, name, n) && p[1 + n] == '\n')
+			return 1;
+	return 0;
+}
+
+/* Remove, from a directory this writer made, what the marker lists (all
+ * = the marker NULL: everything, for the temporary still being built),
+ * then the directory if that leaves it empty. check: remove nothing, and
+ * fail (ENOTEMPTY, *extra the first stranger) when it holds anything the
+ * marker does not list. */
+static int remove_tree(const char *dir, const char *marker, int check, char *extra, size_t xlen)
 {
 	DIR *d = opendir(dir);
 	if (!d)
@@ -104,13 +148,14 @@ static int remove_tree(const char *dir, int check)
 	while ((e = readdir(d))) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
+		int ours = !marker || !strcmp(e->d_name, MARKER) || listed(marker, e->d_name);
 		if (check) {
-			if (!ours(e->d_name))
-				rc = -1, errno = ENOTEMPTY;
+			if (!ours && !rc)
+				rc = -1, errno = ENOTEMPTY, snprintf(extra, xlen, "%s", e->d_name);
 			continue;
 		}
 		size_t len = strlen(dir) + strlen(e->d_name) + 2;
-		char *p = malloc(len);
+		char *p = ours ? malloc(len) : NULL;
 		if (p) {
 			snprintf(p, len, "%s/%s", dir, e->d_name);
 			unlink(p);
@@ -128,15 +173,16 @@ static int npy_write(const cubie_host *host, const cubie_output *out, const char
 	size_t plen = strlen(path);
 	while (plen > 1 && path[plen - 1] == '/')
 		plen--;
-	size_t len = plen + 16;
+	size_t len = plen + 40;
 	char *tmp = malloc(len), *old = malloc(len);
 	if (!tmp || !old || !plen) {
 		free(tmp);
 		free(old);
 		return fail(errbuf, errlen, path, "cannot write", plen ? ENOMEM : ENOENT);
 	}
-	snprintf(tmp, len, "%.*s.tmp-XXXXXX", (int)plen, path);
-	snprintf(old, len, "%.*s.old-XXXXXX", (int)plen, path);
+	/* TARGET.tmp-PID-XXXXXX: the core removes those whose process is gone */
+	snprintf(tmp, len, "%.*s.tmp-%ld-XXXXXX", (int)plen, path, (long)getpid());
+	snprintf(old, len, "%.*s.old-%ld-XXXXXX", (int)plen, path, (long)getpid());
 	int rc = 0;
 	if (!mkdtemp(tmp)) {
 		rc = fail(errbuf, errlen, path, "cannot create a temporary directory beside it",
@@ -173,7 +219,8 @@ static int npy_write(const cubie_host *host, const cubie_output *out, const char
 	struct names metrics = {out->metric_names, out->n_metrics};
 	if (put(tmp, "variables.txt", put_names, &vars) != 0 ||
 	    put(tmp, "inputs.txt", put_names, &inputs) != 0 ||
-	    (out->n_metrics && put(tmp, "summaries.txt", put_names, &metrics) != 0)) {
+	    (out->n_metrics && put(tmp, "summaries.txt", put_names, &metrics) != 0) ||
+	    put(tmp, MARKER, put_marker, out) != 0) {
 		rc = fail(errbuf, errlen, path, "cannot write the name lists", errno);
 		goto cleanup;
 	}
@@ -184,35 +231,52 @@ static int npy_write(const cubie_host *host, const cubie_output *out, const char
 		rc = fail(errbuf, errlen, path, "cannot rename the temporary directory", errno);
 		goto cleanup;
 	}
-	/* An earlier output is in the way: replace it, but only one that holds
-	 * nothing but our files, so that a mistyped path loses no user data. */
+	/* An earlier output is in the way: replace it, but only one that this
+	 * writer provably made and that holds nothing else, so that a mistyped
+	 * path loses no user data. Refusals are CUBIE_ERR_CONFIG: the path is
+	 * unusable as given. */
 	struct stat st;
+	char *marker = NULL, extra[256] = "";
 	if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		rc = fail(errbuf, errlen, path, "exists and is not an npy output directory; "
-		          "remove it or choose another output path", EEXIST);
+		fail(errbuf, errlen, path, "exists and is not an npy output directory; "
+		     "remove it or choose another output path", EEXIST);
+		rc = CUBIE_ERR_CONFIG;
 		goto cleanup;
 	}
-	if (remove_tree(path, 1) != 0) {
-		rc = fail(errbuf, errlen, path, "exists and holds files not written by cubie; "
-		          "remove it or choose another output path", errno);
+	if (!(marker = read_marker(path))) {
+		fail(errbuf, errlen, path, "exists and was not written by cubie (it has no " MARKER
+		     " file); remove it or choose another output path", EEXIST);
+		rc = CUBIE_ERR_CONFIG;
+		goto cleanup;
+	}
+	if (remove_tree(path, marker, 1, extra, sizeof extra) != 0) {
+		char what[400];
+		snprintf(what, sizeof what, "holds '%s', which cubie did not write; remove it or "
+		         "choose another output path", extra);
+		fail(errbuf, errlen, path, what, ENOTEMPTY);
+		rc = CUBIE_ERR_CONFIG;
+		free(marker);
 		goto cleanup;
 	}
 	if (!mkdtemp(old) || rename(path, old) != 0) {
 		rc = fail(errbuf, errlen, path, "cannot move the earlier output aside", errno);
 		rmdir(old);
+		free(marker);
 		goto cleanup;
 	}
 	if (rename(tmp, path) != 0) {
 		int err = errno;
 		rename(old, path); /* put the earlier output back */
 		rc = fail(errbuf, errlen, path, "cannot rename the temporary directory", err);
+		free(marker);
 		goto cleanup;
 	}
-	remove_tree(old, 0);
+	remove_tree(old, marker, 0, NULL, 0);
+	free(marker);
 	goto out;
 
 cleanup:
-	remove_tree(tmp, 0);
+	remove_tree(tmp, NULL, 0, NULL, 0);
 out:
 	free(tmp);
 	free(old);

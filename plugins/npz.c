@@ -300,14 +300,15 @@ static void *npz_open(const cubie_host *host, const cubie_output *out, const cha
                       char *errbuf, size_t errlen)
 {
 	struct npz *w = calloc(1, sizeof *w);
-	size_t len = strlen(path) + 12;
+	size_t len = strlen(path) + 40;
 	if (!w || !(w->tmp = malloc(len)) || !(w->path = strdup(path))) {
 		if (w)
 			free(w->tmp), free(w);
 		fail(errbuf, errlen, path, "cannot write", ENOMEM);
 		return NULL;
 	}
-	snprintf(w->tmp, len, "%s.tmp-XXXXXX", path);
+	/* PATH.tmp-PID-XXXXXX: the core removes those whose process is gone */
+	snprintf(w->tmp, len, "%s.tmp-%ld-XXXXXX", path, (long)getpid());
 	if ((w->fd = mkstemp(w->tmp)) < 0) {
 		fail(errbuf, errlen, path, "cannot create a temporary file beside it", errno);
 		free(w->tmp), w->tmp = NULL;

@@ -11,10 +11,24 @@
 
 static char *dir; /* t/tmp-layers-XXXXXX: home/, xdg/, the files */
 
+/* Paths live to the end of the test, then go (for LeakSanitizer). */
+static char *paths[128];
+static size_t n_paths;
+
+static void free_paths(void)
+{
+	while (n_paths)
+		free(paths[--n_paths]);
+}
+
 static char *path_in(const char *name)
 {
 	char *p = malloc(strlen(dir) + strlen(name) + 2);
 	sprintf(p, "%s/%s", dir, name);
+	if (!n_paths)
+		atexit(free_paths);
+	if (n_paths < sizeof paths / sizeof paths[0])
+		paths[n_paths++] = p;
 	return p;
 }
 

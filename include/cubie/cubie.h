@@ -106,6 +106,10 @@ size_t cubie_result_failed(const cubie_result *r);        /* runs with status !=
 /* Through the writer the configuration names; path NULL means [output] file. */
 int cubie_result_write(const cubie_result *r, const cubie_solver *s, const char *path,
                        cubie_error *err);
+/* Removes the temporary files of a cubie_result_write in progress in this
+ * process; async-signal-safe, for a SIGINT or SIGTERM handler. (Those of
+ * processes that died are removed by the next write to the same path.) */
+void cubie_remove_temporaries(void);
 void cubie_result_free(cubie_result *r);
 /* Solve and write to path (NULL: [output] file) in one: chunk by chunk
  * where the writer streams, so that host memory stays at a few chunks

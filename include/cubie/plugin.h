@@ -94,8 +94,12 @@ typedef struct cubie_output {
 	const char *const *metric_names; /* axis 1 of "summaries": "x.mean", ... */
 } cubie_output;
 
-/* Writer: one result to one path. Write to a temporary name and rename it,
- * so that a failure leaves nothing behind.
+/* Writer: one result to one path. Write to a temporary name beside it,
+ * PATH.tmp-PID-XXXXXX (the core removes those of dead processes, and
+ * cubie_remove_temporaries those of this one on a signal), and rename it,
+ * so that a failure leaves nothing behind; never remove what the writer
+ * did not provably write. write returns 0, CUBIE_ERR_CONFIG when the path
+ * cannot be used as given, or another non-zero value when writing failed.
  *
  * ABI 1.1 adds streaming, for results larger than host memory (optional:
  * NULL open means the core hands write the whole result). open receives the
