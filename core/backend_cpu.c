@@ -1,5 +1,6 @@
 /* The cpu backend: the kernel source compiled by the host C compiler into
- * a shared object (cached), dlopened, and run with OpenMP over runs.
+ * a shared object (cached), dlopened, and run with OpenMP over blocks of
+ * runs, each block in SIMD lanes (cubie/device/lanes.h).
  * "Device" memory is host memory, copies are memcpy, streams are nominal:
  * everything completes before the call returns. */
 #include "config.h"
@@ -76,12 +77,69 @@ static const char *compiler(cubie_error *e)
 	return NULL;
 }
 
-static const char *const cpu_flags = "-O2 -fPIC -shared";
+/* Kernels are compiled at run time on the machine that runs them (and
+ * cached under a key that names its CPU: host_cpu), so for its CPU:
+ * -O3 -march=native. No errno and no traps from floating point: the values
+ * are the same, but conditional arithmetic and math calls can then be
+ * if-converted, which the masked lanes of adaptive steps need to vectorize
+ * (cubie/device/lanes.h). A compiler that refuses these gets the portable
+ * set. */
+static const char *const cpu_flags =
+	"-O3 -march=native -fno-math-errno -fno-trapping-math -fPIC -shared";
+static const char *const cpu_flags_portable = "-O2 -fPIC -shared";
+
+/* With summaries, no fused multiply-adds: an observable both saved and
+ * summarised is evaluated in two loops, which the compiler may contract
+ * differently, and the summaries (divided differences above all) would no
+ * longer be those of the saved series to the bit. */
+static const char *cpu_flags_for(const char *src)
+{
+	static const char *const no_fma =
+		"-O3 -march=native -fno-math-errno -fno-trapping-math -ffp-contract=off -fPIC -shared";
+	const char *d = strstr(src, "\n#define CUBIE_NSUMVARS ");
+	return d && atoi(d + 24) > 0 ? no_fma : cpu_flags;
+}
+
+/* What -march=native sees: the CPU's identity and features (first
+ * processor of /proc/cpuinfo; where there is none, the compiler's own
+ * view of this CPU). Part of the cache key, so that a cache shared between
+ * machines never hands one CPU a kernel built for another. */
+static char *host_cpu(void)
+{
+	static const char *const keys[] = {"vendor_id", "cpu family", "model", "model name",
+		"flags", "Features", "CPU implementer", "CPU architecture", "CPU variant", "CPU part",
+		"isa", "cpu", NULL};
+	sbuf b = {0};
+	char line[8192];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	while (f && fgets(line, sizeof line, f) && line[0] != '\n') {
+		size_t k = strcspn(line, "\t:");
+		for (int i = 0; keys[i]; i++)
+			if (strlen(keys[i]) == k && !strncmp(line, keys[i], k)) {
+				sb_add(&b, "%s", line);
+				break;
+			}
+	}
+	if (f)
+		fclose(f);
+#if defined(__x86_64__) || defined(__i386__)
+	if (!b.len) {
+		__builtin_cpu_init();
+		sb_add(&b, "x86 avx %d avx2 %d fma %d avx512f %d", __builtin_cpu_supports("avx"),
+		       __builtin_cpu_supports("avx2"), __builtin_cpu_supports("fma"),
+		       __builtin_cpu_supports("avx512f"));
+	}
+#endif
+	if (!b.len)
+		sb_add(&b, "unknown cpu");
+	return b.s;
+}
 
 /* Run `cc flags -o out in -lm` without a shell; diagnostics go to log. */
-static int run_compiler(const char *cc, const char *in, const char *out, const char *log)
+static int run_compiler(const char *cc, const char *flags, const char *in, const char *out,
+                        const char *log)
 {
-	char *cmd = cb_printf("%s %s %s -o %s %s -lm", cc, cpu_flags, CUBIE_OPENMP_CFLAGS,
+	char *cmd = cb_printf("%s %s %s -o %s %s -lm", cc, flags, CUBIE_OPENMP_CFLAGS,
 	                      out, in);
 	if (!cmd)
 		return -1;
@@ -144,7 +202,8 @@ static char *compile(struct cpu_backend *cb, const char *cc, const char *src, co
 	double t = cb_now();
 	if (!ok) {
 		cb_fail(e, CUBIE_ERR_RUNTIME, "cannot write %s: %s", in, strerror(errno));
-	} else if (run_compiler(cc, in, out, log)) {
+	} else if (run_compiler(cc, cpu_flags_for(src), in, out, log) &&
+	           run_compiler(cc, cpu_flags_portable, in, out, log)) {
 		char *msg = first_lines(log, 6);
 		/* with output, the compiler ran and refused the source: keep it */
 		char *kept = msg ? kernel_keep(src, digest, "c") : NULL;
@@ -215,8 +274,15 @@ static int cpu_load(backend *b, const char *src, cubie_error *e)
 	const char *cc = compiler(e);
 	if (!cc)
 		return free(full), CUBIE_ERR_RUNTIME;
-	snprintf(salt, sizeof salt, "cpu|%s|%s|%s", cc, cpu_flags, CUBIE_OPENMP_CFLAGS);
-	cache_key(full, strlen(full), salt, digest);
+	char *host = host_cpu();
+	snprintf(salt, sizeof salt, "cpu|%s|%s|%s|", cc, cpu_flags_for(full), CUBIE_OPENMP_CFLAGS);
+	/* the CPU goes in as data: its feature list outgrows salt */
+	char *keyed = host ? cb_printf("%s%s", host, full) : NULL;
+	free(host);
+	if (!keyed)
+		return free(full), cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	cache_key(keyed, strlen(keyed), salt, digest);
+	free(keyed);
 	b->compile_s = 0;
 	char *path = cache_lookup(digest, "so");
 	b->cache_hit = path && (cb->solve = load_so(cb, path, &why));

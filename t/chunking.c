@@ -125,6 +125,48 @@ static void backend_checks(const char *backend, const char *const *allocators)
 	cubie_result_free(ref);
 }
 
+/* The cpu backend runs blocks of runs in SIMD lanes; under adaptive steps
+ * the lanes diverge (and some runs fail). A run's result must not depend
+ * on the lane and block it lands in: one chunk, then chunks of 77 and of
+ * 1 run (every run in lane 0 of a block of its own). */
+static void lanes_checks(void)
+{
+	static const char *const methods[] = {"solve.integrator=dormand_prince_54",
+		"solve.integrator=fehlberg_45", "solve.integrator=tsit5", NULL};
+	const char *blowup =
+		"[model]\nstates = x\nparameters = k\n[equations]\ndx = k * x^2\n[initial]\nx = 1\n"
+		"[parameters]\nk = linspace(0, 2, 101)\n[solve]\nintegrator = dormand_prince_54\n"
+		"duration = 1\n[output]\nsave = x, steps\nsave_every = 0.25\n";
+	cubie_error e = {0};
+	for (int m = 0; methods[m]; m++) {
+		const char *const base[] = {"device.backend=cpu", methods[m], "solve.atol=1e-7",
+			"solve.rtol=1e-7", "output.save=x, z, r, steps", NULL};
+		cubie_result *ref = NULL;
+		chunks_of(base, &ref, &e);
+		int good = ref != NULL;
+		for (int c = 0; good && c < 2; c++) {
+			const char *const ov[] = {base[0], base[1], base[2], base[3], base[4],
+				c ? "memory.chunk_runs=1" : "memory.chunk_runs=77", NULL};
+			cubie_result *r = NULL;
+			chunks_of(ov, &r, &e);
+			good = r && same(ref, r);
+			cubie_result_free(r);
+		}
+		if (!ok(good, "cpu lanes, %s: the same in 1 chunk, chunks of 77 and of 1", methods[m] + 17))
+			diag("%s", e.msg);
+		cubie_result_free(ref);
+	}
+	const char *const ov1[] = {"device.backend=cpu", NULL};
+	const char *const ov2[] = {"device.backend=cpu", "memory.chunk_runs=3", NULL};
+	cubie_result *a = solve_text(blowup, ov1, &e), *b = a ? solve_text(blowup, ov2, &e) : NULL;
+	size_t failed = a ? cubie_result_failed(a) : 0;
+	if (!ok(a && b && same(a, b) && failed > 10 && failed < 101,
+	        "cpu lanes: %zu of 101 runs fail; with their neighbours the same in chunks of 3", failed))
+		diag("%s", e.msg);
+	cubie_result_free(a);
+	cubie_result_free(b);
+}
+
 /* Solve again with new inputs, no recompile; two solvers share a group. */
 static void api_checks(void)
 {
@@ -240,6 +282,7 @@ int main(void)
 	static const char *const cpu_allocators[] = {"default", "pool", NULL};
 	static const char *const gpu_allocators[] = {"default", "pool", "async_pool", NULL};
 	backend_checks("cpu", cpu_allocators);
+	lanes_checks();
 	api_checks();
 	backend *b;
 	cubie_error e = {0};

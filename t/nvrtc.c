@@ -71,6 +71,13 @@ static const char *stacky = STEP_HEAD
 	"\tfor (int i = 0; i < 32; i++)\n\t\ttmp[i] = y_new[0] * i;\n"
 	"\ty_new[0] = y[0] + h * tmp[(int)t & 31];\n}\n";
 static const char *broken = STEP_HEAD "{\n\ty_new[0] = undefined_thing;\n}\n";
+/* A step that can fail (CUBIE_STEP_STATUS): Euler with a bound. */
+static const char *failing = "#define CUBIE_STEP_STATUS 1\n"
+	"CUBIE_DEV int cubie_step(double t, cubie_real h, const cubie_real *y,\n"
+	"    const cubie_real *p, cubie_real *y_new, cubie_real *err, cubie_real *f0,\n"
+	"    cubie_real *f1, int f0_ok)\n"
+	"{\n\tif (!f0_ok)\n\t\tcubie_rhs(t, y, p, f0);\n\ty_new[0] = y[0] + h * f0[0];\n"
+	"\terr[0] = h * f0[0];\n\t(void)f1;\n\treturn y_new[0] > 10 ? CUBIE_STATUS_NONFINITE : 0;\n}\n";
 
 /* One kernel: compiles, 1..255 registers, nothing spilled to local memory. */
 static void check_kernel(const char *label, const char *src)
@@ -242,6 +249,7 @@ int main(void)
 	free(src);
 
 	check_method("test euler", euler, 0, 0);
+	check_method("failing step", failing, 1, 0);
 	check_plugins();
 
 	src = kernel_source(64, model, stacky);

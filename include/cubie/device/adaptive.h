@@ -1,64 +1,107 @@
 /* Adaptive steps from t_start to exactly t_end, under the controller of
  * control.h. A non-finite error rejects the step like a large one; only
  * when that drives h below dt_min does the run end, as NONFINITE.
- * Compiled-in: CUBIE_DT_MIN, CUBIE_DT_MAX (0: none), CUBIE_MAX_STEPS. */
+ * Compiled-in: CUBIE_DT_MIN, CUBIE_DT_MAX (0: none), CUBIE_MAX_STEPS.
+ *
+ * Lanes diverge: each has its own t, h and controller memory, and the
+ * block attempts a step while any lane is still short of t_end. Every lane
+ * computes every attempt (in SIMD that costs nothing extra), and a lane
+ * that is done or failed simply keeps its values: every update below is a
+ * select on `go`, this attempt counts for the lane. The per-run outcome is
+ * the one of a loop over that run alone. */
 #ifndef CUBIE_DEVICE_ADAPTIVE_H
 #define CUBIE_DEVICE_ADAPTIVE_H
 #include <cubie/device/control.h>
 
-CUBIE_DEV int cubie_advance(const struct cubie_args *a, struct cubie_state *st,
-                            const cubie_real *p, double t_start, double t_end)
+/* One attempt of lane l (a function per lane: see cubie_fixed_lane). t,
+ * act: the lanes' times and whether they are still short of t_end;
+ * f0_ok: whether the lane's f0 holds f(t, y) after the attempt. */
+CUBIE_DEV void cubie_adaptive_lane(struct cubie_lanes *b, int l, double t_end, double *t, int *act,
+                                   int f0_was_ok, int *f0_ok, int *took)
 {
-	cubie_real y_new[CUBIE_NSTATES], err[CUBIE_NSTATES];
-	double t = t_start;
-	while (t < t_end) {
-		st->t = t; /* where a failure below stops (kept in a register) */
-		if (st->accepted + st->rejections >= CUBIE_MAX_STEPS)
-			return CUBIE_STATUS_MAX_STEPS;
-		cubie_real h = st->h;
-		if (CUBIE_DT_MAX > 0 && h > CUBIE_R(CUBIE_DT_MAX))
-			h = CUBIE_R(CUBIE_DT_MAX);
-		/* land on t_end exactly; stretch a step that would leave a sliver */
-		const int last = t + 1.0001 * (double)h >= t_end;
-		if (last)
-			h = CUBIE_R(t_end - t);
-		else if (h < CUBIE_R(CUBIE_DT_MIN))
-			return CUBIE_STATUS_DT_MIN;
-#if CUBIE_STEP_STATUS
-		const int fail = cubie_step(t, h, st->y, p, y_new, err, st->f0, st->f1, st->f0_ok);
-		st->f0_ok = !fail;
-#else
-		const int fail = 0;
-		cubie_step(t, h, st->y, p, y_new, err, st->f0, st->f1, st->f0_ok);
-		st->f0_ok = 1; /* the step stored f(t, y) */
-#endif
-		const cubie_real sum = fail ? CUBIE_R(0) : cubie_norm2(st->y, y_new, err);
-		if (fail || !(sum <= CUBIE_R(CUBIE_NSTATES))) { /* rejected, failed or not finite */
-			st->rejections++;
-			const int finite = !fail && sum < CUBIE_R(1e30);
-			const cubie_real fac = finite ? cubie_gain(st, cubie_log2_norm(sum), h, 0)
-			                              : CUBIE_R(CUBIE_MIN_GAIN);
-			st->rejected = 1;
-			st->h = h * fac;
-			if (st->h < CUBIE_R(CUBIE_DT_MIN) || t + (double)st->h == t)
-				return fail ? fail : finite ? CUBIE_STATUS_DT_MIN : CUBIE_STATUS_NONFINITE;
-			continue;
-		}
-		const cubie_real le = cubie_log2_norm(sum);
-		const cubie_real h_next = h * cubie_gain(st, le, h, 1);
-		st->h = last && h_next < st->h ? st->h : h_next; /* a cut step says little */
-#if CUBIE_CONTROLLER == 3
-		st->le2 = st->le1;
-#endif
-		st->le1 = le;
-		st->h_prev = h;
-		st->rejected = 0;
-		cubie_accept(st, y_new);
-		st->accepted++;
-		t = last ? t_end : t + (double)h;
-		CUBIE_SAMPLE_STEP(st, t, p);
+	/* flags are 0/1 ints combined with & and |: branch-free, so that the
+	 * lane loop vectorizes (and the GPU predicates it) */
+	cubie_real y_new[CUBIE_NSTATES], err[CUBIE_NSTATES], f1[CUBIE_NSTATES], y[CUBIE_NSTATES];
+	cubie_real h = b->h[l];
+	if (CUBIE_DT_MAX > 0)
+		h = h > CUBIE_R(CUBIE_DT_MAX) ? CUBIE_R(CUBIE_DT_MAX) : h;
+	/* land on t_end exactly; stretch a step that would leave a sliver */
+	const int last = t[l] + 1.0001 * (double)h >= t_end;
+	const int over = b->accepted[l] + b->rejections[l] >= CUBIE_MAX_STEPS;
+	const int tiny = !last & (h < CUBIE_R(CUBIE_DT_MIN));
+	const cubie_real h_end = CUBIE_R(t_end - t[l]);
+	h = last ? h_end : h;
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NSTATES; j++)
+		y[j] = b->y[j][l];
+	const int fail = cubie_lane_step(b, l, t[l], h, f0_was_ok, y_new, err, f1);
+	const cubie_real sum = fail ? CUBIE_R(0) : cubie_norm2(y, y_new, err);
+	const int ok = !fail & (sum <= CUBIE_R(CUBIE_NSTATES)); /* 0 when not finite */
+	const int go = act[l] & !over & !tiny; /* this attempt counts */
+	const int take = go & ok;
+	const cubie_real le = cubie_log2_norm(sum);
+	/* rejected, failed or not finite: a smaller step, or the end */
+	const int finite = !fail & (sum < CUBIE_R(1e30));
+	const cubie_real gain = cubie_gain(le, h, ok, b->le1[l], b->le2[l], b->h_prev[l],
+	                                   b->rejected[l]);
+	const cubie_real h_next = h * ((ok | finite) ? gain : CUBIE_R(CUBIE_MIN_GAIN));
+	/* the end of a run whose step cannot shrink further: computed on
+	 * rejections only (a branch on the GPU, a select on the CPU) */
+	int ends = 0;
+	if (!ok) {
+		const int stuck = (h_next < CUBIE_R(CUBIE_DT_MIN)) | (t[l] + (double)h_next == t[l]);
+		ends = !stuck ? 0 : fail ? fail : finite ? CUBIE_STATUS_DT_MIN : CUBIE_STATUS_NONFINITE;
 	}
-	st->t = t;
-	return CUBIE_STATUS_SUCCESS;
+	const int status = over ? CUBIE_STATUS_MAX_STEPS : tiny ? CUBIE_STATUS_DT_MIN : ends;
+	/* accepted: a cut last step says little about the next */
+	b->h[l] = !go ? b->h[l] : (ok & last) && h_next < b->h[l] ? b->h[l] : h_next;
+	b->rejections[l] += go & !ok;
+	b->accepted[l] += take;
+#if CUBIE_CONTROLLER == 3
+	b->le2[l] = take ? b->le1[l] : b->le2[l];
+#endif
+	b->le1[l] = take ? le : b->le1[l];
+#if CUBIE_CONTROLLER == 4
+	b->h_prev[l] = take ? h : b->h_prev[l];
+#endif
+	b->rejected[l] = go ? !ok : b->rejected[l];
+	cubie_lane_accept(b, l, take, y_new, f1);
+	const double t_next = last ? t_end : t[l] + (double)h;
+	t[l] = take ? t_next : t[l];
+	b->reached[l] = act[l] ? t[l] : b->reached[l]; /* a failure stops at the attempt's start */
+	took[l] = take;
+	b->status[l] = act[l] ? status : b->status[l];
+	act[l] = go & !(ok & last) & !ends;
+	/* the step stored f(t, y) in f0 unless it failed; an accepted step
+	 * moved y, and only FSAL knows f there */
+	f0_ok[l] = !fail & (!take | CUBIE_FSAL);
+}
+
+CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, double t_start,
+                             double t_end)
+{
+	double t[CUBIE_W];
+	int act[CUBIE_W], any = 0;
+	for (int l = 0; l < CUBIE_W; l++) {
+		t[l] = t_start;
+		act[l] = !b->status[l] && t_start < t_end;
+		any |= act[l];
+	}
+	while (any) {
+		int f0_ok[CUBIE_W], took[CUBIE_W];
+		CUBIE_SHARED(b->f0_ok, ok, l, cubie_adaptive_lane(b, l, t_end, t, act, ok, f0_ok, took));
+#if CUBIE_SAMPLE_STEPS
+		cubie_sample(b, t, took);
+#endif
+		/* Every lane's f0 valid, or all recompute it: a lane whose f0 was
+		 * valid gets the same values again (same (t, y), same code). */
+		int all = 1;
+		any = 0;
+		for (int l = 0; l < CUBIE_W; l++) {
+			all &= f0_ok[l];
+			any |= act[l];
+		}
+		b->f0_ok = all;
+	}
 }
 #endif

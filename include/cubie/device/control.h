@@ -1,6 +1,7 @@
 /* Step-size control in the working precision. Errors are kept as log2 of
  * the RMS norm, so a controller is one exp2 of a weighted sum of the last
- * errors' logs (one log2 and one exp2 per step, never pow).
+ * errors' logs (one log2 and one exp2 per step, never pow; vmath.h's,
+ * which vectorize on the CPU).
  *
  * Compiled-in settings: CUBIE_CONTROLLER 1 i, 2 pi, 3 pid, 4 gustafsson;
  * CUBIE_ERR_ORDER; CUBIE_ATOL, CUBIE_RTOL {one per state}; CUBIE_SAFETY,
@@ -24,42 +25,45 @@ CUBIE_DEV cubie_real cubie_norm2(const cubie_real *y, const cubie_real *y_new,
 	cubie_real sum = 0;
 	CUBIE_UNROLL
 	for (int j = 0; j < CUBIE_NSTATES; j++) {
-		const cubie_real m = CUBIE_M(fmax)(CUBIE_M(fabs)(y[j]), CUBIE_M(fabs)(y_new[j]));
+		const cubie_real m = CUBIE_FMAX(CUBIE_M(fabs)(y[j]), CUBIE_M(fabs)(y_new[j]));
 		const cubie_real r = CUBIE_QUOT(err[j], CUBIE_R(atol[j]) + CUBIE_R(rtol[j]) * m);
 		sum += r * r;
 	}
 	return sum;
 }
 
-/* log2 of the RMS norm from the sum above, floored at log2(1e-10). */
+/* log2 of the RMS norm from the sum above, floored at log2(1e-10) (and
+ * capped at log2(1e15): larger sums reject with the smallest gain). */
 CUBIE_DEV cubie_real cubie_log2_norm(cubie_real sum)
 {
 	const cubie_real q = sum * CUBIE_R(1.0 / CUBIE_NSTATES);
-	return CUBIE_R(0.5) * CUBIE_M(log2)(q > CUBIE_R(1e-20) ? q : CUBIE_R(1e-20));
+	return CUBIE_R(0.5) * cubie_log2(q > CUBIE_R(1e-20) ? q < CUBIE_R(1e30) ? q : CUBIE_R(1e30)
+	                                                    : CUBIE_R(1e-20));
 }
 
 /* The step-size factor after an attempt whose error norm has log2 le;
- * accepted: the attempt was accepted (the controllers with memory apply). */
-CUBIE_DEV cubie_real cubie_gain(const struct cubie_state *st, cubie_real le, cubie_real h,
-                                int accepted)
+ * accepted: the attempt was accepted (the controllers with memory apply).
+ * le1, le2: the last two accepted attempts' le; h_prev: the last accepted
+ * step; rejected: the last attempt was rejected. */
+CUBIE_DEV cubie_real cubie_gain(cubie_real le, cubie_real h, int accepted, cubie_real le1,
+                                cubie_real le2, cubie_real h_prev, int rejected)
 {
 	const cubie_real k = CUBIE_R(1.0 / (CUBIE_ERR_ORDER + 1.0));
 	cubie_real x = -le; /* i: elementary */
-	if (accepted) {
 #if CUBIE_CONTROLLER == 2 /* pi: Gustafsson's PI.3.4, kI = 0.3, kP = 0.4 */
-		x = CUBIE_R(-0.7) * le + CUBIE_R(0.4) * st->le1;
+	x = accepted ? CUBIE_R(-0.7) * le + CUBIE_R(0.4) * le1 : x;
 #elif CUBIE_CONTROLLER == 3 /* pid: kI = 0.3, kP = 0.4, kD = 0.1 (velocity form) */
-		x = CUBIE_R(-0.8) * le + CUBIE_R(0.6) * st->le1 - CUBIE_R(0.1) * st->le2;
+	x = accepted ? CUBIE_R(-0.8) * le + CUBIE_R(0.6) * le1 - CUBIE_R(0.1) * le2 : x;
 #endif
-	}
-	cubie_real fac = CUBIE_R(CUBIE_SAFETY) * CUBIE_M(exp2)(k * x);
+	cubie_real fac = CUBIE_R(CUBIE_SAFETY) * cubie_exp2(k * x);
 #if CUBIE_CONTROLLER == 4 /* gustafsson: predictive (Hairer-Wanner IV.8, RADAU5) */
-	if (accepted && st->h_prev > 0) {
-		const cubie_real pred = fac * (h / st->h_prev) * CUBIE_M(exp2)(k * (st->le1 - le));
+	if (accepted && h_prev > 0) {
+		const cubie_real pred = fac * (h / h_prev) * cubie_exp2(k * (le1 - le));
 		fac = pred < fac ? pred : fac;
 	}
 #endif
-	const cubie_real hi = st->rejected ? CUBIE_R(1) : CUBIE_R(CUBIE_MAX_GAIN);
+	(void)le2, (void)h, (void)h_prev;
+	const cubie_real hi = rejected ? CUBIE_R(1) : CUBIE_R(CUBIE_MAX_GAIN);
 	return fac < CUBIE_R(CUBIE_MIN_GAIN) ? CUBIE_R(CUBIE_MIN_GAIN) : fac > hi ? hi : fac;
 }
 #if CUBIE_AUTO_DT
@@ -95,8 +99,8 @@ CUBIE_DEV cubie_real cubie_first_step(double t, const cubie_real *y, const cubie
 	const cubie_real m = d1 > d2 ? d1 : d2;
 	cubie_real h1 = h0 * CUBIE_R(1e-3) > CUBIE_R(1e-6) ? h0 * CUBIE_R(1e-3) : CUBIE_R(1e-6);
 	if (m > CUBIE_R(1e-15)) /* (0.01 / m)^(1 / (order + 1)) */
-		h1 = CUBIE_M(exp2)(CUBIE_M(log2)(CUBIE_R(0.01) / m) *
-		                   CUBIE_R(1.0 / (CUBIE_ERR_ORDER + 2.0)));
+		h1 = cubie_exp2(cubie_log2(CUBIE_FMAX(CUBIE_R(0.01) / m, CUBIE_R(1e-30))) *
+		                CUBIE_R(1.0 / (CUBIE_ERR_ORDER + 2.0)));
 	return CUBIE_R(100) * h0 < h1 ? CUBIE_R(100) * h0 : h1;
 }
 #endif

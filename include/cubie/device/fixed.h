@@ -1,11 +1,34 @@
-/* Fixed steps: the interval cut into equal steps no longer than dt. The
- * step count is known before the loop, so max_steps costs nothing per
- * step, and h and the tableau's h * a products stay loop-invariant. */
+/* Fixed steps: the interval cut into equal steps no longer than dt. Every
+ * lane takes the same steps, so the step loop is outside and the lane
+ * loop inside, and no lane needs a mask. The step count is known before
+ * the loop, so max_steps costs nothing per step, and h and the tableau's
+ * h * a products stay loop-invariant. */
 #ifndef CUBIE_DEVICE_FIXED_H
 #define CUBIE_DEVICE_FIXED_H
 
-CUBIE_DEV int cubie_advance(const struct cubie_args *a, struct cubie_state *st,
-                            const cubie_real *p, double t_start, double t_end)
+/* One step of lane l. (Each lane loop's body is one call: arrays declared
+ * in an `omp simd` body whose address is taken become per-lane arrays in
+ * memory before anything is inlined; in a callee they become registers.) */
+CUBIE_DEV void cubie_fixed_lane(struct cubie_lanes *b, int l, double ts, cubie_real h, int f0_ok,
+                                int done, int s)
+{
+	cubie_real y_new[CUBIE_NSTATES], err[CUBIE_NSTATES], f1[CUBIE_NSTATES];
+	const int fail = cubie_lane_step(b, l, ts, h, f0_ok, y_new, err, f1);
+#if CUBIE_STEP_STATUS
+	/* a failing run keeps its state and the steps it had taken */
+	const int first = fail && !b->status[l];
+	b->accepted[l] = first ? done + s : b->accepted[l];
+	b->reached[l] = first ? ts : b->reached[l];
+	b->status[l] = first ? fail : b->status[l];
+	cubie_lane_accept(b, l, !b->status[l], y_new, f1);
+#else
+	(void)fail, (void)done, (void)s;
+	cubie_lane_accept(b, l, 1, y_new, f1);
+#endif
+}
+
+CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, double t_start,
+                             double t_end)
 {
 	/* the 1e-9 keeps dt = interval / n from taking an extra step */
 	double nd = ceil((t_end - t_start) / a->dt - 1e-9);
@@ -13,27 +36,32 @@ CUBIE_DEV int cubie_advance(const struct cubie_args *a, struct cubie_state *st,
 		nd = 1;
 	const double hd = (t_end - t_start) / nd;
 	const cubie_real h = CUBIE_R(hd);
-	const int left = CUBIE_MAX_STEPS - st->accepted;
-	const int n = nd < (double)left ? (int)nd : left;
-	cubie_real y_new[CUBIE_NSTATES], err[CUBIE_NSTATES];
-	CUBIE_UNROLL4 /* the loop's own count, compare and branch, once per 4 steps */
-	for (int s = 0; s < n; s++) {
-#if CUBIE_STEP_STATUS
-		const int fail = cubie_step(t_start + (double)s * hd, h, st->y, p, y_new, err, st->f0,
-		                            st->f1, st->f0_ok);
-		if (fail) {
-			st->accepted += s;
-			st->t = t_start + (double)s * hd;
-			return fail;
-		}
-#else
-		cubie_step(t_start + (double)s * hd, h, st->y, p, y_new, err, st->f0, st->f1, st->f0_ok);
-#endif
-		cubie_accept(st, y_new);
-		CUBIE_SAMPLE_STEP(st, t_start + (double)(s + 1) * hd, p);
+	/* the lanes still running have all taken the same steps */
+	int done = 0, live = 0;
+	for (int l = 0; l < CUBIE_W; l++) { /* a reduction: no omp simd */
+		done = b->status[l] ? done : b->accepted[l] > done ? b->accepted[l] : done;
+		live |= !b->status[l];
 	}
-	st->accepted += n;
-	st->t = n < nd ? t_start + (double)n * hd : t_end;
-	return nd > (double)n ? CUBIE_STATUS_MAX_STEPS : CUBIE_STATUS_SUCCESS;
+	if (!live)
+		return;
+	const int left = CUBIE_MAX_STEPS - done;
+	const int n = nd < (double)left ? (int)nd : left;
+	CUBIE_UNROLL4 /* the loop's own count, compare and branch, once per 4 steps (GPU) */
+	for (int s = 0; s < n; s++) {
+		const double ts = t_start + (double)s * hd;
+		/* f0 holds f(t, y) after the first step, with FSAL only */
+		CUBIE_SHARED(CUBIE_FSAL && b->f0_ok, ok, l, cubie_fixed_lane(b, l, ts, h, ok, done, s));
+		b->f0_ok = CUBIE_FSAL;
+#if CUBIE_SAMPLE_STEPS
+		cubie_sample_at(b, t_start + (double)(s + 1) * hd, 0);
+#endif
+	}
+	const double t_n = n < nd ? t_start + (double)n * hd : t_end;
+	CUBIE_LANES(l) {
+		const int ran = !b->status[l];
+		b->accepted[l] = ran ? done + n : b->accepted[l];
+		b->reached[l] = ran ? t_n : b->reached[l];
+		b->status[l] = ran && nd > (double)n ? CUBIE_STATUS_MAX_STEPS : b->status[l];
+	}
 }
 #endif

@@ -1,13 +1,19 @@
-/* The per-run loop and the entry points of both backends. One thread (one
- * OpenMP iteration on the cpu backend) integrates one run with the
- * integrator's cubie_step: from t0 - settle to t0 unsaved, then to
- * t0 + duration, saving the model's saved variables at n_saves times.
- * Steps are cut to land exactly on each save time; time is kept in double
+/* The per-run loop and the entry points of both backends. Each run is
+ * integrated with the integrator's cubie_step: from t0 - settle to t0
+ * unsaved, then to t0 + duration over the ticks of the time grid, saving
+ * the model's saved variables and the summaries' windows on their ticks.
+ * Steps are cut to land exactly on each tick; time is kept in double
  * whatever the precision, everything else in the working precision.
  *
+ * The loop is written per lane (lanes.h): a GPU thread is one run (W = 1),
+ * an OpenMP iteration on the cpu backend a block of W runs in SIMD lanes.
+ * cubie_step stays a per-run scalar function: each lane calls it on its
+ * own column of the block.
+ *
  * Composed of one-job headers: store.h (saving), fixed.h or adaptive.h
- * (cubie_advance: the steps between two save times; control.h is the
- * adaptive one's controller). The core defines beforehand:
+ * (cubie_advance: the steps between two ticks of the time grid; control.h
+ * is the adaptive one's controller), summaries.h. The core defines
+ * beforehand:
  *   CUBIE_CONTROLLER  0 fixed, 1 i, 2 pi, 3 pid, 4 gustafsson
  *   CUBIE_MAX_STEPS and, when adaptive, what adaptive.h lists.
  * An integrator whose step can fail defines CUBIE_STEP_STATUS 1; its
@@ -34,42 +40,177 @@
 #endif
 /* Summary samples at every accepted step, unless taken on the grid. */
 #if CUBIE_NSUMVARS && !CUBIE_SAMPLE_TICKS
-#define CUBIE_SAMPLE_STEP(st, t, p) cubie_sums_sample(&(st)->sums, t, (st)->y, p, (st)->f0)
+#define CUBIE_SAMPLE_STEPS 1
 #else
-#define CUBIE_SAMPLE_STEP(st, t, p) (void)0
+#define CUBIE_SAMPLE_STEPS 0
 #endif
+/* f0 outlives a step: reused after a rejection, or the FSAL stage */
+#define CUBIE_KEEP_F0 (CUBIE_FSAL || CUBIE_CONTROLLER != 0)
 
-/* Everything a run carries from one interval to the next. */
-struct cubie_state {
-	cubie_real y[CUBIE_NSTATES], f0[CUBIE_NSTATES], f1[CUBIE_NSTATES];
+/* Everything a block of runs carries from one interval to the next,
+ * [.][lane]. f0_ok is the block's: every lane's f0 holds f(t, y). */
+struct cubie_lanes {
+	cubie_real y[CUBIE_NSTATES][CUBIE_W], p[CUBIE_NP_][CUBIE_W];
+#if CUBIE_KEEP_F0
+	cubie_real f0[CUBIE_NSTATES][CUBIE_W];
+#endif
 	int f0_ok;
-	int accepted, rejections;
-	double t; /* reached: where a failed run stopped */
+	int status[CUBIE_W], accepted[CUBIE_W], rejections[CUBIE_W];
+	double reached[CUBIE_W]; /* where a failed run stopped (its end otherwise) */
 #if CUBIE_NSUMVARS
-	struct cubie_sums sums;
+	struct cubie_sums sums[CUBIE_W];
 #endif
 #if CUBIE_CONTROLLER != 0
-	cubie_real h;        /* next step */
-	cubie_real le1, le2; /* log2 error norms of the last two accepted steps */
-	cubie_real h_prev;   /* the last accepted step */
-	int rejected;        /* the last attempt was rejected */
+	cubie_real h[CUBIE_W];                /* next step */
+	cubie_real le1[CUBIE_W], le2[CUBIE_W]; /* log2 error norms of the last two accepted steps */
+	cubie_real h_prev[CUBIE_W];           /* the last accepted step */
+	int rejected[CUBIE_W];                /* the last attempt was rejected */
 #endif
 };
 
-CUBIE_DEV void cubie_accept(struct cubie_state *st, const cubie_real *y_new)
+/* One attempt of lane l from (t, its y) with step h: the integrator's
+ * per-run step on the lane's column. f0_ok: the block's (a constant where
+ * the caller took the branch outside the lane loop, see CUBIE_SHARED). f0
+ * is written back (it holds f(t, y) afterwards unless the step failed);
+ * f1, the FSAL stage, is returned for the caller to keep if the step is
+ * accepted. */
+CUBIE_DEV int cubie_lane_step(struct cubie_lanes *b, int l, double t, cubie_real h, int f0_ok,
+                              cubie_real *y_new, cubie_real *err, cubie_real *f1)
+{
+	cubie_real y[CUBIE_NSTATES], p[CUBIE_NP_], f0[CUBIE_NSTATES];
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NSTATES; j++)
+		y[j] = b->y[j][l];
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NPARAMS; j++)
+		p[j] = b->p[j][l];
+#if CUBIE_KEEP_F0
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NSTATES; j++)
+		f0[j] = b->f0[j][l];
+#endif
+#if CUBIE_STEP_STATUS
+	const int fail = cubie_step(t, h, y, p, y_new, err, f0, f1, f0_ok);
+#else
+	const int fail = 0;
+	cubie_step(t, h, y, p, y_new, err, f0, f1, f0_ok);
+#endif
+#if CUBIE_KEEP_F0
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NSTATES; j++)
+		b->f0[j][l] = f0[j];
+#endif
+	return fail;
+}
+
+/* A lane loop over a condition the lanes share, such as f0_ok, as two
+ * loops behind one branch, the condition a constant v in each: tested
+ * inside the lane loop, it is computed both ways in every lane (here a
+ * second evaluation of f(t, y) per step). The GPU, one lane, branches
+ * anyway: one loop, no second copy of the step. */
+#if CUBIE_W > 1
+#define CUBIE_SHARED(cond, v, l, call)              \
+	do {                                        \
+		if (cond) {                         \
+			const int v = 1;            \
+			CUBIE_LANES(l) call;        \
+		} else {                            \
+			const int v = 0;            \
+			CUBIE_LANES(l) call;        \
+		}                                   \
+	} while (0)
+#else
+#define CUBIE_SHARED(cond, v, l, call)              \
+	do {                                        \
+		const int v = (cond);               \
+		CUBIE_LANES(l) call;                \
+	} while (0)
+#endif
+
+/* Accept (or, where take is 0, leave) lane l's new state. */
+CUBIE_DEV void cubie_lane_accept(struct cubie_lanes *b, int l, int take, const cubie_real *y_new,
+                                 const cubie_real *f1)
 {
 	CUBIE_UNROLL
 	for (int j = 0; j < CUBIE_NSTATES; j++)
-		st->y[j] = y_new[j];
+		b->y[j][l] = take ? y_new[j] : b->y[j][l];
 #if CUBIE_FSAL
 	CUBIE_UNROLL
 	for (int j = 0; j < CUBIE_NSTATES; j++)
-		st->f0[j] = st->f1[j];
-	st->f0_ok = 1;
+		b->f0[j][l] = take ? f1[j] : b->f0[j][l];
 #else
-	st->f0_ok = 0;
+	(void)f1;
 #endif
 }
+
+#if CUBIE_NSUMVARS
+/* The summarised variables of lane l at its time t[l] into x[.][l] (a
+ * function per lane, see cubie_fixed_lane). */
+CUBIE_DEV void cubie_summarised_lane(const struct cubie_lanes *b, int l, const double *t,
+                                     cubie_real (*x)[CUBIE_W])
+{
+	cubie_real y[CUBIE_NSTATES], p[CUBIE_NP_], v[CUBIE_NV_];
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NSTATES; j++)
+		y[j] = b->y[j][l];
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NPARAMS; j++)
+		p[j] = b->p[j][l];
+	cubie_summarised(t[l], y, p, v);
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NV_; j++)
+		x[j][l] = v[j];
+}
+
+/* A summary sample of the lanes that take it, each at its t[l]. The
+ * values come from a lane loop like the store's, so that they are the
+ * saved values' arithmetic to the bit (contracted into fused multiply-adds
+ * alike); the accumulation, into a struct per lane, apart, in a loop that
+ * need not vectorize. */
+CUBIE_DEV void cubie_sample(struct cubie_lanes *b, const double *t, const int *take)
+{
+	cubie_real x[CUBIE_NV_][CUBIE_W];
+	CUBIE_LANES(l)
+		cubie_summarised_lane(b, l, t, x);
+	for (int l = 0; l < CUBIE_W; l++) {
+		cubie_real v[CUBIE_NV_], f[CUBIE_NSTATES];
+		CUBIE_UNROLL
+		for (int j = 0; j < CUBIE_NV_; j++)
+			v[j] = x[j][l];
+		CUBIE_UNROLL
+		for (int j = 0; j < CUBIE_NSTATES; j++)
+#ifdef CUBIE_S_EXACT /* FSAL: f0 holds f(t, y) */
+			f[j] = b->f0[j][l];
+#else
+			f[j] = 0;
+#endif
+		if (take[l])
+			cubie_sums_add(&b->sums[l], t[l], v, f);
+	}
+}
+
+/* ... at the same time t for every lane, those still running (or all) */
+CUBIE_DEV void cubie_sample_at(struct cubie_lanes *b, double t, int all)
+{
+	double ts[CUBIE_W];
+	int take[CUBIE_W];
+	for (int l = 0; l < CUBIE_W; l++) {
+		ts[l] = t;
+		take[l] = all || !b->status[l];
+	}
+	cubie_sample(b, ts, take);
+}
+
+/* Lane l's window of summaries out, and a new one begun. */
+CUBIE_DEV void cubie_window_lane(const struct cubie_args *a, struct cubie_lanes *b, long long i0,
+                                 int l, int window)
+{
+	if (CUBIE_W == 1 || i0 + l < a->n)
+		cubie_sums_write(&b->sums[l], (cubie_real *)a->sums, a->stride, i0 + l, window,
+		                 b->status[l] != CUBIE_STATUS_SUCCESS);
+	cubie_sums_reset(&b->sums[l]);
+}
+#endif
 
 #include <cubie/device/store.h>
 #if CUBIE_CONTROLLER == 0
@@ -78,50 +219,91 @@ CUBIE_DEV void cubie_accept(struct cubie_state *st, const cubie_real *y_new)
 #include <cubie/device/adaptive.h>
 #endif
 
-CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i)
+#ifdef CUBIE_S_EXACT
+/* f(t, y) of lane l into its f0. */
+CUBIE_DEV void cubie_f0_lane(struct cubie_lanes *b, int l, double t)
+{
+	cubie_real y[CUBIE_NSTATES], p[CUBIE_NP_], f0[CUBIE_NSTATES];
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NSTATES; j++)
+		y[j] = b->y[j][l];
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NPARAMS; j++)
+		p[j] = b->p[j][l];
+	cubie_rhs(t, y, p, f0);
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NSTATES; j++)
+		b->f0[j][l] = f0[j];
+}
+#endif
+
+/* Lane l's run from the inputs: run i0 + l (the last one past n). */
+CUBIE_DEV void cubie_init_lane(const struct cubie_args *a, struct cubie_lanes *b, long long i0,
+                               int l, double t_first)
 {
 	const cubie_real *y0 = (const cubie_real *)a->y0;
 	const cubie_real *pp = (const cubie_real *)a->params;
-	cubie_real p[CUBIE_NP_];
-	struct cubie_state st;
-	int status = CUBIE_STATUS_SUCCESS;
-
+	const long long i = CUBIE_LANE_RUN(a, i0, l);
 	CUBIE_UNROLL
 	for (int j = 0; j < CUBIE_NSTATES; j++)
-		st.y[j] = y0[j * a->stride + i];
+		b->y[j][l] = y0[j * a->stride + i];
 	CUBIE_UNROLL
 	for (int j = 0; j < CUBIE_NPARAMS; j++)
-		p[j] = pp[j * a->stride + i];
-	st.f0_ok = 0;
-	st.accepted = st.rejections = 0;
-	st.t = a->settle > 0 ? a->t0 - a->settle : a->t0;
+		b->p[j][l] = pp[j * a->stride + i];
+	b->status[l] = CUBIE_STATUS_SUCCESS;
+	b->accepted[l] = b->rejections[l] = 0;
+	b->reached[l] = t_first;
 #if CUBIE_CONTROLLER != 0
-	st.h = CUBIE_R(a->dt);
-	st.le1 = st.le2 = 0;
-	st.h_prev = 0;
-	st.rejected = 0;
+	b->h[l] = CUBIE_R(a->dt);
+	b->le1[l] = b->le2[l] = 0;
+	b->h_prev[l] = 0;
+	b->rejected[l] = 0;
 #if CUBIE_AUTO_DT
-	st.h = cubie_first_step(a->settle > 0 ? a->t0 - a->settle : a->t0, st.y, p, st.f0);
-	st.f0_ok = 1;
-#endif
-#endif
-
-	/* States are checked for NaN and infinity at the save times only: a
-	 * run that went bad in between carries NaN to the next one. */
-	if (a->settle > 0)
-		status = cubie_advance(a, &st, p, a->t0 - a->settle, a->t0);
-	if (!status && !cubie_finite(st.y))
-		status = CUBIE_STATUS_NONFINITE;
-	cubie_store(a, i, 0, a->t0, st.y, p, status != CUBIE_STATUS_SUCCESS);
-#if CUBIE_NSUMVARS
-	cubie_sums_init(&st.sums);
-#ifdef CUBIE_S_EXACT
-	if (!st.f0_ok) { /* the first step reuses it */
-		cubie_rhs(a->t0, st.y, p, st.f0);
-		st.f0_ok = 1;
+	{
+		cubie_real y[CUBIE_NSTATES], p[CUBIE_NP_], f0[CUBIE_NSTATES];
+		CUBIE_UNROLL
+		for (int j = 0; j < CUBIE_NSTATES; j++)
+			y[j] = b->y[j][l];
+		CUBIE_UNROLL
+		for (int j = 0; j < CUBIE_NPARAMS; j++)
+			p[j] = b->p[j][l];
+		b->h[l] = cubie_first_step(t_first, y, p, f0);
+		CUBIE_UNROLL
+		for (int j = 0; j < CUBIE_NSTATES; j++)
+			b->f0[j][l] = f0[j];
 	}
 #endif
-	cubie_sums_sample(&st.sums, a->t0, st.y, p, st.f0);
+#endif
+}
+
+/* Runs i0 .. i0 + W - 1 (those below n). */
+CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i0)
+{
+	struct cubie_lanes b;
+	const double t_first = a->settle > 0 ? a->t0 - a->settle : a->t0;
+	CUBIE_LANES(l)
+		cubie_init_lane(a, &b, i0, l, t_first);
+	b.f0_ok = CUBIE_CONTROLLER != 0 && CUBIE_AUTO_DT; /* the first step's f(t, y) */
+
+	/* States are checked for NaN and infinity at the save times only: a
+	 * run that went bad in between carries NaN to the next one. A failed
+	 * lane is not advanced (adaptive) or advances unseen (fixed: its
+	 * values are never saved, its counts and time no longer move). */
+	if (a->settle > 0)
+		cubie_advance(a, &b, a->t0 - a->settle, a->t0);
+	cubie_check(&b);
+	cubie_store(a, &b, i0, 0, a->t0);
+#if CUBIE_NSUMVARS
+	for (int l = 0; l < CUBIE_W; l++)
+		cubie_sums_init(&b.sums[l]);
+#ifdef CUBIE_S_EXACT
+	if (!b.f0_ok) { /* f(t0, y) for the exact derivatives; the first step reuses it */
+		CUBIE_LANES(l)
+			cubie_f0_lane(&b, l, a->t0);
+		b.f0_ok = 1;
+	}
+#endif
+	cubie_sample_at(&b, a->t0, 1);
 	int window = 0;
 #endif
 	const int n_ticks = a->n_ticks;
@@ -129,30 +311,31 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i)
 	for (int k = 1; k <= n_ticks; k++) {
 		const double t_start = a->t0 + (double)(k - 1) * a->tick;
 		const double t_end = k == n_ticks ? a->t0 + a->duration : a->t0 + (double)k * a->tick;
-		if (status == CUBIE_STATUS_SUCCESS) {
-			status = cubie_advance(a, &st, p, t_start, t_end);
-			if (!status && !cubie_finite(st.y))
-				status = CUBIE_STATUS_NONFINITE;
-		}
+		cubie_advance(a, &b, t_start, t_end);
+		cubie_check(&b);
 #if CUBIE_NSUMVARS && CUBIE_SAMPLE_TICKS
-		if (!status && (k % a->sample_ticks == 0 || k == n_ticks))
-			cubie_sums_sample(&st.sums, t_end, st.y, p, st.f0);
+		if (k % a->sample_ticks == 0 || k == n_ticks)
+			cubie_sample_at(&b, t_end, 0);
 #endif
 		if (k % a->save_ticks == 0 || k == n_ticks)
-			cubie_store(a, i, save++, t_end, st.y, p, status != CUBIE_STATUS_SUCCESS);
+			cubie_store(a, &b, i0, save++, t_end);
 #if CUBIE_NSUMVARS
 		if (k % a->window_ticks == 0 || k == n_ticks) {
-			cubie_sums_write(&st.sums, (cubie_real *)a->sums, a->stride, i, window++,
-			                 status != CUBIE_STATUS_SUCCESS);
-			cubie_sums_reset(&st.sums);
+			for (int l = 0; l < CUBIE_W; l++)
+				cubie_window_lane(a, &b, i0, l, window);
+			window++;
 		}
 #endif
 	}
-	a->status[i] = status;
-	a->reached[i] = st.t;
-	if (a->steps) {
-		a->steps[i] = st.accepted;
-		a->steps[a->stride + i] = st.rejections;
+	CUBIE_LANES(l) {
+		if (CUBIE_W == 1 || i0 + l < a->n) {
+			a->status[i0 + l] = b.status[l];
+			a->reached[i0 + l] = b.reached[l];
+			if (a->steps) {
+				a->steps[i0 + l] = b.accepted[l];
+				a->steps[a->stride + i0 + l] = b.rejections[l];
+			}
+		}
 	}
 }
 
@@ -167,13 +350,15 @@ extern "C" __global__ void cubie_kernel(const struct cubie_args a)
 void cubie_cpu_solve(const struct cubie_args *a);
 void cubie_cpu_solve(const struct cubie_args *a)
 {
+	/* this launch: runs [begin, n) */
+	const long long blocks = (a->n - a->begin + CUBIE_W - 1) / CUBIE_W;
 #ifdef CUBIE_THREADS
-#pragma omp parallel for schedule(dynamic, 64) num_threads(CUBIE_THREADS)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(CUBIE_THREADS)
 #else
-#pragma omp parallel for schedule(dynamic, 64)
+#pragma omp parallel for schedule(dynamic, 1)
 #endif
-	for (long long i = a->begin; i < a->n; i++)
-		cubie_run(a, i);
+	for (long long k = 0; k < blocks; k++)
+		cubie_run(a, a->begin + k * CUBIE_W);
 }
 #endif
 #endif

@@ -1,5 +1,6 @@
 /* What every generated kernel sees first: the real type, the function
- * qualifiers and the math-function spelling of the chosen precision.
+ * qualifiers, the math-function spelling of the chosen precision and the
+ * lanes (lanes.h).
  * The including source defines CUBIE_PRECISION (32 or 64) beforehand. */
 #ifndef CUBIE_DEVICE_PRELUDE_H
 #define CUBIE_DEVICE_PRELUDE_H
@@ -12,7 +13,12 @@
 #define CUBIE_INF __longlong_as_double(0x7ff0000000000000ULL)
 #else
 #include <math.h>
+#if defined(__GNUC__)
+/* inlined into the lane loop, or the loop cannot vectorize */
+#define CUBIE_DEV static inline __attribute__((always_inline))
+#else
 #define CUBIE_DEV static inline
+#endif
 #define CUBIE_NAN ((double)NAN)
 #define CUBIE_INF ((double)INFINITY)
 #if defined(__clang__)
@@ -38,4 +44,6 @@ typedef double cubie_real;
 
 #include <cubie/device/status.h>
 #include <cubie/device/args.h>
+#include <cubie/device/lanes.h>
+#include <cubie/device/vmath.h>
 #endif

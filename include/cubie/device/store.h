@@ -1,25 +1,46 @@
-/* Saving: one row of the saved variables at one save time. Failed runs
- * save NaN, so a reader cannot mistake them for values. */
+/* Saving: one row of the saved variables at one save time, for the runs
+ * of a block. Failed runs save NaN, so a reader cannot mistake them for
+ * values. */
 #ifndef CUBIE_DEVICE_STORE_H
 #define CUBIE_DEVICE_STORE_H
 
-CUBIE_DEV void cubie_store(const struct cubie_args *a, long long i, int k, double t,
-                           const cubie_real *y, const cubie_real *p, int failed)
+/* (a function per lane: see cubie_fixed_lane) */
+CUBIE_DEV void cubie_store_lane(const struct cubie_args *a, const struct cubie_lanes *b,
+                                long long i0, int l, int k, double t)
 {
-	cubie_real v[CUBIE_NSAVED > 0 ? CUBIE_NSAVED : 1];
 	cubie_real *out = (cubie_real *)a->out;
-	cubie_saved(t, y, p, v);
-	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NSAVED; j++)
-		out[((long long)k * CUBIE_NSAVED + j) * a->stride + i] = failed ? CUBIE_R(CUBIE_NAN) : v[j];
-}
-
-CUBIE_DEV int cubie_finite(const cubie_real *y)
-{
-	int ok = 1;
+	cubie_real y[CUBIE_NSTATES], p[CUBIE_NP_], v[CUBIE_NSAVED > 0 ? CUBIE_NSAVED : 1];
 	CUBIE_UNROLL
 	for (int j = 0; j < CUBIE_NSTATES; j++)
-		ok &= isfinite(y[j]) ? 1 : 0;
-	return ok;
+		y[j] = b->y[j][l];
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NPARAMS; j++)
+		p[j] = b->p[j][l];
+	cubie_saved(t, y, p, v);
+	if (CUBIE_W == 1 || i0 + l < a->n) {
+		CUBIE_UNROLL
+		for (int j = 0; j < CUBIE_NSAVED; j++)
+			out[((long long)k * CUBIE_NSAVED + j) * a->stride + i0 + l] =
+				b->status[l] ? CUBIE_R(CUBIE_NAN) : v[j];
+	}
+}
+
+CUBIE_DEV void cubie_store(const struct cubie_args *a, const struct cubie_lanes *b, long long i0,
+                           int k, double t)
+{
+	CUBIE_LANES(l)
+		cubie_store_lane(a, b, i0, l, k, t);
+}
+
+/* A run whose states are no longer all finite fails, as NONFINITE. */
+CUBIE_DEV void cubie_check(struct cubie_lanes *b)
+{
+	CUBIE_LANES(l) {
+		int ok = 1;
+		CUBIE_UNROLL
+		for (int j = 0; j < CUBIE_NSTATES; j++)
+			ok &= isfinite(b->y[j][l]) ? 1 : 0;
+		b->status[l] = b->status[l] || ok ? b->status[l] : CUBIE_STATUS_NONFINITE;
+	}
 }
 #endif

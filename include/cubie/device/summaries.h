@@ -137,17 +137,15 @@ CUBIE_DEV void cubie_sums_init(struct cubie_sums *s)
 	cubie_sums_reset(s);
 }
 
-/* One sample of the summarised variables at time t; f is f(t, y) where
- * the method keeps it (CUBIE_S_EXACT). */
-CUBIE_DEV void cubie_sums_sample(struct cubie_sums *s, double t, const cubie_real *y,
-                                 const cubie_real *p, const cubie_real *f)
+/* One sample at time t of the summarised variables' values x; f is
+ * f(t, y) where the method keeps it (CUBIE_S_EXACT). */
+CUBIE_DEV void cubie_sums_add(struct cubie_sums *s, double t, const cubie_real *x,
+                              const cubie_real *f)
 {
 #ifdef CUBIE_S_D1
 	const int state[CUBIE_NV_] = CUBIE_SUM_STATE;
 #endif
 	(void)f;
-	cubie_real x[CUBIE_NV_];
-	cubie_summarised(t, y, p, x);
 	s->n++;
 #ifdef CUBIE_S_WELFORD
 	const cubie_real inv_n = CUBIE_R(1) / CUBIE_R(s->n); /* one division for all variables */
@@ -224,6 +222,15 @@ CUBIE_DEV void cubie_sums_sample(struct cubie_sums *s, double t, const cubie_rea
 	s->t1 = t;
 	s->seen++;
 #endif
+}
+
+/* One sample of the summarised variables at time t (f as above). */
+CUBIE_DEV void cubie_sums_sample(struct cubie_sums *s, double t, const cubie_real *y,
+                                 const cubie_real *p, const cubie_real *f)
+{
+	cubie_real x[CUBIE_NV_];
+	cubie_summarised(t, y, p, x);
+	cubie_sums_add(s, t, x, f);
 }
 
 /* The window's metrics into out ([window][variable][slot][stride]). */

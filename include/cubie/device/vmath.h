@@ -1,0 +1,89 @@
+/* The few math functions of the loop itself (not of models) in a form
+ * that vectorizes on the CPU: libm's exp2, log2 and fmax are calls, and a
+ * call keeps a loop from vectorizing. On the GPU they are the built-in
+ * functions. The CPU versions are polynomials in the working precision,
+ * accurate to about an ulp; they serve the step-size controller, whose
+ * inputs are bounded (see control.h). */
+#ifndef CUBIE_DEVICE_VMATH_H
+#define CUBIE_DEVICE_VMATH_H
+
+#if defined(__CUDACC__)
+#define CUBIE_FMAX(a, b) CUBIE_M(fmax)(a, b)
+CUBIE_DEV cubie_real cubie_exp2(cubie_real x) { return CUBIE_M(exp2)(x); }
+CUBIE_DEV cubie_real cubie_log2(cubie_real x) { return CUBIE_M(log2)(x); }
+#else
+/* NaN-propagating where fmax would not: only ever applied to values that
+ * reject the step when NaN anyway */
+#define CUBIE_FMAX(a, b) ((a) > (b) ? (a) : (b))
+
+#if CUBIE_PRECISION == 32
+typedef int cubie_bits_;
+#define CUBIE_MANT_ 23
+#define CUBIE_BIAS_ 127
+#else
+typedef long long cubie_bits_;
+#define CUBIE_MANT_ 52
+#define CUBIE_BIAS_ 1023
+#endif
+union cubie_pun_ {
+	cubie_real r;
+	cubie_bits_ i;
+};
+
+/* 2^x for |x| <= 120 (clamped beyond): 2^n e^(f ln 2), n = round(x),
+ * |f| <= 1/2, the exponential by its Taylor polynomial (terms to
+ * (ln 2 / 2)^7 / 7! in float, ^13 / 13! in double: below half an ulp). */
+CUBIE_DEV cubie_real cubie_exp2(cubie_real x)
+{
+	x = x < CUBIE_R(-120) ? CUBIE_R(-120) : x > CUBIE_R(120) ? CUBIE_R(120) : x;
+	const int ni = (int)(x + CUBIE_R(128.5)) - 128; /* round(x); a cast vectorizes, floor may not */
+	const cubie_real n = (cubie_real)ni;
+	const cubie_real y = (x - n) * CUBIE_R(0.69314718055994530942);
+#if CUBIE_PRECISION == 32
+	const int terms = 7;
+#else
+	const int terms = 13;
+#endif
+	double inv_fact[14]; /* 1 / k!, folded into constants */
+	inv_fact[0] = 1;
+	CUBIE_UNROLL
+	for (int k = 1; k < 14; k++)
+		inv_fact[k] = inv_fact[k - 1] / k;
+	cubie_real p = CUBIE_R(inv_fact[terms]);
+	CUBIE_UNROLL
+	for (int k = terms - 1; k >= 0; k--) /* Horner, one multiply-add a term */
+		p = p * y + CUBIE_R(inv_fact[k]);
+	union cubie_pun_ s;
+	s.i = (cubie_bits_)(ni + CUBIE_BIAS_) << CUBIE_MANT_;
+	return p * s.r;
+}
+
+/* log2 x for normal x > 0: x = m 2^e, m in [sqrt(1/2), sqrt(2)),
+ * ln m = 2 atanh(s) with s = (m - 1) / (m + 1), |s| <= 0.172, by its
+ * series (to s^9 in float, s^21 in double). */
+CUBIE_DEV cubie_real cubie_log2(cubie_real x)
+{
+	union cubie_pun_ u;
+	u.r = x;
+	const cubie_bits_ mask = ((cubie_bits_)1 << CUBIE_MANT_) - 1;
+	int e = (int)(u.i >> CUBIE_MANT_) - CUBIE_BIAS_; /* int: int64 to double may not vectorize */
+	u.i = (u.i & mask) | ((cubie_bits_)CUBIE_BIAS_ << CUBIE_MANT_); /* m in [1, 2) */
+	const int big = u.r > CUBIE_R(1.41421356237309504880);
+	const cubie_real m = big ? u.r * CUBIE_R(0.5) : u.r;
+	e += big;
+	const cubie_real s = (m - CUBIE_R(1)) / (m + CUBIE_R(1)), s2 = s * s;
+#if CUBIE_PRECISION == 32
+	const int terms = 5;
+#else
+	const int terms = 11;
+#endif
+	cubie_real p = CUBIE_R(0);
+	CUBIE_UNROLL
+	for (int k = terms - 1; k >= 0; k--) /* sum of s2^k / (2k + 1) */
+		p = CUBIE_R(1.0 / (2 * k + 1)) + s2 * p;
+	return (cubie_real)e + CUBIE_R(2.88539008177792681472) * s * p; /* 2 / ln 2 */
+}
+#undef CUBIE_MANT_
+#undef CUBIE_BIAS_
+#endif
+#endif
