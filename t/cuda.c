@@ -115,7 +115,10 @@ int main(void)
 		extra[0] = extra[1] = NULL;
 		ok(d <= 1e-9, "%s float64 Robertson, fixed steps: cuda = cpu to %.2e relative", stiff[i], d);
 		d = compare(stiff[i], "float64", "1e-8", 1, &n);
-		ok(d <= 1e-6, "%s float64 Robertson, adaptive at tol 1e-8: cuda = cpu to %.2e relative",
+		/* relative to each series' own scale: y2 peaks at 3.6e-5, so 1e-5 is
+		 * 4e-10 absolute there, under the tolerance; a Newton iteration
+		 * that stops one iterate apart on the two backends moves it that far */
+		ok(d <= 1e-5, "%s float64 Robertson, adaptive at tol 1e-8: cuda = cpu to %.2e relative",
 		   stiff[i], d);
 	}
 	done_testing();
