@@ -11,6 +11,7 @@
  * The reference is built with -O3 -march=native (see Makefile.am).
  * usage: cpu-bench FILE.ini LOG2N [-s SECTION.KEY=VALUE]... */
 #include <cubie/cubie.h>
+#include "bench.h"
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -24,25 +25,6 @@
 /* bench/cpu-ref.c */
 void cpu_ref(int f64, int adaptive, long n, const void *rho, void *out);
 const char *cpu_ref_built(void);
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp);
-	return v[n / 2];
-}
 
 static void die(const char *what, const cubie_error *e)
 {

@@ -8,6 +8,7 @@
  * max(1, |reference|).
  * usage: lorenz-bench FILE.ini LOG2N... [-s SECTION.KEY=VALUE]... */
 #include <cubie/cubie.h>
+#include "bench.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,25 +16,6 @@
 #include <time.h>
 
 #define REPEATS 5
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp);
-	return v[n / 2];
-}
 
 static cubie_config *config(const char *file, int log2n, char **sets, int nsets, int steps)
 {

@@ -10,6 +10,7 @@
  * the benchmark's tolerance (|y - ref| / (1e-10 + 1e-6 |ref|)).
  * usage: stiff-bench FILE.ini LOG2N... [-m METHOD]... [-s SECTION.KEY=VALUE]... */
 #include <cubie/cubie.h>
+#include "bench.h"
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,25 +21,6 @@
 #define N_REF 64
 #define K1_LO 0.02
 #define K1_HI 0.06
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof *v, cmp);
-	return v[n / 2];
-}
 
 static void die(const char *what, const cubie_error *e)
 {
