@@ -128,7 +128,7 @@ static void name_failures(const cubie_result *r)
 	const int32_t *status = st ? st->data : NULL;
 	const double *inputs = in ? in->data : NULL;
 	for (size_t i = 0; status && i < runs && shown < SHOWN; i++) {
-		if (!status[i])
+		if (!CUBIE_STATUS_FAILED(status[i])) /* 0, or stopped by an event */
 			continue;
 		char why[160] = "";
 		static const struct { int bit; const char *what; } words[] = {
@@ -137,6 +137,7 @@ static void name_failures(const cubie_result *r)
 			{CUBIE_STATUS_DT_MIN, "the step fell below dt_min"},
 			{CUBIE_STATUS_SINGULAR, "singular iteration matrix"},
 			{CUBIE_STATUS_NEWTON, "Newton did not converge"},
+			{CUBIE_STATUS_ZENO, "events chattered (Zeno): [events] max_chatter resets in a row"},
 		};
 		for (size_t k = 0; k < sizeof words / sizeof *words; k++)
 			if (status[i] & words[k].bit)

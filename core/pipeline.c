@@ -290,6 +290,7 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 		.sample_ticks = s->grid.sample_ticks,
 		.window_ticks = s->grid.window_ticks,
 		.sums = (void *)(uintptr_t)(sl->d_out + s->n_saves * s->n_save * stride * r),
+		.events = (void *)(uintptr_t)(sl->d_out + (out_rows(s) - s->events.rows) * stride * r),
 	};
 	const size_t i4 = sizeof(int32_t), pitch = k->w ? n : N;
 	void *values = k->w ? sl->h_out : (char *)k->res->values + first * r;
@@ -349,6 +350,11 @@ static size_t streamed_arrays(const cubie_solver *s, const cubie_result *res, co
 			                         out ? (const char *)out + s->n_saves * s->n_save * n *
 			                                                       real_size(s)
 			                             : NULL};
+		m += events_arrays(&s->events, res->ev_names,
+		                   out ? (const char *)out + (out_rows(s) - s->events.rows) * n *
+		                                                 real_size(s)
+		                       : NULL,
+		                   n, dtype, arr + m);
 	}
 	return m;
 }
@@ -370,7 +376,7 @@ static int stream_chunk(cubie_solver *s, struct slot *sl, struct sink *k, cubie_
 	}
 	for (size_t i = 0; i < ni; i++)
 		memcpy(k->inputs + i * n, s->runs.v + i * N + first, n * sizeof(double));
-	cubie_array arr[7];
+	cubie_array arr[CB_MAX_ARRAYS];
 	cubie_output part = res->out;
 	part.arrays = arr;
 	part.n_arrays = streamed_arrays(s, res, sl->h_out, n, arr);
@@ -473,7 +479,8 @@ static cubie_result *new_result(cubie_solver *s, int values)
 		       : store_new(0, run_block_bytes(int_rows(s), N));
 	struct result_shape shape = {s->n_saves, s->save_names, s->n_save, inputs, s->precision,
 	                             values, s->want_steps, s->sums.n_windows, s->sums.names,
-	                             s->sums.n_slots ? s->sums.n_vars * s->sums.n_slots : 0};
+	                             s->sums.n_slots ? s->sums.n_vars * s->sums.n_slots : 0,
+	                             &s->events};
 	cubie_result *res = st ? result_new(st, &s->runs, &shape) : NULL;
 	free(inputs);
 	if (!res && st && st->kept)
@@ -524,7 +531,7 @@ static int solve_into(cubie_solver *s, struct sink *k, cubie_error *e)
 		       (t1 - t_start) * 1e3, (t2 - t1) * 1e3, (cb_now() - t2) * 1e3);
 	}
 	for (size_t i = 0; !rc && i < N; i++)
-		k->res->n_failed += k->res->status[i] != 0;
+		k->res->n_failed += CUBIE_STATUS_FAILED(k->res->status[i]) != 0; /* stopped: not failed */
 	s->stats.kernel_s = s->be->kernel_s;
 	s->stats.solve_s = cb_now() - t_start;
 	return rc;
@@ -583,7 +590,7 @@ static int solve_streamed(cubie_solver *s, const struct plugin *wp, const char *
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
 	}
 	/* the whole result's shapes, with no data */
-	cubie_array arr[7];
+	cubie_array arr[CB_MAX_ARRAYS];
 	cubie_output whole = k.res->out;
 	whole.arrays = arr;
 	whole.n_arrays = streamed_arrays(s, k.res, NULL, s->runs.n_runs, arr);

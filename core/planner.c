@@ -99,9 +99,9 @@ int plan_chunks(size_t bytes_per_run, size_t streams, size_t runs, size_t block,
 int solver_plan(cubie_solver *s, cubie_error *e)
 {
 	size_t r = real_size(s), free_b, total_b;
-	/* inputs, saved values, status, the time reached and, when kept, two
-	 * step counts per run */
-	s->bytes_per_run = (s->runs.n_inputs + s->n_saves * s->n_save) * r +
+	/* inputs, saved values, event times and counts, status, the time
+	 * reached and, when kept, two step counts per run */
+	s->bytes_per_run = (s->runs.n_inputs + s->n_saves * s->n_save + s->events.rows) * r +
 	                   int_rows(s) * sizeof(int32_t) + sizeof(double);
 	if (s->be->ops->mem_info(s->be, &free_b, &total_b))
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "cannot query the %s backend's memory",

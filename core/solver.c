@@ -210,6 +210,7 @@ static int setup(cubie_solver *s, cubie_error *e)
 	int rc;
 	if ((rc = model_build(cfg, &s->model, e)) || (rc = read_settings(s, e)) ||
 	    (rc = resolve_saves(s, e)) || (rc = summaries_read(s, e)) || (rc = grid_plan(s, e)) ||
+	    (rc = events_read(cfg, s->model, &s->events, e)) ||
 	    (rc = runs_build(cfg, s->model, &s->runs, e)))
 		return rc;
 	s->dirs = plugin_dirs(cfg, &s->n_dirs);
@@ -254,9 +255,11 @@ static char *build_source(cubie_solver *s, cubie_error *e)
 		}
 	}
 	summaries_defines(&s->sums, &defs);
+	events_defines(&s->events, &defs);
 	char *model = model_source(s->model, s->save, s->n_save, s->sums.vars,
 	                           s->sums.n_slots ? s->sums.n_vars : 0);
-	char *msrc = model && defs.s ? cb_printf("%s%s%s", defs.s, model, jac ? jac : "") : NULL;
+	char *msrc = model && defs.s ? cb_printf("%s%s%s%s", defs.s, model, jac ? jac : "",
+	                                         s->events.source ? s->events.source : "") : NULL;
 	char *src = msrc ? kernel_source_named(s->precision, msrc, io->source,
 	                                       s->integrator.desc->name) : NULL;
 	free(model);
@@ -382,6 +385,7 @@ void cubie_solver_free(cubie_solver *s)
 	cfg_free_names(s->dirs, s->n_dirs);
 	cfg_free_names(s->save_names, s->n_save);
 	summaries_free(&s->sums);
+	events_free(&s->events);
 	free(s->save);
 	free(s->out_path);
 	runs_free(&s->runs);
@@ -404,6 +408,16 @@ char *cubie_solver_describe(const cubie_solver *s)
 	       s->be->cache_hit ? "from the cache" : "compiled");
 	sb_add(&b, "runs:        %zu, %zu saves of %zu variables\n", s->runs.n_runs, s->n_saves,
 	       s->n_save);
+	if (s->events.n) {
+		static const char *const dir[] = {"down", "both", "up"}, *const act[] = {"record", "stop",
+		                                                                     "reset"};
+		sb_add(&b, "events:      ");
+		for (size_t k = 0; k < s->events.n; k++)
+			sb_add(&b, "%s%s (%s, %s, %d kept)", k ? ", " : "", s->events.names[k],
+			       dir[s->events.dir[k] + 1], act[s->events.act[k]], s->events.count[k]);
+		sb_add(&b, "; located to %g on the step's cubic Hermite interpolant (Illinois)\n",
+		       s->events.tol);
+	}
 	sb_add(&b, "memory:      %zu bytes per run; budget %.3f GiB = %s\n", s->bytes_per_run,
 	       p->budget / 1073741824.0, s->budget_from);
 	sb_add(&b, "plan:        %zu chunk%s x %zu runs over %zu stream%s, allocator %s\n", p->chunks,

@@ -65,6 +65,7 @@ struct cubie_solver {
 	size_t n_saves;
 	struct grid grid;
 	struct summaries sums;
+	struct events events;
 	/* memory */
 	size_t streams_wanted, forced_chunk;
 	size_t bytes_per_run;
@@ -99,14 +100,15 @@ int summaries_read(cubie_solver *s, cubie_error *e);              /* summaries.c
 int grid_plan(cubie_solver *s, cubie_error *e);
 void summaries_defines(const struct summaries *sm, sbuf *b);
 void summaries_free(struct summaries *sm);
-/* Rows of one chunk's output: saved values, then summaries. */
+/* Rows of one chunk's output: saved values, then summaries ... */
 static inline size_t summary_rows(const cubie_solver *s)
 {
 	return s->sums.n_windows * s->sums.n_vars * s->sums.n_slots;
 }
+/* ... then the events' rows (events.c) */
 static inline size_t out_rows(const cubie_solver *s)
 {
-	return s->n_saves * s->n_save + summary_rows(s);
+	return s->n_saves * s->n_save + summary_rows(s) + s->events.rows;
 }
 int solver_plan(cubie_solver *s, cubie_error *e);                  /* planner.c */
 int group_join(cubie_solver *s, const char *name, cubie_error *e);  /* pipeline.c */

@@ -82,11 +82,15 @@ void cubie_solver_set_progress(cubie_solver *s, cubie_progress_fn fn, void *user
  *   "time"    float64 [saves]
  *   "values"  float32|float64 [saves][variables][runs]
  *   "values"  is absent from the summary of a streamed solve (cubie_solve_write)
- *   "status"  int32 [runs]       (CUBIE_STATUS_* bits, 0 = success)
+ *   "status"  int32 [runs]       (CUBIE_STATUS_* bits, 0 = success; STOPPED, a
+ *                                 stop event, is no failure)
  *   "reached" float64 [runs]     (the time each run reached: where a failed one stopped)
  *   "inputs"  float64 [inputs][runs]  (initial states then parameters)
  *   "steps"   int32 [2][runs]      (accepted, rejected steps; only when
- *                                   [output] save names "steps")  */
+ *                                   [output] save names "steps")
+ *   "events.NAME"        float [count][runs] ([events]: its first count crossing
+ *                        times, NaN where none), "events.NAME.count" [runs] (all
+ *                        crossings), "events.NAME.first", ".last" [runs] (asked)  */
 enum { CUBIE_DTYPE_INT32 = 1, CUBIE_DTYPE_FLOAT32, CUBIE_DTYPE_FLOAT64 };
 typedef struct cubie_array {
 	const char *name;
@@ -102,7 +106,7 @@ const cubie_array *cubie_result_array(const cubie_result *r, size_t i);
 const cubie_array *cubie_result_find(const cubie_result *r, const char *name);
 /* Names along an array's axis of variables: saved variables or inputs. */
 const char *const *cubie_result_names(const cubie_result *r, const char *array, size_t *n);
-size_t cubie_result_failed(const cubie_result *r);        /* runs with status != 0 */
+size_t cubie_result_failed(const cubie_result *r);        /* runs failed (see status) */
 /* Through the writer the configuration names; path NULL means [output] file. */
 int cubie_result_write(const cubie_result *r, const cubie_solver *s, const char *path,
                        cubie_error *err);

@@ -67,6 +67,9 @@ CUBIE_DEV void cubie_adaptive_lane(struct cubie_lanes *b, int l, double t_end, d
 	b->rejected[l] = go ? !ok : b->rejected[l];
 	cubie_lane_accept(b, l, take, y_new, f1);
 	const double t_next = last ? t_end : t[l] + (double)h;
+#if CUBIE_EVENTS
+	cubie_ev_detect_lane(b, l, take, t[l], t_next, y);
+#endif
 	t[l] = take ? t_next : t[l];
 	b->reached[l] = act[l] ? t[l] : b->reached[l]; /* a failure stops at the attempt's start */
 	took[l] = take;
@@ -90,6 +93,9 @@ CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, 
 	while (any) {
 		int f0_ok[CUBIE_W], took[CUBIE_W];
 		CUBIE_SHARED(b->f0_ok, ok, l, cubie_adaptive_lane(b, l, t_end, t, act, ok, f0_ok, took));
+#if CUBIE_EVENTS
+		cubie_ev_adaptive(a, b, t, act, f0_ok, t_end);
+#endif
 #if CUBIE_SAMPLE_STEPS
 		cubie_sample(b, t, took);
 #endif

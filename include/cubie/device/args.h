@@ -22,5 +22,6 @@ struct cubie_args {
 	double tick;
 	int n_ticks, save_ticks, sample_ticks, window_ticks;
 	void *sums;         /* [windows][summarised][slots][stride] */
+	void *events;       /* [event rows][stride]: times, counts (events.h) */
 };
 #endif
