@@ -116,63 +116,53 @@ static void test_ball(void)
 	cubie_result_free(r);
 }
 
-/* x'' = -w^2 x from x = 1: the first zero at pi / (2 w), down. */
+/* x'' = -w^2 x from x = 1: the first zero at pi / (2 w), down; the
+ * same function with the other directions as two more events. */
 static const char *osc =
 	"[model]\nstates = x, v\nparameters = w\n[equations]\ndx = v\ndv = -w^2 * x\n"
 	"[initial]\nx = 1\nv = 0\n[parameters]\nw = linspace(0.5, 3, 37)\n"
 	"[events]\nzero = x\nzero.direction = down\nzero.count = 2\n"
+	"any = x\nany.count = 3\nrise = x\nrise.direction = up\n"
 	"[solve]\nintegrator = rk45\nduration = 4\natol = 1e-10\nrtol = 1e-10\n"
 	"[output]\nsave_every = 0.5\n";
 
 static void test_oscillator(void)
 {
 	cubie_error e = {0};
-	const char *tight[] = {"events.tolerance=1e-12", NULL};
-	for (int pass = 0; pass < 2; pass++) {
-		cubie_result *r = solve_text(osc, pass ? tight : NULL, &e);
-		if (!ok(r != NULL, "oscillator solves")) {
-			diag("%s", e.msg);
-			continue;
-		}
-		const cubie_array *t = cubie_result_find(r, "events.zero");
-		const cubie_array *n = cubie_result_find(r, "events.zero.count");
-		double worst = 0;
-		int counts = 1;
-		for (size_t i = 0; i < 37; i++) {
-			double w = 0.5 + 2.5 * (double)i / 36, t0 = M_PI / (2 * w);
-			int want = 4 > t0 ? (4 > t0 + 2 * M_PI / w ? 2 : 1) : 0;
-			want += 4 > t0 + 4 * M_PI / w;
-			counts &= (int)el(n, i) == want;
-			if (want)
-				worst = fmax(worst, fabs(el(t, i) - t0));
-			if (want > 1)
-				worst = fmax(worst, fabs(el(t, 37 + i) - t0 - 2 * M_PI / w));
-			else if (!isnan(el(t, 37 + i)))
-				worst = INFINITY;
-		}
-		ok(worst < 1e-8, "first zeros of x'' = -w^2 x at pi/2w (tolerance %s): %.2e",
-		   pass ? "1e-12" : "1e-9", worst);
-		ok(counts, "down crossings counted over the sweep");
-		is_int(status_of(r, 0), 0, "record leaves the run going");
-		cubie_result_free(r);
+	cubie_result *r = solve_text(osc, NULL, &e);
+	if (!ok(r != NULL, "oscillator solves")) {
+		diag("%s", e.msg);
+		return;
 	}
-	/* both directions: zeros at pi/2w, 3 pi/2w, ... alternate */
-	const char *both[] = {"events.zero.direction=both", "events.zero.count=3", NULL};
-	cubie_result *r = solve_text(osc, both, &e);
-	if (ok(r != NULL, "direction both") || diag("%s", e.msg)) {
-		const cubie_array *t = cubie_result_find(r, "events.zero");
-		double w = 3, worst = 0; /* the last run */
-		for (int k = 0; k < 3; k++)
-			worst = fmax(worst, fabs(el(t, (size_t)k * 37 + 36) - (2 * k + 1) * M_PI / (2 * w)));
-		ok(worst < 1e-8, "both: every zero in turn (%.2e)", worst);
+	const cubie_array *t = cubie_result_find(r, "events.zero");
+	const cubie_array *n = cubie_result_find(r, "events.zero.count");
+	double worst = 0;
+	int counts = 1;
+	for (size_t i = 0; i < 37; i++) {
+		double w = 0.5 + 2.5 * (double)i / 36, t0 = M_PI / (2 * w);
+		int want = 4 > t0 ? (4 > t0 + 2 * M_PI / w ? 2 : 1) : 0;
+		want += 4 > t0 + 4 * M_PI / w;
+		counts &= (int)el(n, i) == want;
+		if (want)
+			worst = fmax(worst, fabs(el(t, i) - t0));
+		if (want > 1)
+			worst = fmax(worst, fabs(el(t, 37 + i) - t0 - 2 * M_PI / w));
+		else if (!isnan(el(t, 37 + i)))
+			worst = INFINITY;
 	}
-	cubie_result_free(r);
+	ok(worst < 1e-8, "first zeros of x'' = -w^2 x at pi/2w: %.2e", worst);
+	ok(counts, "down crossings counted over the sweep");
+	is_int(status_of(r, 0), 0, "record leaves the run going");
+	/* both directions: zeros at pi/2w, 3 pi/2w, ... in turn */
+	const cubie_array *any = cubie_result_find(r, "events.any");
+	double w = 3;
+	worst = 0; /* the last run */
+	for (int k = 0; k < 3; k++)
+		worst = fmax(worst, fabs(el(any, (size_t)k * 37 + 36) - (2 * k + 1) * M_PI / (2 * w)));
+	ok(worst < 1e-8, "both: every zero in turn (%.2e)", worst);
 	/* up only: the first upward zero at 3 pi / 2w */
-	const char *up[] = {"events.zero.direction=up", NULL};
-	r = solve_text(osc, up, &e);
-	if (ok(r != NULL, "direction up") || diag("%s", e.msg))
-		is_near(el(cubie_result_find(r, "events.zero"), 36), 3 * M_PI / 6, 1e-8,
-		        "up: the first upward zero");
+	is_near(el(cubie_result_find(r, "events.rise"), 36), 3 * M_PI / 6, 1e-8,
+	        "up: the first upward zero");
 	cubie_result_free(r);
 }
 
@@ -437,6 +427,95 @@ static void test_refusals(void)
 	refused("events.bounce.action=v := (1", NULL, "syntax error", "a syntax error in a reset");
 }
 
+/* The kernel with events through NVRTC, where NVRTC is (no GPU needed). */
+static void test_nvrtc(void)
+{
+	const char *inis[] = {ball, osc};
+	for (int k = 0; k < 2; k++) {
+		char *p = write_tmp("events", inis[k]);
+		cubie_config *c = NULL;
+		cubie_error e = {0};
+		char *report = NULL;
+		if (!cubie_config_load(p, &c, &e))
+			report = cubie_compile_check(c, "sm_80", &e);
+		if (!report && (strstr(e.msg, "NVRTC") || strstr(e.msg, "nvrtc")))
+			skip("no NVRTC here");
+		else
+			(void)(ok(report != NULL, "NVRTC compiles the %s kernel with events",
+			          k ? "oscillator" : "bouncing ball") || diag("%s", e.msg));
+		free(report);
+		cubie_config_free(c);
+		unlink(p);
+		free(p);
+	}
+}
+
+/* GPU against CPU (in the style of t/cuda.c; skipped without a GPU):
+ * the same crossings, counts and statuses. Times agree to the tolerances:
+ * fused multiply-adds on the GPU move the steps by rounding. */
+static void gpu_vs_cpu(const char *ini, const char *const *set, const char *what, double tol)
+{
+	const char *ov[8];
+	size_t n = 0;
+	for (; set && set[n] && n < 6; n++)
+		ov[n] = set[n];
+	ov[n] = "device.backend=cpu", ov[n + 1] = NULL;
+	cubie_error e = {0};
+	cubie_result *a = solve_text(ini, ov, &e);
+	ov[n] = "device.backend=cuda";
+	cubie_result *b = a ? solve_text(ini, ov, &e) : NULL;
+	if (!ok(a && b, "%s: solves on both backends", what)) {
+		diag("%s", e.msg);
+		cubie_result_free(a);
+		cubie_result_free(b);
+		return;
+	}
+	double worst = 0;
+	int same = 1;
+	for (size_t i = 0; i < cubie_result_count(a); i++) {
+		const cubie_array *x = cubie_result_array(a, i);
+		const cubie_array *y = cubie_result_find(b, x->name);
+		if (strncmp(x->name, "events.", 7) && strcmp(x->name, "status"))
+			continue;
+		size_t m = x->shape[0] * (x->ndim > 1 ? x->shape[1] : 1);
+		same &= y && y->shape[0] == x->shape[0];
+		for (size_t j = 0; same && j < m; j++) {
+			if (x->dtype == CUBIE_DTYPE_INT32) {
+				same &= ((const int32_t *)x->data)[j] == ((const int32_t *)y->data)[j];
+				continue;
+			}
+			double u = el(x, j), v = el(y, j);
+			same &= isnan(u) == isnan(v);
+			if (!isnan(u))
+				worst = fmax(worst, fabs(u - v));
+		}
+	}
+	ok(same && worst <= tol, "%s: cuda = cpu (statuses, counts; times to %.2e)", what, worst);
+	cubie_result_free(a);
+	cubie_result_free(b);
+}
+
+static void test_gpu(void)
+{
+	backend *b;
+	cubie_error e = {0};
+	if (backend_cuda_open(0, 0, &b, &e)) {
+		skip("no CUDA device: events on the GPU not compared");
+		return;
+	}
+	b->ops->close(b);
+	const char *fixed[] = {"solve.integrator=rk4", "solve.controller=fixed", "solve.dt=0.01", NULL};
+	const char *f32[] = {"solve.precision=float32", "solve.atol=1e-6", "solve.rtol=1e-6", NULL};
+	const char *zeno[] = {"parameters.e=linspace(0.3, 0.95, 1000)", "solve.duration=3", NULL};
+	const char *stop[] = {"events.zero.action=stop", NULL};
+	gpu_vs_cpu(ball, NULL, "bouncing ball, rk45", 1e-8);
+	gpu_vs_cpu(ball, fixed, "bouncing ball, rk4 fixed", 1e-9);
+	gpu_vs_cpu(ball, f32, "bouncing ball, float32", 1e-4);
+	gpu_vs_cpu(ball, zeno, "1000 balls, Zeno and not", 1e-6);
+	gpu_vs_cpu(osc, NULL, "oscillator zeros, three directions", 1e-8);
+	gpu_vs_cpu(osc, stop, "oscillator stop", 1e-8);
+}
+
 int main(void)
 {
 	test_ball();
@@ -448,6 +527,8 @@ int main(void)
 	test_chunking();
 	test_writers();
 	test_refusals();
+	test_nvrtc();
+	test_gpu();
 	done_testing();
 	return tap_exit();
 }
