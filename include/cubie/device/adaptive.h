@@ -68,7 +68,10 @@ CUBIE_DEV void cubie_adaptive_lane(struct cubie_lanes *b, int l, double t_end, d
 	cubie_lane_accept(b, l, take, y_new, f1);
 	const double t_next = last ? t_end : t[l] + (double)h;
 #if CUBIE_EVENTS
-	cubie_ev_detect_lane(b, l, take, t[l], t_next, y);
+	CUBIE_UNROLL /* the step's start (b->y has moved) */
+	for (int j = 0; j < CUBIE_NSTATES; j++)
+		b->ev_y0[j][l] = y[j];
+	cubie_ev_detect_lane(b, l, take, t[l], t_next);
 #endif
 	t[l] = take ? t_next : t[l];
 	b->reached[l] = act[l] ? t[l] : b->reached[l]; /* a failure stops at the attempt's start */

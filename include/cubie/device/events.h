@@ -27,6 +27,17 @@
 #ifndef CUBIE_DEVICE_EVENTS_H
 #define CUBIE_DEVICE_EVENTS_H
 
+/* The rare path out of line on the cpu, so that the step loop around it
+ * stays small; inlined on the GPU, where the lanes live in registers that
+ * a call would send to local memory. */
+#if defined(__CUDACC__)
+#define CUBIE_EV_COLD CUBIE_DEV
+#elif defined(__GNUC__)
+#define CUBIE_EV_COLD static __attribute__((noinline, cold))
+#else
+#define CUBIE_EV_COLD static
+#endif
+
 #define CUBIE_EV_RECORD 0
 #define CUBIE_EV_STOP 1
 #define CUBIE_EV_RESET 2
@@ -39,11 +50,18 @@ CUBIE_DEV int cubie_ev_cross(int dir, cubie_real g0, cubie_real g1)
 	return dir > 0 ? up : dir < 0 ? down : up | down;
 }
 
-/* After lane l's step from (t0, y0) to t1 (b->y already moved; take: the
- * step counts): remember the step, and flag a crossing for the scalar
- * pass. Without one, the step's end becomes the new reference. */
-CUBIE_DEV void cubie_ev_detect_lane(struct cubie_lanes *b, int l, int take, double t0, double t1,
-                                    const cubie_real *y0)
+/* Before lane l's step: its start, in case the step crosses. */
+CUBIE_DEV void cubie_ev_keep_lane(struct cubie_lanes *b, int l)
+{
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NSTATES; j++)
+		b->ev_y0[j][l] = b->y[j][l];
+}
+
+/* After lane l's step from (t0, b->ev_y0) to t1 (b->y already moved; take:
+ * the step counts): flag a crossing for the scalar pass. Without one, the
+ * step's end becomes the new reference. */
+CUBIE_DEV void cubie_ev_detect_lane(struct cubie_lanes *b, int l, int take, double t0, double t1)
 {
 	const int dir[CUBIE_NEVENTS] = CUBIE_EV_DIR;
 	cubie_real y[CUBIE_NSTATES], p[CUBIE_NP_], g[CUBIE_NEVENTS];
@@ -58,16 +76,14 @@ CUBIE_DEV void cubie_ev_detect_lane(struct cubie_lanes *b, int l, int take, doub
 	CUBIE_UNROLL
 	for (int k = 0; k < CUBIE_NEVENTS; k++)
 		hit |= cubie_ev_cross(dir[k], b->ev_g[k][l], g[k]);
-	take &= b->ev_on;
 	hit &= take;
 	CUBIE_UNROLL
 	for (int k = 0; k < CUBIE_NEVENTS; k++)
 		b->ev_g[k][l] = take & !hit ? g[k] : b->ev_g[k][l];
-	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NSTATES; j++)
-		b->ev_y0[j][l] = hit ? y0[j] : b->ev_y0[j][l];
-	b->ev_t0[l] = hit ? t0 : b->ev_t0[l];
-	b->ev_t1[l] = hit ? t1 : b->ev_t1[l];
+	/* read only after a hit, before the next step: unconditional stores
+	 * (selects of doubles on an int flag stop GCC from vectorizing) */
+	b->ev_t0[l] = t0;
+	b->ev_t1[l] = t1;
 	b->ev_hit[l] = hit;
 }
 
@@ -136,7 +152,7 @@ CUBIE_DEV void cubie_ev_record(const struct cubie_args *a, struct cubie_lanes *b
  * and handled in time order. Returns 1 when the earliest stop or reset
  * took place: the lane's state is then the one at b->ev_t0[l] (reset, or
  * stopped with its status set), and the step goes on from there. */
-CUBIE_DEV int cubie_ev_handle(const struct cubie_args *a, struct cubie_lanes *b, int l)
+CUBIE_EV_COLD int cubie_ev_handle(const struct cubie_args *a, struct cubie_lanes *b, int l)
 {
 	const int dir[CUBIE_NEVENTS] = CUBIE_EV_DIR, act[CUBIE_NEVENTS] = CUBIE_EV_ACT;
 	const double t0 = b->ev_t0[l], t1 = b->ev_t1[l], h = t1 - t0;
@@ -200,6 +216,8 @@ CUBIE_DEV int cubie_ev_handle(const struct cubie_args *a, struct cubie_lanes *b,
 CUBIE_DEV void cubie_ev_adaptive(const struct cubie_args *a, struct cubie_lanes *b, double *t,
                                  int *act, int *f0_ok, double t_end)
 {
+	if (!b->ev_on) /* settling: no events (the lanes flag without looking) */
+		return;
 	for (int l = 0; l < CUBIE_W; l++)
 		if (b->ev_hit[l] && cubie_ev_handle(a, b, l)) {
 			t[l] = b->ev_t0[l];
@@ -213,6 +231,8 @@ CUBIE_DEV void cubie_ev_adaptive(const struct cubie_args *a, struct cubie_lanes 
  * rest handled alike. steps: the lane's steps so far, for one that ends. */
 CUBIE_DEV void cubie_ev_fixed(const struct cubie_args *a, struct cubie_lanes *b, int steps)
 {
+	if (!b->ev_on)
+		return;
 	for (int l = 0; l < CUBIE_W; l++)
 		while (b->ev_hit[l] && cubie_ev_handle(a, b, l)) {
 			const double t0 = b->ev_t0[l], t1 = b->ev_t1[l];
@@ -222,10 +242,8 @@ CUBIE_DEV void cubie_ev_fixed(const struct cubie_args *a, struct cubie_lanes *b,
 			}
 			if (!(t0 < t1))
 				break;
-			cubie_real y0[CUBIE_NSTATES], y_new[CUBIE_NSTATES], err[CUBIE_NSTATES];
-			cubie_real f1[CUBIE_NSTATES];
-			for (int j = 0; j < CUBIE_NSTATES; j++)
-				y0[j] = b->y[j][l];
+			cubie_real y_new[CUBIE_NSTATES], err[CUBIE_NSTATES], f1[CUBIE_NSTATES];
+			cubie_ev_keep_lane(b, l);
 			const int fail = cubie_lane_step(b, l, t0, CUBIE_R(t1 - t0), 0, y_new, err, f1);
 			if (fail) {
 				b->status[l] = fail;
@@ -233,7 +251,7 @@ CUBIE_DEV void cubie_ev_fixed(const struct cubie_args *a, struct cubie_lanes *b,
 				break;
 			}
 			cubie_lane_accept(b, l, 1, y_new, f1);
-			cubie_ev_detect_lane(b, l, 1, t0, t1, y0);
+			cubie_ev_detect_lane(b, l, 1, t0, t1);
 		}
 }
 

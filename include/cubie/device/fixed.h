@@ -15,10 +15,7 @@ CUBIE_DEV void cubie_fixed_lane(struct cubie_lanes *b, int l, double ts, cubie_r
 	cubie_real y_new[CUBIE_NSTATES], err[CUBIE_NSTATES], f1[CUBIE_NSTATES];
 	const int fail = cubie_lane_step(b, l, ts, h, f0_ok, y_new, err, f1);
 #if CUBIE_EVENTS
-	cubie_real y0[CUBIE_NSTATES];
-	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NSTATES; j++)
-		y0[j] = b->y[j][l];
+	cubie_ev_keep_lane(b, l);
 #endif
 #if CUBIE_STEP_STATUS || CUBIE_EVENTS /* a stopped run keeps its state too */
 	/* a failing run keeps its state and the steps it had taken */
@@ -32,7 +29,7 @@ CUBIE_DEV void cubie_fixed_lane(struct cubie_lanes *b, int l, double ts, cubie_r
 	cubie_lane_accept(b, l, 1, y_new, f1);
 #endif
 #if CUBIE_EVENTS
-	cubie_ev_detect_lane(b, l, !b->status[l], ts, ts + (double)h, y0);
+	cubie_ev_detect_lane(b, l, !b->status[l], ts, ts + (double)h);
 #endif
 }
 
