@@ -58,10 +58,12 @@ CUBIE_DEV void cubie_ev_keep_lane(struct cubie_lanes *b, int l)
 		b->ev_y0[j][l] = b->y[j][l];
 }
 
-/* After lane l's step from (t0, b->ev_y0) to t1 (b->y already moved; take:
- * the step counts): flag a crossing for the scalar pass. Without one, the
- * step's end becomes the new reference. */
-CUBIE_DEV void cubie_ev_detect_lane(struct cubie_lanes *b, int l, int take, double t0, double t1)
+/* After lane l's step to t1 from b->ev_y0 (b->y already moved; take: the
+ * step counts): flag a crossing for the scalar pass, which learns the
+ * step's times from the caller (double stores here, GCC's "complicated
+ * access pattern", would keep the lane loop from vectorizing). Without a
+ * crossing, the step's end becomes the new reference. */
+CUBIE_DEV void cubie_ev_detect_lane(struct cubie_lanes *b, int l, int take, double t1)
 {
 	const int dir[CUBIE_NEVENTS] = CUBIE_EV_DIR;
 	cubie_real y[CUBIE_NSTATES], p[CUBIE_NP_], g[CUBIE_NEVENTS];
@@ -80,10 +82,6 @@ CUBIE_DEV void cubie_ev_detect_lane(struct cubie_lanes *b, int l, int take, doub
 	CUBIE_UNROLL
 	for (int k = 0; k < CUBIE_NEVENTS; k++)
 		b->ev_g[k][l] = take & !hit ? g[k] : b->ev_g[k][l];
-	/* read only after a hit, before the next step: unconditional stores
-	 * (selects of doubles on an int flag stop GCC from vectorizing) */
-	b->ev_t0[l] = t0;
-	b->ev_t1[l] = t1;
 	b->ev_hit[l] = hit;
 }
 
@@ -211,48 +209,70 @@ CUBIE_EV_COLD int cubie_ev_handle(const struct cubie_args *a, struct cubie_lanes
 	return 1;
 }
 
+/* Any lane flagged? (an OR reduction, vectorized: the pass below is a
+ * scalar loop, worth skipping on the many steps without a crossing) */
+CUBIE_DEV int cubie_ev_any(const struct cubie_lanes *b)
+{
+	int any = 0;
+	for (int l = 0; l < CUBIE_W; l++)
+		any |= b->ev_hit[l];
+	return any & b->ev_on;
+}
+
 /* Adaptive steps: a lane whose state changed at an event goes on from
  * there with a new step (its f0 recomputed), unless it stopped. */
-CUBIE_DEV void cubie_ev_adaptive(const struct cubie_args *a, struct cubie_lanes *b, double *t,
-                                 int *act, int *f0_ok, double t_end)
+CUBIE_DEV void cubie_ev_adaptive(const struct cubie_args *a, struct cubie_lanes *b,
+                                 const double *t_prev, double *t, int *act, int *f0_ok,
+                                 double t_end)
 {
-	if (!b->ev_on) /* settling: no events (the lanes flag without looking) */
+	if (!cubie_ev_any(b)) /* (settling: no events, the lanes flag without looking) */
 		return;
-	for (int l = 0; l < CUBIE_W; l++)
-		if (b->ev_hit[l] && cubie_ev_handle(a, b, l)) {
+	for (int l = 0; l < CUBIE_W; l++) {
+		if (!b->ev_hit[l])
+			continue;
+		b->ev_t0[l] = t_prev[l];
+		b->ev_t1[l] = t[l];
+		if (cubie_ev_handle(a, b, l)) {
 			t[l] = b->ev_t0[l];
 			act[l] = !b->status[l] && t[l] < t_end;
 			f0_ok[l] = 0;
 		}
+	}
 }
 
 /* Fixed steps: a lane whose state changed at an event integrates the rest
  * of the step from there (its lanes stay in lockstep), crossings in that
  * rest handled alike. steps: the lane's steps so far, for one that ends. */
-CUBIE_DEV void cubie_ev_fixed(const struct cubie_args *a, struct cubie_lanes *b, int steps)
+CUBIE_DEV void cubie_ev_fixed(const struct cubie_args *a, struct cubie_lanes *b, double t0,
+                              double t1, int steps)
 {
-	if (!b->ev_on)
+	if (!cubie_ev_any(b))
 		return;
-	for (int l = 0; l < CUBIE_W; l++)
+	for (int l = 0; l < CUBIE_W; l++) {
+		if (!b->ev_hit[l])
+			continue;
+		b->ev_t0[l] = t0;
+		b->ev_t1[l] = t1;
 		while (b->ev_hit[l] && cubie_ev_handle(a, b, l)) {
-			const double t0 = b->ev_t0[l], t1 = b->ev_t1[l];
+			const double from = b->ev_t0[l];
 			if (b->status[l]) {
 				b->accepted[l] = steps;
 				break;
 			}
-			if (!(t0 < t1))
+			if (!(from < t1))
 				break;
 			cubie_real y_new[CUBIE_NSTATES], err[CUBIE_NSTATES], f1[CUBIE_NSTATES];
 			cubie_ev_keep_lane(b, l);
-			const int fail = cubie_lane_step(b, l, t0, CUBIE_R(t1 - t0), 0, y_new, err, f1);
+			const int fail = cubie_lane_step(b, l, from, CUBIE_R(t1 - from), 0, y_new, err, f1);
 			if (fail) {
 				b->status[l] = fail;
 				b->accepted[l] = steps;
 				break;
 			}
 			cubie_lane_accept(b, l, 1, y_new, f1);
-			cubie_ev_detect_lane(b, l, 1, t0, t1);
+			cubie_ev_detect_lane(b, l, 1, t1);
 		}
+	}
 }
 
 /* Before the run: events off (the settling time has none). */

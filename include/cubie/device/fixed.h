@@ -29,7 +29,7 @@ CUBIE_DEV void cubie_fixed_lane(struct cubie_lanes *b, int l, double ts, cubie_r
 	cubie_lane_accept(b, l, 1, y_new, f1);
 #endif
 #if CUBIE_EVENTS
-	cubie_ev_detect_lane(b, l, !b->status[l], ts, ts + (double)h);
+	cubie_ev_detect_lane(b, l, !b->status[l], ts + (double)h);
 #endif
 }
 
@@ -61,7 +61,7 @@ CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, 
 		/* f0 holds f(t, y) after the first step, with FSAL only */
 		CUBIE_SHARED(CUBIE_FSAL && b->f0_ok, ok, l, cubie_fixed_lane(b, l, ts, h, ok, done, s));
 #if CUBIE_EVENTS
-		cubie_ev_fixed(a, b, done + s + 1);
+		cubie_ev_fixed(a, b, ts, ts + (double)h, done + s + 1);
 #endif
 		b->f0_ok = CUBIE_FSAL;
 #if CUBIE_SAMPLE_STEPS
