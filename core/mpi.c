@@ -137,7 +137,8 @@ int mpi_threads(int threads)
 /* ---- the job's state on rank 0 ---- */
 
 /* A finished block: runs [first, first + n), packed as the output's arrays
- * (all but "time"), each [rows][n], one after another. */
+ * (all but "time"), each [rows][n], one after another, each starting on 8
+ * bytes (writers read the doubles in place). */
 struct piece {
 	size_t first, n;
 	unsigned char *buf; /* 2 uint64 (first, n), then the arrays */
@@ -152,6 +153,7 @@ struct job {
 	struct piece *pending; /* blocks waiting for earlier ones, by first */
 	size_t written, done;  /* runs written in order; runs arrived */
 	int workers_left, local_done;
+	int asked; /* ranks that asked for their first block */
 	/* the first failure */
 	int failed, code;
 	char msg[MSG];
@@ -184,7 +186,12 @@ static size_t dtype_bytes(int dtype)
 	return dtype == CUBIE_DTYPE_FLOAT64 ? 8 : 4;
 }
 
-/* Bytes of a packed block, per run. */
+static size_t pad8(size_t bytes)
+{
+	return (bytes + 7) & ~(size_t)7;
+}
+
+/* Bytes of a packed block, per run, about (pad8 adds up to 7 an array). */
 static size_t run_bytes(const cubie_solver *s)
 {
 	return out_rows(s) * real_size(s) + int_rows(s) * 4 + 8 + s->runs.n_inputs * 8;
@@ -245,8 +252,13 @@ static int solve_block(cubie_solver *s, const struct run_table *full, size_t fir
 		rc = cubie_solve(s, &r, e);
 	if (rc)
 		return rc;
-	*bytes = 16 + n * run_bytes(s);
-	unsigned char *p = *out = malloc(*bytes);
+	*bytes = 16;
+	for (size_t i = 0; i < cubie_result_count(r); i++) {
+		const cubie_array *a = cubie_result_array(r, i);
+		if (strcmp(a->name, "time"))
+			*bytes += pad8(array_rows(a) * n * dtype_bytes(a->dtype));
+	}
+	unsigned char *p = *out = calloc(1, *bytes);
 	if (!p) {
 		cubie_result_free(r);
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
@@ -261,7 +273,7 @@ static int solve_block(cubie_solver *s, const struct run_table *full, size_t fir
 			continue;
 		size_t b = array_rows(a) * n * dtype_bytes(a->dtype);
 		memcpy(p, a->data, b);
-		p += b;
+		p += pad8(b);
 	}
 	cubie_result_free(r);
 	if ((size_t)(p - *out) != *bytes) {
@@ -292,7 +304,7 @@ static void deliver(struct job *j, struct piece *pc)
 		for (size_t r = 0; to && to->data && r < rows; r++)
 			memcpy((char *)(uintptr_t)to->data + (r * j->N + pc->first) * es,
 			       p + r * pc->n * es, pc->n * es);
-		p += b;
+		p += pad8(b);
 	}
 	j->done += pc->n;
 	if (j->progress)
@@ -319,7 +331,7 @@ static void deliver(struct job *j, struct piece *pc)
 				part[i] = j->arr[i];
 				part[i].shape[part[i].ndim - 1] = pc->n;
 				part[i].data = p;
-				p += array_rows(&part[i]) * pc->n * dtype_bytes(part[i].dtype);
+				p += pad8(array_rows(&part[i]) * pc->n * dtype_bytes(part[i].dtype));
 			}
 			out.arrays = part;
 			out.n_arrays = j->n_arr;
@@ -398,11 +410,21 @@ static void *serve(void *arg)
 			continue;
 		}
 		struct piece *pc = NULL;
+		if (st.MPI_TAG == TAG_REQ) {
+			pthread_mutex_lock(&j->lock);
+			j->asked++;
+			pthread_mutex_unlock(&j->lock);
+		}
 		if (st.MPI_TAG == TAG_DATA) {
 			uint64_t head[2];
 			memcpy(head, buf, 16);
 			pc = malloc(sizeof *pc);
-			if (!pc || (size_t)count != 16 + head[1] * run_bytes(j->s) ||
+			size_t want = 16;
+			for (size_t i = 0; i < j->n_arr; i++)
+				if (strcmp(j->arr[i].name, "time"))
+					want += pad8(array_rows(&j->arr[i]) * head[1] *
+					             dtype_bytes(j->arr[i].dtype));
+			if (!pc || (size_t)count != want ||
 			    head[0] != inflight[2 * from]) {
 				fail_once(j, CUBIE_ERR_RUNTIME, "rank %d sent a malformed block", from);
 				free(pc);
@@ -483,6 +505,15 @@ static int leader(struct job *j, const struct plugin *wp, const char *path,
 	int threaded = threads_ok && !j->failed && pthread_create(&th, NULL, serve, j) == 0;
 	if (!threaded)
 		j->local_done = 1; /* rank 0 only hands out and writes */
+	/* Tests that kill a rank: every rank gets a block, however slow its
+	 * start, since rank 0 begins its own only when every rank has asked. */
+	const char *kill_at = getenv("CUBIE_TEST_MPI_KILL");
+	for (int asked = 0; threaded && kill_at && *kill_at && asked < size - 1;) {
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
+		pthread_mutex_lock(&j->lock);
+		asked = j->failed ? size : j->asked;
+		pthread_mutex_unlock(&j->lock);
+	}
 	while (threaded) {
 		size_t first, n, bytes;
 		unsigned char *buf = NULL;

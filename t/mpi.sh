@@ -111,6 +111,7 @@ ls "$tmp" >"$tmp/list"
 n=$((n + 1))
 if grep -q '^k\.csv' "$tmp/list"; then echo "not ok $n - ... and leaves no output"; failed=1
 else echo "ok $n - ... and leaves no output, nor a temporary"; fi
+rm -rf "$tmp"/k.csv*
 CUBIE_MPI_BLOCK=2 CUBIE_TEST_MPI_KILL=0:2 check "rank 0 killed: the job fails" 137 \
 	mpi 2 run "$tmp/m.ini" -q -o "$tmp/k.csv"
 n=$((n + 1))
