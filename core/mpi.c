@@ -602,6 +602,7 @@ int mpi_solve_write(cubie_solver *s, const struct plugin *wp, const char *path,
 	/* the solver's own run table: each block is a solve of its own */
 	struct run_table full;
 	struct ending end = {0};
+	struct plan plan = s->plan;
 	cubie_progress_fn progress = s->progress;
 	void *progress_user = s->progress_user;
 	int rc = 0;
@@ -626,11 +627,12 @@ int mpi_solve_write(cubie_solver *s, const struct plugin *wp, const char *path,
 		worker(s, &full, &we);
 	}
 	MPI_Bcast(&end, sizeof end, MPI_BYTE, 0, MPI_COMM_WORLD);
-	/* back to the whole run table, for what the caller does next */
-	cubie_error ie = {0};
-	if (cubie_solver_set_inputs(s, full.v, full.n_runs, &ie) && !end.rc)
-		end.rc = 1, rc = cb_fail(e, ie.code, "%s", ie.msg);
-	runs_free(&full);
+	/* back to the whole run table and its plan, for what the caller does
+	 * next: no copy, the table is still the one it was */
+	runs_free(&s->runs);
+	s->runs = full;
+	s->runs_gen++;
+	s->plan = plan;
 	s->progress = progress;
 	free((void *)inflight);
 	inflight = NULL;
