@@ -24,6 +24,7 @@
  * runs. A rank that dies ends the job through the launcher (Open MPI stops
  * the others): the output was never renamed, and rank 0's signal handler
  * removes its temporary and names the blocks that were in progress. */
+#define _GNU_SOURCE /* on_exit */
 #include "config.h"
 #include "ranks.h"
 
@@ -43,6 +44,7 @@
 enum { TAG_REQ = 1, TAG_DATA, TAG_FAIL, TAG_BLOCK, MSG = 1024 };
 
 static int inited, rank, size = 1, local_rank, local_size = 1, threads_ok;
+static int job_over; /* this rank has been through mpi_solve_write */
 
 static void finalize(void)
 {
@@ -51,6 +53,19 @@ static void finalize(void)
 	if (!done)
 		MPI_Finalize();
 }
+
+#ifdef __GLIBC__
+/* A rank that fails before the job's solve (a GPU it cannot open, a
+ * compile that fails there only) would leave the others waiting for it
+ * where the launcher does not stop a job for one exit status (srun
+ * without --kill-on-bad-exit): it takes the job down instead. */
+static void leave(int status, void *arg)
+{
+	if (status && size > 1 && !job_over)
+		MPI_Abort(MPI_COMM_WORLD, status);
+	finalize();
+}
+#endif
 
 /* Started by an MPI launcher? ($CUBIE_MPI=0 or 1 says so instead.) */
 static int launched(void)
@@ -79,7 +94,11 @@ static void init(void)
 		if (!launched() ||
 		    MPI_Init_thread(NULL, NULL, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS)
 			return;
+#ifdef __GLIBC__
+		on_exit(leave, NULL);
+#else
 		atexit(finalize);
+#endif
 	}
 	threads_ok = provided >= MPI_THREAD_SERIALIZED;
 	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -321,7 +340,10 @@ static void deliver(struct job *j, struct piece *pc)
 	*at = pc;
 	while ((pc = j->pending) && pc->first == j->written) {
 		j->pending = pc->next;
-		if (!j->failed && j->w) {
+		pthread_mutex_lock(&j->lock);
+		int failed = j->failed;
+		pthread_mutex_unlock(&j->lock);
+		if (!failed && j->w) {
 			cubie_output out = j->sum->out;
 			char msg[MSG] = "";
 			p = pc->buf + 16;
@@ -395,15 +417,11 @@ static void *serve(void *arg)
 		MPI_Recv(buf, count, MPI_BYTE, from, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
 		if (st.MPI_TAG == TAG_FAIL) {
 			buf[count > 0 ? count - 1 : 0] = 0;
-			fail_once(j, CUBIE_ERR_RUNTIME, "rank %d, runs [%zu, %zu): %s", from,
-			          inflight[2 * from], inflight[2 * from] + inflight[2 * from + 1],
-			          count > 1 ? (char *)buf + 1 : "failed");
 			/* the code first, then the message */
-			if (count > 0 && buf[0]) {
-				pthread_mutex_lock(&j->lock);
-				j->code = buf[0];
-				pthread_mutex_unlock(&j->lock);
-			}
+			fail_once(j, count > 0 && buf[0] ? buf[0] : CUBIE_ERR_RUNTIME,
+			          "rank %d, runs [%zu, %zu): %s", from, inflight[2 * from],
+			          inflight[2 * from] + inflight[2 * from + 1],
+			          count > 1 ? (char *)buf + 1 : "failed");
 			inflight[2 * from + 1] = 0;
 			j->workers_left--;
 			free(buf);
@@ -627,6 +645,7 @@ int mpi_solve_write(cubie_solver *s, const struct plugin *wp, const char *path,
 		worker(s, &full, &we);
 	}
 	MPI_Bcast(&end, sizeof end, MPI_BYTE, 0, MPI_COMM_WORLD);
+	job_over = 1;
 	/* back to the whole run table and its plan, for what the caller does
 	 * next: no copy, the table is still the one it was */
 	runs_free(&s->runs);
