@@ -6,6 +6,7 @@
 #include "config.h"
 #include "solver.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -269,6 +270,8 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 		sl->packed_first = first;
 		sl->packed_n = n;
 	}
+	/* fixed steps in a whole tick, and their length: no double division per tick on the device */
+	const double tick_steps = s->dt > 0 ? ceil(s->grid.tick / s->dt - 1e-9) : 0;
 	struct cubie_args a = {
 		.y0 = (const void *)(uintptr_t)sl->d_in,
 		.params = (const void *)(uintptr_t)(sl->d_in + s->model->n_states * stride * r),
@@ -285,6 +288,8 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 		.save_every = s->save_every,
 		.settle = s->settle,
 		.tick = s->grid.tick,
+		.tick_steps = tick_steps,
+		.tick_h = tick_steps > 0 ? s->grid.tick / tick_steps : 0,
 		.n_ticks = s->grid.n_ticks,
 		.save_ticks = s->grid.save_ticks,
 		.sample_ticks = s->grid.sample_ticks,

@@ -30,11 +30,15 @@ CUBIE_DEV void cubie_fixed_lane(struct cubie_lanes *b, int l, double ts, cubie_r
 CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, double t_start,
                              double t_end)
 {
-	/* the 1e-9 keeps dt = interval / n from taking an extra step */
-	double nd = ceil((t_end - t_start) / a->dt - 1e-9);
+	/* the 1e-9 keeps dt = interval / n from taking an extra step; a whole
+	 * tick's count and step come from the host (no double division per
+	 * tick) */
+	const double span = t_end - t_start;
+	const int whole = a->tick_steps > 0 && fabs(span - a->tick) <= 1e-12 * a->tick;
+	double nd = whole ? a->tick_steps : ceil(span / a->dt - 1e-9);
 	if (nd < 1)
 		nd = 1;
-	const double hd = (t_end - t_start) / nd;
+	const double hd = whole ? a->tick_h : span / nd;
 	const cubie_real h = CUBIE_R(hd);
 	/* the lanes still running have all taken the same steps */
 	int done = 0, live = 0;

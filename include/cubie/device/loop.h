@@ -307,23 +307,40 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i0)
 	int window = 0;
 #endif
 	const int n_ticks = a->n_ticks;
-	int save = 1;
+	/* ticks to the next save, sample and window: countdowns, not a modulo
+	 * per tick (an integer division is dear on a GPU) */
+	int save = 1, to_save = a->save_ticks;
+#if CUBIE_NSUMVARS
+	int to_sample = a->sample_ticks, to_window = a->window_ticks;
+#endif
 	for (int k = 1; k <= n_ticks; k++) {
 		const double t_start = a->t0 + (double)(k - 1) * a->tick;
 		const double t_end = k == n_ticks ? a->t0 + a->duration : a->t0 + (double)k * a->tick;
-		cubie_advance(a, &b, t_start, t_end);
-		cubie_check(&b);
-#if CUBIE_NSUMVARS && CUBIE_SAMPLE_TICKS
-		if (k % a->sample_ticks == 0 || k == n_ticks)
-			cubie_sample_at(&b, t_end, 0);
-#endif
-		if (k % a->save_ticks == 0 || k == n_ticks)
-			cubie_store(a, &b, i0, save++, t_end);
+		const int last = k == n_ticks, saves = --to_save == 0 || last;
 #if CUBIE_NSUMVARS
-		if (k % a->window_ticks == 0 || k == n_ticks) {
+		const int ends_window = --to_window == 0 || last;
+#else
+		const int ends_window = 0;
+#endif
+		cubie_advance(a, &b, t_start, t_end);
+		if (saves || ends_window) /* what is written is checked, nothing else */
+			cubie_check(&b);
+#if CUBIE_NSUMVARS && CUBIE_SAMPLE_TICKS
+		if (--to_sample == 0 || last) {
+			cubie_sample_at(&b, t_end, 0);
+			to_sample = a->sample_ticks;
+		}
+#endif
+		if (saves) {
+			cubie_store(a, &b, i0, save++, t_end);
+			to_save = a->save_ticks;
+		}
+#if CUBIE_NSUMVARS
+		if (ends_window) {
 			for (int l = 0; l < CUBIE_W; l++)
 				cubie_window_lane(a, &b, i0, l, window);
 			window++;
+			to_window = a->window_ticks;
 		}
 #endif
 	}
