@@ -9,7 +9,7 @@
  * for backward Euler, whose global error is about the step count times the
  * local one. The methods of orders 1 to 3 run only at rtol 1e-6: at 1e-9
  * they work but take 1e5 to 1e6 steps (crank_nicolson: 0.38M on HIRES,
- * 1.5M on VDPOL, within 0.2 tolerances), too slow for this test.
+ * 1.1 tolerances; 1.5M on VDPOL, 0.3), too slow for this test.
  * Two honest limits of methods, not of cubie, are asserted as such (see
  * method_limit and main): ros3p's error on OREGO, and crank_nicolson on
  * ROBER's 1e11 time units. Then every explicit method on ROBER ends with a
