@@ -4,6 +4,7 @@
  * Every run is computed by the same kernel, so the result is the same, bit
  * for bit, whatever the chunk size and stream count. */
 #include "config.h"
+#include "ranks.h"
 #include "solver.h"
 
 #include <math.h>
@@ -270,7 +271,7 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 		sl->packed_first = first;
 		sl->packed_n = n;
 	}
-	/* fixed steps in a whole tick, and their length: no double division per tick on the device */
+	/* fixed steps in a whole tick: no ceil of a double division per tick on the device */
 	const double tick_steps = s->dt > 0 ? ceil(s->grid.tick / s->dt - 1e-9) : 0;
 	struct cubie_args a = {
 		.y0 = (const void *)(uintptr_t)sl->d_in,
@@ -289,7 +290,6 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 		.settle = s->settle,
 		.tick = s->grid.tick,
 		.tick_steps = tick_steps,
-		.tick_h = tick_steps > 0 ? s->grid.tick / tick_steps : 0,
 		.n_ticks = s->grid.n_ticks,
 		.save_ticks = s->grid.save_ticks,
 		.sample_ticks = s->grid.sample_ticks,
@@ -490,6 +490,17 @@ static cubie_result *new_result(cubie_solver *s, int values)
 	return res;
 }
 
+cubie_result *solver_new_result(cubie_solver *s, int values)
+{
+	return new_result(s, values);
+}
+
+size_t solver_stream_arrays(const cubie_solver *s, const cubie_result *res, size_t n,
+                            cubie_array *arr)
+{
+	return streamed_arrays(s, res, NULL, n, arr);
+}
+
 /* Every chunk through k; the result's failed count at the end. */
 static int solve_into(cubie_solver *s, struct sink *k, cubie_error *e)
 {
@@ -630,7 +641,9 @@ int cubie_solve_write(cubie_solver *s, const char *path, cubie_result **summary,
 	if (rc)
 		return rc;
 	const cubie_writer_ops *wo = use->desc->ops;
-	if (use->desc->abi_minor >= 1 && wo->open) {
+	if (mpi_size() > 1) { /* the runs split across MPI ranks: mpi.c */
+		rc = mpi_solve_write(s, use, path, summary, e);
+	} else if (use->desc->abi_minor >= 1 && wo->open) {
 		rc = solve_streamed(s, use, path, summary, e);
 	} else {
 		size_t avail, total, need = solver_result_bytes(s);

@@ -1,6 +1,7 @@
 /* The solve driver: from a validated configuration to a compiled kernel,
  * a memory plan, and a result gathered chunk by chunk. */
 #include "config.h"
+#include "ranks.h"
 #include "solver.h"
 
 #include <errno.h>
@@ -193,14 +194,14 @@ static int open_backend(cubie_solver *s, cubie_error *e)
 	const char *want = cfg_str(s->cfg, "device", "backend");
 	if (strcmp(want, "cpu")) {
 		cubie_error ce;
-		rc = backend_cuda_open((int)gpu, (int)block, &s->be, &ce);
+		rc = backend_cuda_open(mpi_gpu((int)gpu), (int)block, &s->be, &ce);
 		if (!rc)
 			return 0;
 		if (!strcmp(want, "cuda"))
 			return cb_fail(e, ce.code, "%s", ce.msg);
 		cb_log(CUBIE_LOG_INFO, "no usable GPU (%s): using the cpu backend", ce.msg);
 	}
-	return backend_cpu_open((int)threads, &s->be, e);
+	return backend_cpu_open(mpi_threads((int)threads), &s->be, e);
 }
 
 /* Everything that needs no backend: model, settings, runs, plugins, output. */
