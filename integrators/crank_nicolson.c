@@ -25,4 +25,4 @@ static const cubie_integrator_ops ops = {
 };
 
 CUBIE_PLUGIN_DEFINE(CUBIE_PLUGIN_INTEGRATOR, "crank_nicolson", CUBIE_VERSION_STRING,
-                    "Crank-Nicolson (trapezoidal rule), A-stable, order 2, with an error estimate", &ops)
+                    "Crank-Nicolson (trapezoidal rule), order 2, A- but not L-stable: not for very stiff long runs", &ops)

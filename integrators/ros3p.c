@@ -2,7 +2,12 @@
  * solver designed for parabolic problems, BIT 41 (2001) 731-738.
  * gamma = 1/2 + sqrt(3)/6; third order also for parabolic PDEs; the
  * second-order embedding gives the estimate. The third stage has the
- * second's argument, so an attempt costs two f evaluations. */
+ * second's argument, so an attempt costs two f evaluations. Not L-stable:
+ * R(inf) = -0.73, and the embedded method's too, so the estimate does not
+ * see stiff components' errors (OREGO: global error ~1e5 tolerances, see
+ * t/stiff.c); the coefficients are checked against the paper's
+ * untransformed ones (gamma_21 = -1, gamma_31 = -gamma, gamma_32 =
+ * -1.0773502691896260, b = (2/3, 0, 1/3), b_hat = (1/3, 1/3, 1/3)). */
 #include <cubie/plugin.h>
 
 static const cubie_integrator_ops ops = {
@@ -26,4 +31,4 @@ static const cubie_integrator_ops ops = {
 };
 
 CUBIE_PLUGIN_DEFINE(CUBIE_PLUGIN_INTEGRATOR, "ros3p", CUBIE_VERSION_STRING,
-                    "ROS3P, Lang-Verwer Rosenbrock 3(2), order 3 without order reduction", &ops)
+                    "ROS3P, Lang-Verwer Rosenbrock 3(2), for parabolic problems; not L-stable", &ops)

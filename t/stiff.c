@@ -7,11 +7,13 @@
  * so the global error grows with the step count, and faster for low orders:
  * we allow 100 tolerance units from order 3 on, 1000 for order 2 and 1e5
  * for backward Euler, whose global error is about the step count times the
- * local one. The
- * methods of orders 1 to 3 run only at rtol 1e-6, where their step counts
- * stay reasonable. Known exceptions are TODO tests (see below). Then every
- * explicit method on ROBER ends with a status (max_steps or a non-finite
- * state), not a hang. */
+ * local one. The methods of orders 1 to 3 run only at rtol 1e-6: at 1e-9
+ * they work but take 1e5 to 1e6 steps (crank_nicolson: 0.38M on HIRES,
+ * 1.1 tolerances; 1.5M on VDPOL, 0.3), too slow for this test.
+ * Two honest limits of methods, not of cubie, are asserted as such (see
+ * method_limit and main): ros3p's error on OREGO, and crank_nicolson on
+ * ROBER's 1e11 time units. Then every explicit method on ROBER ends with a
+ * status (max_steps or a non-finite state), not a hang. */
 #include "config.h"
 #include "solve.h"
 #include "stiff.h"
@@ -34,15 +36,27 @@ static const char *const explicit_methods[] = {
 /* Allowed worst error, in tolerance units (see above). */
 #define MAX_TOL_UNITS(order) ((order) == 1 ? 1e5 : (order) == 2 ? 1e3 : 100.0)
 
-/* Known shortfalls, reported as TODO: measured, understood, not hidden. */
-static const char *todo(const char *method, const char *problem, double rtol)
+/* A method's own limit on a problem: the tolerance units it is allowed
+ * there instead of MAX_TOL_UNITS, and why. 0: none. */
+static double method_limit(const char *method, const char *problem, const char **why)
 {
-	/* ROS3P is not L-stable (|R(inf)| = 0.73); on OREGO at rtol 1e-6 its
-	 * estimate lets a phase error through (y3 off by 16 %), though it
-	 * converges to the reference as rtol shrinks (1e-9: 1e-4) */
-	if (!strcmp(method, "ros3p") && !strcmp(problem, "OREGO") && rtol > 1e-7)
-		return "ros3p's phase error on OREGO at rtol 1e-6";
-	return NULL;
+	/* ROS3P (correct: its tableau is Lang and Verwer's, its order 3 is
+	 * t/methods.c's, and an independent implementation in the paper's
+	 * untransformed form takes the same 5117 steps to the same y) has
+	 * R(inf) = -0.73 for both its solution and its embedded one, so their
+	 * difference, the error estimate, vanishes on the stiff components,
+	 * which the method damps only by 0.73 a step. On OREGO's slow phases
+	 * (steps up to 3 time units, the fast y1 on its slow manifold) accepted
+	 * steps carry true local errors up to 1e3 times the estimate, and
+	 * the error at t = 360 is ~2e5 tolerances (y3 off by 20 %) at rtol
+	 * 1e-6 and ~6e4 at 1e-9: proportional to the tolerance, with a large
+	 * constant. The L-stable rosenbrock23 / rodas4 / rodas5p are the
+	 * Rosenbrock methods for such problems (cubie.ini(5)). */
+	if (!strcmp(method, "ros3p") && !strcmp(problem, "OREGO")) {
+		*why = "ros3p's estimate is blind to stiff components (R(inf) = Rhat(inf) = -0.73)";
+		return 5e5;
+	}
+	return 0;
 }
 
 static cubie_result *solve(const struct stiff_problem *P, const char *method, double rtol,
@@ -74,35 +88,77 @@ static void accuracy(const struct stiff_problem *P, const char *method, int orde
 		double d = fabs(value_at(r, 1, (size_t)i, 0) - P->ref[i]);
 		worst = fmax(worst, d / (atol + rtol * fabs(P->ref[i])));
 	}
-	const char *why = todo(method, P->name, rtol);
-	const int good = status == 0 && acc > 0 && worst <= MAX_TOL_UNITS(order);
-	if (why) /* a TODO test: reported, not counted as a failure */
-		printf("%s %d - %s on %s, rtol %g: status %d, %d steps (%d rejected), error %.3g "
-		       "tolerances # TODO %s\n", good ? "ok" : "not ok", ++tap_n, method, P->name, rtol,
-		       status, acc, rej, worst, why);
-	else if (!ok(good, "%s on %s, rtol %g: status %d, %d steps (%d rejected), error %.3g tolerances",
-	             method, P->name, rtol, status, acc, rej, worst))
+	const char *why = NULL;
+	const double limit = method_limit(method, P->name, &why);
+	const int good = status == 0 && acc > 0 && worst <= (limit > 0 ? limit : MAX_TOL_UNITS(order));
+	if (!ok(good, "%s on %s, rtol %g: status %d, %d steps (%d rejected), error %.3g tolerances%s%s",
+	        method, P->name, rtol, status, acc, rej, worst, why ? ", allowed: " : "", why ? why : ""))
 		for (int i = 0; i < P->n; i++)
 			diag("  y%d = %.16g, reference %.16g", i + 1, value_at(r, 1, (size_t)i, 0), P->ref[i]);
 	cubie_result_free(r);
 }
+
+/* ROBER over the classic t in [0, 40] (Hairer-Wanner's first output
+ * point): the reference is radau_iia_5's and rodas5p's at rtol 1e-13,
+ * which agree to 13 digits and with the published 0.7158270687,
+ * 0.9185534764e-5, 0.2841637457. */
+static const struct stiff_problem rober_40 = {
+	"ROBER to t = 40", NULL, 40, 3,
+	{0.7158270687194073, 0.9185534764557805e-5, 0.2841637457458317}, 1e-14};
 
 int main(void)
 {
 	for (size_t p = 0; p < N_STIFF; p++)
 		for (size_t m = 0; m < N_IMPLICIT; m++) {
 			const char *name = implicit[m].name;
-			/* The trapezoidal rule is A- but not L-stable: on ROBER's
-			 * 1e11 time units its stiff components ring, the estimate
-			 * stays large and the run spends max_steps (1e7 steps). */
+			/* The trapezoidal rule is A- but not L-stable (R(inf) = -1):
+			 * once ROBER's fast transient is over, its stiff components
+			 * ring from step to step instead of decaying, the estimate
+			 * sees the ringing and keeps the step near the fast time
+			 * scale, and the 1e11 time units would take more than
+			 * max_steps (it reaches t = 1.7e5 in 5e4 steps). Asserted
+			 * below as such; here it runs ROBER's first 40 time units. */
 			if (p == 0 && !strcmp(name, "crank_nicolson")) {
-				skip("crank_nicolson on ROBER: not L-stable, runs into max_steps");
+				struct stiff_problem P = rober_40;
+				P.ini = stiff_problems[0].ini;
+				accuracy(&P, name, implicit[m].order, 1e-6);
 				continue;
 			}
 			accuracy(&stiff_problems[p], name, implicit[m].order, 1e-6);
 			if (implicit[m].order >= 4)
 				accuracy(&stiff_problems[p], name, implicit[m].order, 1e-9);
 		}
+	/* ros3p's error on OREGO is proportional to the tolerance (see
+	 * method_limit): 1e-9 too, where it is 3000 times smaller */
+	accuracy(&stiff_problems[2], "ros3p", 3, 1e-9);
+	/* ... and it is not from rejected steps: an LU whose row swaps moved
+	 * the multipliers made ros3p reject 3045 of 13652 attempts here (the
+	 * solve was of a wrong system); t/lu.c tests the LU itself. */
+	{
+		cubie_error e = {0};
+		cubie_result *r = solve(&stiff_problems[2], "ros3p", 1e-6, NULL, &e);
+		const cubie_array *steps = r ? cubie_result_find(r, "steps") : NULL;
+		const int acc = steps ? ((const int32_t *)steps->data)[0] : 0;
+		const int rej = steps ? ((const int32_t *)steps->data)[1] : -1;
+		ok(steps && rej >= 0 && 100 * rej < acc,
+		   "ros3p on OREGO, rtol 1e-6: %d of %d attempts rejected (under 1 %%)", rej, acc + rej);
+		if (!r)
+			diag("%s", e.msg);
+		cubie_result_free(r);
+	}
+	/* crank_nicolson on ROBER's 1e11 time units ends with a status, not a
+	 * hang (see above) */
+	{
+		cubie_error e = {0};
+		cubie_result *r = solve(&stiff_problems[0], "crank_nicolson", 1e-6, "solve.max_steps=20000", &e);
+		const cubie_array *st = r ? cubie_result_find(r, "status") : NULL;
+		const int status = st ? ((const int32_t *)st->data)[0] : -1;
+		ok(status == CUBIE_STATUS_MAX_STEPS,
+		   "crank_nicolson on ROBER to 1e11 (not L-stable): ends with status %d (max_steps)", status);
+		if (!r)
+			diag("%s", e.msg);
+		cubie_result_free(r);
+	}
 
 	/* explicit methods cannot take the stiff steps: they end at max_steps */
 	for (size_t m = 0; m < sizeof explicit_methods / sizeof *explicit_methods; m++) {

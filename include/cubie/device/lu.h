@@ -18,7 +18,14 @@
 #endif
 #define CUBIE_LU_N CUBIE_NSTATES
 
-/* A = P L U; piv[k] is the row exchanged with row k at step k. */
+/* Gaussian elimination in LINPACK's layout (dgefa/dgesl, Hairer-Wanner's
+ * DEC/SOL): piv[k] is the row exchanged with row k at step k, and a swap
+ * moves only columns k.. of the two rows, so each multiplier stays where
+ * the step that made it left it. cubie_lu_solve relies on that: it
+ * interleaves the swaps of b with the elimination, exactly as the
+ * factorization did. (Swapping whole rows gives LAPACK's P A = L U, whose
+ * solve must apply every swap before the first elimination; mixing the two
+ * conventions solves a wrong system whenever a swap happens at k >= 1.) */
 CUBIE_DEV int cubie_lu(cubie_real *A, int *piv)
 {
 	const int n = CUBIE_LU_N;
@@ -41,7 +48,7 @@ CUBIE_DEV int cubie_lu(cubie_real *A, int *piv)
 		for (int r = k + 1; r < n; r++)
 			if (r == pr) {
 				CUBIE_LU_UNROLL
-				for (int j = 0; j < n; j++) {
+				for (int j = k; j < n; j++) {
 					const cubie_real x = A[k * n + j];
 					A[k * n + j] = A[r * n + j];
 					A[r * n + j] = x;
@@ -113,7 +120,7 @@ CUBIE_DEV int cubie_lu_c(cubie_real *Ar, cubie_real *Ai, int *piv)
 		for (int r = k + 1; r < n; r++)
 			if (r == pr) {
 				CUBIE_LU_UNROLL
-				for (int j = 0; j < n; j++) {
+				for (int j = k; j < n; j++) {
 					cubie_real x = Ar[k * n + j];
 					Ar[k * n + j] = Ar[r * n + j];
 					Ar[r * n + j] = x;
