@@ -45,6 +45,8 @@ for b in ${CUBIE_BENCH:-spine adaptive pipeline stiff cpu}; do
 		echo "vector ISA: $(grep -o -w -E 'avx|avx2|fma|avx512f' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 		./bench/cpu-bench bench/lorenz.ini "${CUBIE_CPU_LOG2N:-20}" ;;
 	outputs) sh bench/outputs.sh "${CUBIE_BENCH_DIR:-$work}" ;;
+	multigpu) # one GPU against every GPU in one process, 2^24 runs (nvidia-h200-x2)
+		sh bench/multigpu.sh ;;
 	regs) # kernel time under register caps (CUBIE_NVRTC_OPTIONS), 2^22
 		for cap in none 32 40 48; do
 			opt=; [ $cap = none ] || opt=--maxrregcount=$cap
