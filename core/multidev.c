@@ -338,7 +338,7 @@ static void *drive(void *arg)
 			break;
 		}
 		if (!got) {
-			if (sh->fatal || !busy(d))
+			if (__atomic_load_n(&sh->fatal, __ATOMIC_RELAXED) || !busy(d))
 				break;
 			c++; /* finish the other streams' chunks, then wait */
 			continue;
@@ -353,7 +353,7 @@ static void *drive(void *arg)
 		}
 		c++;
 	}
-	if (rc && !sh->fatal) {
+	if (rc && !__atomic_load_n(&sh->fatal, __ATOMIC_RELAXED)) {
 		/* no copy of this device's may land after its runs are given back */
 		for (size_t i = 0; i < d->n_slots; i++)
 			d->be->ops->stream_sync(d->be, d->slots[i].stream, NULL);
