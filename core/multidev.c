@@ -353,10 +353,11 @@ static void *drive(void *arg)
 		}
 		c++;
 	}
+	/* no copy of this device's may land after its runs are given back, nor
+	 * its buffers go while its streams still use them */
+	for (size_t i = 0; i < d->n_slots; i++)
+		d->be->ops->stream_sync(d->be, d->slots[i].stream, NULL);
 	if (rc && !__atomic_load_n(&sh->fatal, __ATOMIC_RELAXED)) {
-		/* no copy of this device's may land after its runs are given back */
-		for (size_t i = 0; i < d->n_slots; i++)
-			d->be->ops->stream_sync(d->be, d->slots[i].stream, NULL);
 		char name[64];
 		label(d, r->index, name, sizeof name);
 		pthread_mutex_lock(&sh->lock);
