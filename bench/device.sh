@@ -47,6 +47,7 @@ for b in ${CUBIE_BENCH:-spine adaptive pipeline stiff cpu}; do
 	outputs) sh bench/outputs.sh "${CUBIE_BENCH_DIR:-$work}" ;;
 	multigpu) # one GPU against every GPU in one process, 2^24 runs (nvidia-h200-x2)
 		sh bench/multigpu.sh ;;
+	mpi) sh bench/mpi.sh "${CUBIE_BENCH_DIR:-$work}" ;; # issue 14: 1 GPU vs 2 ranks
 	regs) # kernel time under register caps (CUBIE_NVRTC_OPTIONS), 2^22
 		for cap in none 32 40 48; do
 			opt=; [ $cap = none ] || opt=--maxrregcount=$cap

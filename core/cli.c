@@ -28,7 +28,8 @@ static void on_log(int level, const char *msg, void *user)
 
 static int fail(const cubie_error *e)
 {
-	fprintf(stderr, "cubie: %s\n", e->msg);
+	if (*e->msg) /* empty: an MPI rank whose error rank 0 reports */
+		fprintf(stderr, "cubie: %s\n", e->msg);
 	return e->code ? e->code : 3;
 }
 
@@ -181,7 +182,7 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (rc) {
 		rc = fail(&e);
-	} else {
+	} else if (r) { /* none on MPI ranks other than 0: rank 0 reports */
 		size_t failed = cubie_result_failed(r);
 		if (verbosity > 0 && failed)
 			name_failures(r);

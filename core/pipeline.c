@@ -4,6 +4,7 @@
  * Every run is computed by the same kernel, so the result is the same, bit
  * for bit, whatever the chunk size and stream count. */
 #include "config.h"
+#include "ranks.h"
 #include "solver.h"
 
 #include <math.h>
@@ -528,6 +529,17 @@ void pipe_release(cubie_solver *s)
 	free_device(s);
 }
 
+cubie_result *solver_new_result(cubie_solver *s, int values)
+{
+	return new_result(s, values);
+}
+
+size_t solver_stream_arrays(const cubie_solver *s, const cubie_result *res, size_t n,
+                            cubie_array *arr)
+{
+	return streamed_arrays(s, res, NULL, n, arr);
+}
+
 /* Every chunk through k; the result's failed count at the end. */
 static int solve_into(cubie_solver *s, struct sink *k, cubie_error *e)
 {
@@ -654,7 +666,9 @@ int cubie_solve_write(cubie_solver *s, const char *path, cubie_result **summary,
 	if (rc)
 		return rc;
 	const cubie_writer_ops *wo = use->desc->ops;
-	if (use->desc->abi_minor >= 1 && wo->open) {
+	if (mpi_size() > 1) { /* the runs split across MPI ranks: mpi.c */
+		rc = mpi_solve_write(s, use, path, summary, e);
+	} else if (use->desc->abi_minor >= 1 && wo->open) {
 		rc = solve_streamed(s, use, path, summary, e);
 	} else {
 		size_t avail, total, need = solver_result_bytes(s);

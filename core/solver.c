@@ -1,6 +1,7 @@
 /* The solve driver: from a validated configuration to a compiled kernel,
  * a memory plan, and a result gathered chunk by chunk. */
 #include "config.h"
+#include "ranks.h"
 #include "solver.h"
 
 #include <errno.h>
@@ -220,7 +221,7 @@ static int open_backend(cubie_solver *s, cubie_error *e)
 	const char *want = cfg_str(s->cfg, "device", "backend");
 	if (strcmp(want, "cpu")) {
 		cubie_error ce;
-		rc = backend_cuda_open(s->gpus[0], (int)block, &s->be, &ce);
+		rc = backend_cuda_open(mpi_gpu(s->gpus[0]), (int)block, &s->be, &ce);
 		if (!rc)
 			return 0;
 		if (!strcmp(want, "cuda"))
@@ -235,7 +236,7 @@ static int open_backend(cubie_solver *s, cubie_error *e)
 	s->gpus = g;
 	for (s->n_gpus = 0; s->n_gpus < n; s->n_gpus++)
 		g[s->n_gpus] = (int)s->n_gpus;
-	return backend_cpu_open((int)threads, &s->be, e);
+	return backend_cpu_open(mpi_threads((int)threads), &s->be, e);
 }
 
 /* Everything that needs no backend: model, settings, runs, plugins, output. */

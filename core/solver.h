@@ -148,6 +148,12 @@ int solver_streams(const cubie_solver *s);            /* its writer streams (pip
 size_t solver_stream_chunk(const cubie_solver *s);    /* largest streamed chunk, runs */
 size_t solver_result_bytes(const cubie_solver *s);    /* a whole result's host bytes */
 const char *solver_compression(const cubie_solver *s); /* [output] compression or NULL */
+/* A new result of the solver's runs: whole (values 1), or a streamed solve's
+ * summary; and the arrays a streaming writer's open receives for n runs,
+ * data NULL (pipeline.c). */
+cubie_result *solver_new_result(cubie_solver *s, int values);
+size_t solver_stream_arrays(const cubie_solver *s, const cubie_result *res, size_t n,
+                            cubie_array *arr);
 /* The writer for path (NULL: [output] file): the solver's, or one loaded
  * into *w (plugin_close it); *resolved is the path (solver.c). */
 int solver_writer(const cubie_solver *s, const char *path, struct plugin *w,

@@ -115,7 +115,12 @@ void cubie_result_free(cubie_result *r);
  * where the writer streams, so that host memory stays at a few chunks
  * however large the output; otherwise the whole result, refused before
  * solving when it cannot fit in host memory. *summary (may be NULL)
- * receives the result, without "values" when it streamed. */
+ * receives the result, without "values" when it streamed.
+ * In a process of an MPI job of several ranks (a build with MPI, started
+ * by mpirun or srun), every rank calls it: the runs are split across the
+ * ranks and rank 0 writes the one output and gets the summary; the other
+ * ranks get *summary NULL and, on failure, the code with an empty message
+ * (rank 0's says what failed). */
 int cubie_solve_write(cubie_solver *s, const char *path, cubie_result **summary,
                       cubie_error *err);
 
