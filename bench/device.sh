@@ -60,6 +60,8 @@ for b in ${CUBIE_BENCH:-spine adaptive pipeline stiff cpu}; do
 			echo "-- block $bs: $(./bench/lorenz-bench bench/lorenz.ini 22 -s device.block_size=$bs \
 				-s memory.streams=1 | grep '^N =')"
 		done ;;
+	multigpu) # one GPU against every GPU in one process, 2^24 runs (nvidia-h200-x2)
+		sh bench/multigpu.sh ;;
 	mpi) sh bench/mpi.sh "${CUBIE_BENCH_DIR:-$work}" ;; # issue 14: 1 GPU vs 2 ranks
 	regs) # kernel time under register caps (CUBIE_NVRTC_OPTIONS), 2^22
 		for cap in none 32 40 48; do

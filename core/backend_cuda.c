@@ -610,7 +610,10 @@ static int cuda_host_register(backend *b, void *p, size_t n)
 {
 	struct cuda_backend *c = CB(b);
 	BIND(c);
-	return n ? ck(c, c->cuMemHostRegister(p, n, 0), "cuMemHostRegister", NULL) : 0;
+	/* portable: page-locked for every context, as several GPUs copy into
+	 * one result */
+	return n ? ck(c, c->cuMemHostRegister(p, n, CU_MEMHOSTREGISTER_PORTABLE),
+	              "cuMemHostRegister", NULL) : 0;
 }
 
 static void cuda_host_unregister(backend *b, void *p)
@@ -691,13 +694,11 @@ static const struct backend_ops cuda_ops = {
 	.pinned_alloc = cuda_pinned_alloc, .pinned_free = cuda_pinned_free,
 };
 
-static int open_device(struct cuda_backend *c, int gpu, cubie_error *e)
+/* The driver loaded and initialised; *count: its devices. */
+static int open_driver(struct cuda_backend *c, int *count, cubie_error *e)
 {
 	const char *missing = NULL;
 	struct cuda_backend *api = c; /* for RESOLVE */
-	int count = 0, major = 0, minor = 0, pools = 0;
-	size_t total = 0;
-	char name[200];
 	if (!(c->lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL)))
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "no CUDA driver (libcuda.so.1): %s", dlerror());
 	CU_API(RESOLVE)
@@ -707,7 +708,33 @@ static int open_device(struct cuda_backend *c, int gpu, cubie_error *e)
 		return cb_fail(e, CUBIE_ERR_RUNTIME,
 		               "the CUDA driver (libcuda.so.1) lacks %s: it is too old for cubie", missing);
 	CHECK("cuInit", c->cuInit(0));
-	CHECK("cuDeviceGetCount", c->cuDeviceGetCount(&count));
+	CHECK("cuDeviceGetCount", c->cuDeviceGetCount(count));
+	return 0;
+}
+
+int backend_cuda_count(int *n, cubie_error *e)
+{
+	struct cuda_backend *c = calloc(1, sizeof *c);
+	*n = 0;
+	if (!c)
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	int rc = open_driver(c, n, e);
+	if (!rc && *n == 0)
+		rc = cb_fail(e, CUBIE_ERR_RUNTIME, "no GPU: this machine has no CUDA device");
+	if (c->lib)
+		dlclose(c->lib);
+	free(c);
+	return rc;
+}
+
+static int open_device(struct cuda_backend *c, int gpu, cubie_error *e)
+{
+	int count = 0, major = 0, minor = 0, pools = 0, rc;
+	size_t total = 0;
+	char name[200];
+	if ((rc = open_driver(c, &count, e)))
+		return rc;
+	c->base.ordinal = gpu;
 	if (gpu < 0 || gpu >= count)
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "no GPU %d: this machine has %d CUDA device%s%s",
 		               gpu, count, count == 1 ? "" : "s", count ? " (numbered from 0)" : "");
@@ -770,6 +797,12 @@ int backend_cuda_open(int gpu, int block_size, backend **out, cubie_error *e)
 int backend_cuda_open(int gpu, int block_size, backend **out, cubie_error *e)
 {
 	*out = NULL;
+	return cb_fail(e, CUBIE_ERR_RUNTIME, NO_CUDA);
+}
+
+int backend_cuda_count(int *n, cubie_error *e)
+{
+	*n = 0;
 	return cb_fail(e, CUBIE_ERR_RUNTIME, NO_CUDA);
 }
 

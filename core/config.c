@@ -332,6 +332,13 @@ static int validate(const cubie_config *c, const struct cfg_entry *en, cubie_err
 	case CFG_INT:
 	case CFG_AUTO_INT:
 		return cfg_int(c, en->section, en->key, &i, e);
+	case CFG_GPUS: {
+		int *g, all;
+		int rc = cfg_gpus(c, en->section, en->key, &g, &n, &all, e);
+		if (!rc)
+			free(g);
+		return rc;
+	}
 	case CFG_NAMES: {
 		int rc = cfg_names(c, en->section, en->key, &names, &n, e);
 		if (!rc)
@@ -590,6 +597,52 @@ int cfg_int(const cubie_config *c, const char *sec, const char *key, long long *
 	if (errno || end == s || *end)
 		return bad(c, sec, key, e, k && k->type == CFG_AUTO_INT ? "expected an integer or auto"
 		                                                         : "expected an integer");
+	return 0;
+}
+
+int cfg_gpus(const cubie_config *c, const char *sec, const char *key, int **list, size_t *n,
+             int *all, cubie_error *e)
+{
+	const char *s = cfg_str(c, sec, key);
+	*list = NULL;
+	*n = 0;
+	*all = 0;
+	if (!s)
+		return bad(c, sec, key, e, "a value is required");
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!strncmp(s, "all", 3) && !s[3 + strspn(s + 3, " \t")]) {
+		*all = 1;
+		return 0;
+	}
+	int *g = calloc(strlen(s) / 2 + 1, sizeof *g);
+	if (!g)
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	for (const char *p = s;; p++) {
+		char *end;
+		errno = 0;
+		long long v = strtoll(p, &end, 10);
+		while (isspace((unsigned char)*end))
+			end++;
+		if (errno || end == p || (*end && *end != ',')) {
+			free(g);
+			return bad(c, sec, key, e, "expected an integer, a list of them (0, 2) or all");
+		}
+		if (v < 0 || v > 1023) {
+			free(g);
+			return cfg_require(c, sec, key, 0, "between 0 and 1023, a list of them, or all", e);
+		}
+		for (size_t i = 0; i < *n; i++)
+			if (g[i] == (int)v) {
+				free(g);
+				return bad(c, sec, key, e, "a GPU is listed twice");
+			}
+		g[(*n)++] = (int)v;
+		if (!*end)
+			break;
+		p = end;
+	}
+	*list = g;
 	return 0;
 }
 

@@ -54,6 +54,9 @@ const char *cfg_loc(const struct cfg_entry *en, char *buf, size_t len);
  * "FILE:LINE: [sec] key: ...". Return 0 when found or defaulted. */
 int cfg_num(const cubie_config *c, const char *sec, const char *key, double *v, cubie_error *e);
 int cfg_int(const cubie_config *c, const char *sec, const char *key, long long *v, cubie_error *e);
+/* [device] gpu: device numbers (0 to 1023, no repeats; malloc'd), or *all. */
+int cfg_gpus(const cubie_config *c, const char *sec, const char *key, int **list, size_t *n,
+             int *all, cubie_error *e);
 /* 0 when cond holds, else "FILE:LINE: [sec] key must be WHAT". */
 int cfg_require(const cubie_config *c, const char *sec, const char *key, int cond,
                 const char *what, cubie_error *e);
@@ -303,7 +306,10 @@ struct backend {
 	size_t reserve;    /* fixed memory cost of the loaded kernel (module, local memory) */
 	int host_memory;   /* "device" memory is the host's (cpu backend) */
 	size_t slice_min;  /* fewest runs per launch worth a progress report */
+	int ordinal;       /* the GPU's (cpu: the test device's), for stream groups */
 };
+/* CUDA devices visible (0 with a message when none can be counted). */
+int backend_cuda_count(int *n, cubie_error *e);
 /* gpu: device ordinal. Fails with a message when no GPU is usable. */
 int backend_cuda_open(int gpu, int block_size, backend **out, cubie_error *e);
 /* threads: 0 = OpenMP default. */

@@ -17,6 +17,7 @@
 struct stream_group {
 	char *name; /* NULL: private to one solver */
 	char device[256];
+	int ordinal;
 	size_t n;
 	void **streams;
 	backend *owner; /* the backend that created the streams */
@@ -44,7 +45,8 @@ int group_join(cubie_solver *s, const char *name, cubie_error *e)
 	pthread_mutex_lock(&groups_lock);
 	struct stream_group *g = NULL;
 	for (g = name ? groups : NULL; g; g = g->next)
-		if (!strcmp(g->name, name) && !strcmp(g->device, s->be->device))
+		if (!strcmp(g->name, name) && !strcmp(g->device, s->be->device) &&
+		    g->ordinal == s->be->ordinal)
 			break;
 	if (g && g->n < n) {
 		rc = cb_fail(e, CUBIE_ERR_CONFIG,
@@ -56,6 +58,7 @@ int group_join(cubie_solver *s, const char *name, cubie_error *e)
 		    (g->streams = calloc(n, sizeof *g->streams))) {
 			g->owner = s->be;
 			snprintf(g->device, sizeof g->device, "%s", s->be->device);
+			g->ordinal = s->be->ordinal;
 			for (; g->n < n && !rc; g->n++)
 				rc = s->be->ops->stream_create(s->be, &g->streams[g->n], e);
 			if (rc) {
@@ -227,16 +230,7 @@ static void pack_rows(void *ctx, size_t lo, size_t hi)
 	}
 }
 
-/* Where finished chunks go: straight into a whole result, or through the
- * slots' staging to a streaming writer (res then holds no values). */
 #define PROGRESS_POLL_NS 100000000L
-struct sink {
-	cubie_result *res;
-	const cubie_writer_ops *wo; /* streaming */
-	void *w;
-	double *inputs;             /* the chunk's inputs, [inputs][n] */
-	char msg[1024];
-};
 
 /* Runs finished, counted by a slice's end (on whatever thread the backend
  * calls it), reported from the solving thread when the count moved. */
@@ -405,7 +399,8 @@ static int stream_chunk(cubie_solver *s, struct slot *sl, struct sink *k, cubie_
  * idle, or go to the writer now. With a progress report, the wait polls. */
 static int finish(cubie_solver *s, struct slot *sl, struct sink *k, cubie_error *e)
 {
-	while (s->progress && sl->n && !s->be->ops->stream_idle(s->be, sl->stream)) {
+	/* several devices: each thread waits in the sync, the caller reports */
+	while (s->progress && !k->deliver && sl->n && !s->be->ops->stream_idle(s->be, sl->stream)) {
 		report(s);
 		nanosleep(&(struct timespec){0, PROGRESS_POLL_NS}, NULL);
 	}
@@ -413,7 +408,7 @@ static int finish(cubie_solver *s, struct slot *sl, struct sink *k, cubie_error 
 	int rc = s->be->ops->stream_sync(s->be, sl->stream, e);
 	if (rc || !sl->n)
 		return rc;
-	if (k->w && (rc = stream_chunk(s, sl, k, e)))
+	if (k->deliver ? (rc = k->deliver(k, s, sl, e)) : k->w && (rc = stream_chunk(s, sl, k, e)))
 		return rc;
 	sl->n = 0;
 	s->stats.chunks++;
@@ -497,6 +492,50 @@ static cubie_result *new_result(cubie_solver *s, int values)
 	return res;
 }
 
+/* Device buffers and staging for the plan. Out of memory: release what
+ * the allocator caches, halve the chunk and try again, down to one block. */
+int pipe_prepare(cubie_solver *s, struct sink *k, cubie_error *e)
+{
+	size_t N = s->runs.n_runs;
+	size_t block = s->be->block_size > 0 ? (size_t)s->be->block_size : 1;
+	int rc;
+	while ((rc = alloc_slots(s, k->w != NULL, e)) && s->plan.chunk_runs > block) {
+		free_device(s);
+		((const cubie_allocator_ops *)s->allocator.desc->ops)->trim(s->alloc);
+		/* stream-ordered frees return memory only at a synchronization */
+		for (size_t i = 0; i < s->group->n; i++)
+			s->be->ops->stream_sync(s->be, s->group->streams[i], NULL);
+		unstage(s);
+		size_t half = s->plan.chunk_runs / 2;
+		half = half > block ? half - half % block : block;
+		cb_log(CUBIE_LOG_WARN, "%s; retrying with chunks of %zu runs", e->msg, half);
+		s->plan.chunk_runs = half;
+		s->plan.chunks = (N + half - 1) / half;
+		if (s->plan.streams > s->plan.chunks)
+			s->plan.streams = s->plan.chunks;
+	}
+	return rc;
+}
+
+/* The pipeline's steps, for the several-device driver (multidev.c). */
+int pipe_submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, struct sink *k,
+                cubie_error *e)
+{
+	return submit(s, sl, first, n, k, e);
+}
+int pipe_finish(cubie_solver *s, struct slot *sl, struct sink *k, cubie_error *e)
+{
+	return finish(s, sl, k, e);
+}
+int pipe_stream_chunk(cubie_solver *s, struct slot *sl, struct sink *k, cubie_error *e)
+{
+	return stream_chunk(s, sl, k, e);
+}
+void pipe_release(cubie_solver *s)
+{
+	free_device(s);
+}
+
 cubie_result *solver_new_result(cubie_solver *s, int values)
 {
 	return new_result(s, values);
@@ -519,25 +558,10 @@ static int solve_into(cubie_solver *s, struct sink *k, cubie_error *e)
 	s->runs_done = s->runs_reported = 0;
 	if (!s->workers && s->runs.n_runs * s->runs.n_inputs > 4 * PIECE)
 		s->workers = workers_new(workers_default());
-	if (N > 0) {
-		/* Out of memory: release what the allocator caches, halve the
-		 * chunk and try again, down to one block. */
-		size_t block = s->be->block_size > 0 ? (size_t)s->be->block_size : 1;
-		while ((rc = alloc_slots(s, k->w != NULL, e)) && s->plan.chunk_runs > block) {
-			free_device(s);
-			((const cubie_allocator_ops *)s->allocator.desc->ops)->trim(s->alloc);
-			/* stream-ordered frees return memory only at a synchronization */
-			for (size_t i = 0; i < s->group->n; i++)
-				s->be->ops->stream_sync(s->be, s->group->streams[i], NULL);
-			unstage(s);
-			size_t half = s->plan.chunk_runs / 2;
-			half = half > block ? half - half % block : block;
-			cb_log(CUBIE_LOG_WARN, "%s; retrying with chunks of %zu runs", e->msg, half);
-			s->plan.chunk_runs = half;
-			s->plan.chunks = (N + half - 1) / half;
-			if (s->plan.streams > s->plan.chunks)
-				s->plan.streams = s->plan.chunks;
-		}
+	if (s->n_devs > 1) {
+		rc = multi_solve(s, k, e);
+	} else if (N > 0) {
+		rc = pipe_prepare(s, k, e);
 		double t1 = cb_now();
 		if (!rc)
 			rc = run_chunks(s, k, e);
@@ -548,7 +572,8 @@ static int solve_into(cubie_solver *s, struct sink *k, cubie_error *e)
 	}
 	for (size_t i = 0; !rc && i < N; i++)
 		k->res->n_failed += CUBIE_STATUS_FAILED(k->res->status[i]) != 0; /* stopped: not failed */
-	s->stats.kernel_s = s->be->kernel_s;
+	if (s->n_devs <= 1)
+		s->stats.kernel_s = s->be->kernel_s;
 	s->stats.solve_s = cb_now() - t_start;
 	return rc;
 }

@@ -53,7 +53,7 @@ const struct cfg_key cfg_schema[] = {
 	{"memory", "chunk_runs", CFG_AUTO_INT, "auto", "runs per chunk; auto: as many as fit"},
 	{"memory", "stream_group", CFG_STR, NULL, "solvers naming the same group share its streams"},
 	{"device", "backend", CFG_CHOICE, "auto", "auto|cuda|cpu"},
-	{"device", "gpu", CFG_INT, "0", "CUDA device ordinal"},
+	{"device", "gpu", CFG_GPUS, "0", "CUDA device ordinal, a list of them (0, 2) or all"},
 	{"device", "block_size", CFG_AUTO_INT, "auto", "threads per block"},
 	{"device", "threads", CFG_AUTO_INT, "auto", "OpenMP threads (cpu backend)"},
 	{"plugins", "path", CFG_STR, NULL, "extra plugin directories, comma-separated"},

@@ -179,28 +179,63 @@ static int read_settings(cubie_solver *s, cubie_error *e)
 	return 0;
 }
 
+/* CUBIE_TEST_CPU_DEVICES=N (tests only): the cpu backend as N devices,
+ * so that the several-GPU driver runs, and is tested, without a GPU. */
+static size_t test_cpu_devices(void)
+{
+	const char *v = getenv("CUBIE_TEST_CPU_DEVICES");
+	long n = v ? strtol(v, NULL, 10) : 0;
+	return n > 1 && n <= 64 ? (size_t)n : 0;
+}
+
+/* [device] gpu: one GPU, a list, or all of them: s->gpus. */
+static int read_gpus(cubie_solver *s, cubie_error *e)
+{
+	int all, rc = cfg_gpus(s->cfg, "device", "gpu", &s->gpus, &s->n_gpus, &all, e);
+	if (rc || !all)
+		return rc;
+	int count = 0;
+	cubie_error ce;
+	if (backend_cuda_count(&count, &ce))
+		count = 1; /* the first open says why none is usable */
+	if (!(s->gpus = calloc((size_t)count, sizeof *s->gpus)))
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	for (int i = 0; i < count; i++)
+		s->gpus[s->n_gpus++] = i;
+	return 0;
+}
+
 static int open_backend(cubie_solver *s, cubie_error *e)
 {
-	long long gpu, block, threads;
+	long long block, threads;
 	int rc;
-	if ((rc = cfg_int(s->cfg, "device", "gpu", &gpu, e)) ||
+	if ((rc = read_gpus(s, e)) ||
 	    (rc = cfg_int(s->cfg, "device", "block_size", &block, e)) ||
 	    (rc = cfg_int(s->cfg, "device", "threads", &threads, e)))
 		return rc;
-	if (cfg_require(s->cfg, "device", "gpu", gpu >= 0 && gpu <= 1023, "between 0 and 1023", e) ||
-	    cfg_require(s->cfg, "device", "threads", threads >= 0 && threads <= 1024,
+	if (cfg_require(s->cfg, "device", "threads", threads >= 0 && threads <= 1024,
 	                "auto or between 1 and 1024", e))
 		return CUBIE_ERR_CONFIG;
+	s->block_req = (int)block;
+	s->threads_req = (int)threads;
 	const char *want = cfg_str(s->cfg, "device", "backend");
 	if (strcmp(want, "cpu")) {
 		cubie_error ce;
-		rc = backend_cuda_open(mpi_gpu((int)gpu), (int)block, &s->be, &ce);
+		rc = backend_cuda_open(mpi_gpu(s->gpus[0]), (int)block, &s->be, &ce);
 		if (!rc)
 			return 0;
 		if (!strcmp(want, "cuda"))
 			return cb_fail(e, ce.code, "%s", ce.msg);
 		cb_log(CUBIE_LOG_INFO, "no usable GPU (%s): using the cpu backend", ce.msg);
 	}
+	/* the cpu backend is one device, but for the tests' */
+	size_t n = test_cpu_devices() ? test_cpu_devices() : 1;
+	int *g = realloc(s->gpus, n * sizeof *g);
+	if (!g)
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	s->gpus = g;
+	for (s->n_gpus = 0; s->n_gpus < n; s->n_gpus++)
+		g[s->n_gpus] = (int)s->n_gpus;
 	return backend_cpu_open(mpi_threads((int)threads), &s->be, e);
 }
 
@@ -325,7 +360,8 @@ int cubie_solver_create(const cubie_config *cfg, cubie_solver **out, cubie_error
 		cb_log(CUBIE_LOG_INFO, "kernel: %s, float%d, compiled in %.2f s", o->name,
 		       s->precision, s->be->compile_s);
 	if ((rc = solver_plan(s, e)) ||
-	    (rc = group_join(s, cfg_str(cfg, "memory", "stream_group"), e)))
+	    (rc = group_join(s, cfg_str(cfg, "memory", "stream_group"), e)) ||
+	    (s->n_gpus > 1 && (rc = compile_error(s, multi_open(s, src, e), e))))
 		goto fail;
 	s->stats.compile_s = s->be->compile_s;
 	s->stats.cache_hit = s->be->cache_hit;
@@ -374,6 +410,8 @@ void cubie_solver_free(cubie_solver *s)
 {
 	if (!s)
 		return;
+	multi_close(s);
+	free(s->gpus);
 	if (s->be)
 		solver_release(s);
 	if (s->alloc)
@@ -421,9 +459,12 @@ char *cubie_solver_describe(const cubie_solver *s)
 	}
 	sb_add(&b, "memory:      %zu bytes per run; budget %.3f GiB = %s\n", s->bytes_per_run,
 	       p->budget / 1073741824.0, s->budget_from);
-	sb_add(&b, "plan:        %zu chunk%s x %zu runs over %zu stream%s, allocator %s\n", p->chunks,
-	       p->chunks == 1 ? "" : "s", p->chunk_runs, p->streams, p->streams == 1 ? "" : "s",
-	       s->allocator.desc->name);
+	if (s->n_devs > 1)
+		multi_describe(s, &b);
+	else
+		sb_add(&b, "plan:        %zu chunk%s x %zu runs over %zu stream%s, allocator %s\n",
+		       p->chunks, p->chunks == 1 ? "" : "s", p->chunk_runs, p->streams,
+		       p->streams == 1 ? "" : "s", s->allocator.desc->name);
 	if (s->out_path)
 		sb_add(&b, "output:      %s (writer %s)\n", s->out_path, s->writer.desc->name);
 	if (s->out_path && solver_streams(s)) {

@@ -82,6 +82,14 @@ struct cubie_solver {
 	size_t runs_done, runs_reported; /* runs_done: counted as slices finish */
 	void *progress_user;
 	cubie_stats stats;
+	/* [device] gpu: the devices (multidev.c); devs[0] is the solver itself,
+	 * the others share its settings and runs with a backend, allocator,
+	 * streams and staging of their own. One device: n_devs 0 or 1. */
+	int *gpus;
+	size_t n_gpus;
+	int block_req, threads_req;
+	cubie_solver **devs;
+	size_t n_devs;
 };
 
 static inline size_t real_size(const cubie_solver *s)
@@ -110,6 +118,31 @@ static inline size_t out_rows(const cubie_solver *s)
 {
 	return s->n_saves * s->n_save + summary_rows(s) + s->events.rows;
 }
+/* Where finished chunks go: straight into a whole result, or through the
+ * slots' staging to a streaming writer (res then holds no values). */
+struct sink {
+	cubie_result *res;
+	const cubie_writer_ops *wo; /* streaming */
+	void *w;
+	double *inputs;             /* the chunk's inputs, [inputs][n] */
+	char msg[1024];
+	/* several devices: a finished chunk goes here (multidev.c) */
+	int (*deliver)(struct sink *k, cubie_solver *s, struct slot *sl, cubie_error *e);
+	void *ctx;
+};
+/* The pipeline's steps (pipeline.c), for the several-device driver. */
+int pipe_prepare(cubie_solver *s, struct sink *k, cubie_error *e);
+int pipe_submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, struct sink *k,
+                cubie_error *e);
+int pipe_finish(cubie_solver *s, struct slot *sl, struct sink *k, cubie_error *e);
+int pipe_stream_chunk(cubie_solver *s, struct slot *sl, struct sink *k, cubie_error *e);
+void pipe_release(cubie_solver *s);
+/* Several devices (multidev.c): open the devices after the first, with
+ * the kernel src; solve over them all; their plan for `check`. */
+int multi_open(cubie_solver *s, const char *src, cubie_error *e);
+void multi_close(cubie_solver *s);
+int multi_solve(cubie_solver *s, struct sink *k, cubie_error *e);
+void multi_describe(const cubie_solver *s, sbuf *b);
 int solver_plan(cubie_solver *s, cubie_error *e);                  /* planner.c */
 int group_join(cubie_solver *s, const char *name, cubie_error *e);  /* pipeline.c */
 void solver_release(cubie_solver *s);                              /* pipeline.c */
