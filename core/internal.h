@@ -79,6 +79,7 @@ struct model {
 	char *name;
 	size_t n_states, n_params, n_obs;
 	char **states, **params, **obs; /* names, in [model] order */
+	struct drivers *drv;            /* [drivers] (drivers.h), NULL: none */
 	void *priv;                     /* parsed equations and constants */
 };
 /* Read [model], [constants], [equations] and check them: unknown names

@@ -290,6 +290,7 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 		.sample_ticks = s->grid.sample_ticks,
 		.window_ticks = s->grid.window_ticks,
 		.sums = (void *)(uintptr_t)(sl->d_out + s->n_saves * s->n_save * stride * r),
+		.drivers = (const void *)(uintptr_t)s->drv_dev,
 	};
 	const size_t i4 = sizeof(int32_t), pitch = k->w ? n : N;
 	void *values = k->w ? sl->h_out : (char *)k->res->values + first * r;

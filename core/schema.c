@@ -6,13 +6,18 @@
 #include <stddef.h>
 
 /* Sections whose keys are the user's names, in file order. */
-const char *const cfg_free_sections[] = {"constants", "equations", "initial", "parameters", NULL};
+const char *const cfg_free_sections[] = {"constants", "equations", "initial", "parameters",
+                                         "drivers", NULL};
 
 const struct cfg_key cfg_schema[] = {
 	{"model", "name", CFG_STR, "model", "name of the model, used in messages"},
 	{"model", "states", CFG_NAMES, NULL, "state variables, in integration order"},
 	{"model", "parameters", CFG_NAMES, "", "per-run parameters"},
 	{"model", "observables", CFG_NAMES, "", "derived outputs defined in [equations]"},
+	{"drivers", "interpolation", CFG_CHOICE, "linear", "linear|cubic"},
+	{"drivers", "wrap", CFG_CHOICE, "clamp", "clamp|periodic|error"},
+	{"drivers", "sample_every", CFG_NUM, NULL, "spacing of inline sample lists"},
+	{"drivers", "start", CFG_NUM, "0", "time of the first sample of inline lists"},
 	{"runs", "combine", CFG_CHOICE, "grid", "grid|zip"},
 	{"runs", "file", CFG_STR, NULL, "CSV of per-run values, columns named by state or parameter"},
 	{"solve", "integrator", CFG_STR, "rk4", "integrator plugin name or alias"},

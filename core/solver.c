@@ -2,6 +2,7 @@
  * a memory plan, and a result gathered chunk by chunk. */
 #include "config.h"
 #include "solver.h"
+#include "drivers.h"
 
 #include <errno.h>
 #include <math.h>
@@ -210,7 +211,9 @@ static int setup(cubie_solver *s, cubie_error *e)
 	int rc;
 	if ((rc = model_build(cfg, &s->model, e)) || (rc = read_settings(s, e)) ||
 	    (rc = resolve_saves(s, e)) || (rc = summaries_read(s, e)) || (rc = grid_plan(s, e)) ||
-	    (rc = runs_build(cfg, s->model, &s->runs, e)))
+	    (rc = runs_build(cfg, s->model, &s->runs, e)) ||
+	    (rc = drivers_check_runs(s->model->drv, &s->runs, s->model->n_states,
+	                             s->t0 - s->settle, s->t0 + s->duration, e)))
 		return rc;
 	s->dirs = plugin_dirs(cfg, &s->n_dirs);
 	if ((rc = plugin_at(cfg, "solve", "integrator",
@@ -281,6 +284,23 @@ static int compile_error(const cubie_solver *s, int rc, cubie_error *e)
 	               "not compile: %s", s->integrator.desc->name, s->integrator.path, msg);
 }
 
+/* The drivers' coefficients, once, into device memory the kernels read. */
+static int upload_drivers(cubie_solver *s, cubie_error *e)
+{
+	size_t bytes;
+	if (!s->model->drv)
+		return 0;
+	void *buf = drivers_buffer(s->model->drv, s->precision, &bytes);
+	int rc = buf ? 0 : cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	if (!rc && s->be->ops->mem_alloc(s->be, bytes ? bytes : 8, &s->drv_dev))
+		rc = cb_fail(e, CUBIE_ERR_RUNTIME, "cannot allocate %zu bytes of %s memory for the "
+		             "drivers", bytes, s->be->ops->name);
+	if (!rc && !(rc = s->be->ops->copy_h2d(s->be, s->drv_dev, buf, bytes, NULL, e)))
+		rc = s->be->ops->stream_sync(s->be, NULL, e);
+	free(buf);
+	return rc;
+}
+
 int cubie_solver_create(const cubie_config *cfg, cubie_solver **out, cubie_error *e)
 {
 	*out = NULL;
@@ -313,7 +333,7 @@ int cubie_solver_create(const cubie_config *cfg, cubie_solver **out, cubie_error
 		rc = e ? e->code : CUBIE_ERR_RUNTIME;
 		goto fail;
 	}
-	if ((rc = compile_error(s, o->load(s->be, src, e), e)))
+	if ((rc = compile_error(s, o->load(s->be, src, e), e)) || (rc = upload_drivers(s, e)))
 		goto fail;
 	if (s->be->cache_hit)
 		cb_log(CUBIE_LOG_INFO, "kernel: %s, float%d, from the cache", o->name, s->precision);
@@ -374,6 +394,8 @@ void cubie_solver_free(cubie_solver *s)
 		solver_release(s);
 	if (s->alloc)
 		((const cubie_allocator_ops *)s->allocator.desc->ops)->destroy(s->alloc);
+	if (s->be && s->drv_dev)
+		s->be->ops->mem_free(s->be, s->drv_dev);
 	if (s->be)
 		s->be->ops->close(s->be);
 	plugin_close(&s->integrator);
@@ -404,6 +426,7 @@ char *cubie_solver_describe(const cubie_solver *s)
 	       s->be->cache_hit ? "from the cache" : "compiled");
 	sb_add(&b, "runs:        %zu, %zu saves of %zu variables\n", s->runs.n_runs, s->n_saves,
 	       s->n_save);
+	drivers_describe(s->model->drv, s->model->params, &b);
 	sb_add(&b, "memory:      %zu bytes per run; budget %.3f GiB = %s\n", s->bytes_per_run,
 	       p->budget / 1073741824.0, s->budget_from);
 	sb_add(&b, "plan:        %zu chunk%s x %zu runs over %zu stream%s, allocator %s\n", p->chunks,

@@ -22,5 +22,6 @@ struct cubie_args {
 	double tick;
 	int n_ticks, save_ticks, sample_ticks, window_ticks;
 	void *sums;         /* [windows][summarised][slots][stride] */
+	const void *drivers; /* the drivers' coefficients (driver.h); NULL: none */
 };
 #endif

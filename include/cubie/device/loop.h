@@ -339,9 +339,13 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i0)
 	}
 }
 
+#ifndef CUBIE_DRIVERS_BIND
+#define CUBIE_DRIVERS_BIND(a) ((void)0)
+#endif
 #if defined(__CUDACC__)
 extern "C" __global__ void cubie_kernel(const struct cubie_args a)
 {
+	CUBIE_DRIVERS_BIND(a);
 	const long long i = a.begin + (long long)blockIdx.x * blockDim.x + threadIdx.x;
 	if (i < a.n)
 		cubie_run(&a, i);
@@ -357,8 +361,10 @@ void cubie_cpu_solve(const struct cubie_args *a)
 #else
 #pragma omp parallel for schedule(dynamic, 1)
 #endif
-	for (long long k = 0; k < blocks; k++)
+	for (long long k = 0; k < blocks; k++) {
+		CUBIE_DRIVERS_BIND(*a);
 		cubie_run(a, a->begin + k * CUBIE_W);
+	}
 }
 #endif
 #endif
