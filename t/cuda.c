@@ -23,6 +23,17 @@ static const char *robertson =
 	"dy3 = k2 * y2^2\n"
 	"[initial]\ny1 = 1\ny2 = 0\ny3 = 0\n[parameters]\nk1 = linspace(0.02, 0.06, 1000)\n"
 	"[solve]\nduration = 100\ndt = 1e-4\n[output]\nsave_every = 10\n";
+/* A damped oscillator forced by two drivers: a cubic periodic one whose
+ * series each run picks by k, and a linear clamped one (issue 13). */
+static const char *driven =
+	"[model]\nstates = x, v\nparameters = k, c\n"
+	"[equations]\ndx = v\ndv = -x - c * v + u + w\n"
+	"[drivers]\nsample_every = 0.25\n"
+	"u = 0, 1, 0.5, -0.3, -1, 0.2, 0.7, 0 | 1, 0, -1, 0, 1, 0, -1, 0 | 0, 0, 1, 1, 0, 0, -1, -1\n"
+	"u.select = k\nu.interpolation = cubic\nu.wrap = periodic\n"
+	"w = 0, 0.5, 1, 0.5, 0.25\n"
+	"[initial]\nx = 0\nv = 0\n[parameters]\nk = 0, 1, 2\nc = linspace(0, 1, 300)\n"
+	"[solve]\nduration = 5\ndt = 0.001\n[output]\nsave_every = 0.5\n";
 static const char *model = NULL; /* NULL: lorenz */
 static const char *extra[3];      /* more overrides, NULL-terminated */
 
@@ -121,6 +132,16 @@ int main(void)
 		ok(d <= 1e-5, "%s float64 Robertson, adaptive at tol 1e-8: cuda = cpu to %.2e relative",
 		   stiff[i], d);
 	}
+	/* drivers: the same coefficients read through __ldg as through plain loads */
+	model = driven;
+	d = compare("rk4", "float64", NULL, 0, &n);
+	ok(d <= 1e-12, "drivers, rk4 float64: cuda = cpu to %.2e relative (%zu values)", d, n);
+	d = compare("rk4", "float32", NULL, 0, &n);
+	ok(d <= 1e-4, "drivers, rk4 float32: cuda = cpu to %.2e relative", d);
+	d = compare("dormand_prince_54", "float64", "1e-10", 1, &n);
+	ok(d <= 1e-8, "drivers, dormand_prince_54 at tol 1e-10: cuda = cpu to %.2e relative", d);
+	d = compare("rosenbrock23", "float64", "1e-8", 1, &n);
+	ok(d <= 1e-5, "drivers, rosenbrock23 at tol 1e-8: cuda = cpu to %.2e relative", d);
 	done_testing();
 	return tap_exit();
 }
