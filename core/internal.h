@@ -155,7 +155,16 @@ struct run_table {
 	size_t n_runs, n_inputs; /* inputs: the model's states, then parameters */
 	double *v;               /* [n_inputs][n_runs] */
 	size_t *refs;            /* owners of v when shared (NULL: one) */
+	/* 1: the runs' time spans differ, and the last RUNS_SPANS inputs are
+	 * each run's t0, duration and settling_time; 0: they are the same for
+	 * every run, span[] (spans.c) */
+	int spans;
+	double span[3];
 };
+#define RUNS_SPANS 3
+extern const char *const runs_span_keys[RUNS_SPANS];
+/* Drop the span rows from a table whose runs all share one span. */
+void spans_fold(struct run_table *rt, size_t n_model_inputs);
 int runs_build(const cubie_config *c, const struct model *m, struct run_table *rt,
                cubie_error *e);
 /* Make *copy (empty) another owner of rt's values,
@@ -376,6 +385,7 @@ struct result_shape {
 	size_t n_windows;    /* summaries: [n_windows][n_metrics][runs] after values */
 	char *const *metrics;
 	size_t n_metrics;
+	int time_per_run;    /* "time" is [n_saves][runs] (per-run spans), else [n_saves] */
 };
 /* A result over st, sharing the run table's values as its inputs. */
 cubie_result *result_new(struct result_store *st, struct run_table *runs,

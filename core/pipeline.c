@@ -5,6 +5,7 @@
  * for bit, whatever the chunk size and stream count. */
 #include "config.h"
 #include "solver.h"
+#include "spans.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -136,7 +137,8 @@ void solver_release(cubie_solver *s)
 static void slot_bytes(const cubie_solver *s, size_t runs, size_t b[3])
 {
 	size_t r = real_size(s);
-	b[0] = (s->runs.n_inputs ? s->runs.n_inputs : 1) * runs * r;
+	b[0] = s->runs.spans ? spans_offset(s, runs) + RUNS_SPANS * runs * sizeof(double)
+	                     : (s->runs.n_inputs ? s->runs.n_inputs : 1) * runs * r;
 	b[1] = out_rows(s) * runs * r;
 	b[2] = run_block_bytes(int_rows(s), runs);
 }
@@ -217,7 +219,11 @@ static void pack_rows(void *ctx, size_t lo, size_t hi)
 		size_t i = it / c->pieces, j0 = it % c->pieces * PIECE;
 		size_t j1 = j0 + PIECE < c->n ? j0 + PIECE : c->n;
 		const double *src = c->s->runs.v + i * N + c->first;
-		if (real_size(c->s) == 4)
+		const size_t nm = c->s->model->n_states + c->s->model->n_params;
+		if (i >= nm) /* a time span: in double, after the model's inputs */
+			memcpy((double *)((char *)c->sl->h_in + spans_offset(c->s, stride)) +
+			       (i - nm) * stride + j0, src + j0, (j1 - j0) * sizeof(double));
+		else if (real_size(c->s) == 4)
 			for (size_t j = j0; j < j1; j++)
 				((float *)c->sl->h_in)[i * stride + j] = (float)src[j];
 		else
@@ -291,6 +297,8 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 		.window_ticks = s->grid.window_ticks,
 		.sums = (void *)(uintptr_t)(sl->d_out + s->n_saves * s->n_save * stride * r),
 		.drivers = (const void *)(uintptr_t)s->drv_dev,
+		.spans = s->runs.spans ? (const double *)(uintptr_t)(sl->d_in + spans_offset(s, stride))
+		                       : NULL,
 	};
 	const size_t i4 = sizeof(int32_t), pitch = k->w ? n : N;
 	void *values = k->w ? sl->h_out : (char *)k->res->values + first * r;
@@ -465,23 +473,28 @@ static cubie_result *new_result(cubie_solver *s, int values)
 	char **inputs = calloc(s->runs.n_inputs + 1, sizeof *inputs);
 	if (!inputs)
 		return NULL;
+	const size_t nm = s->model->n_states + s->model->n_params;
 	for (size_t i = 0; i < s->runs.n_inputs; i++)
 		inputs[i] = i < s->model->n_states ? s->model->states[i]
-		                                   : s->model->params[i - s->model->n_states];
+		            : i < nm ? s->model->params[i - s->model->n_states]
+		                     : (char *)runs_span_keys[i - nm];
 	struct result_store *st =
 		values ? take_store(s, out_rows(s) * N * real_size(s),
 		                    run_block_bytes(int_rows(s), N))
 		       : store_new(0, run_block_bytes(int_rows(s), N));
 	struct result_shape shape = {s->n_saves, s->save_names, s->n_save, inputs, s->precision,
 	                             values, s->want_steps, s->sums.n_windows, s->sums.names,
-	                             s->sums.n_slots ? s->sums.n_vars * s->sums.n_slots : 0};
+	                             s->sums.n_slots ? s->sums.n_vars * s->sums.n_slots : 0,
+	                             s->runs.spans};
 	cubie_result *res = st ? result_new(st, &s->runs, &shape) : NULL;
 	free(inputs);
 	if (!res && st && st->kept)
 		st->in_use = 0;
 	else if (!res)
 		store_free(st);
-	for (size_t k = 0; res && k < s->n_saves; k++)
+	if (res && s->runs.spans)
+		spans_times(s, res->time);
+	for (size_t k = 0; res && !s->runs.spans && k < s->n_saves; k++)
 		res->time[k] = k == s->n_saves - 1 ? s->t0 + s->duration : s->t0 + (double)k * s->save_every;
 	return res;
 }
@@ -549,7 +562,9 @@ int cubie_solve(cubie_solver *s, cubie_result **out, cubie_error *e)
 int solver_streams(const cubie_solver *s)
 {
 	const cubie_writer_ops *wo = s->writer.desc ? s->writer.desc->ops : NULL;
-	return wo && s->writer.desc->abi_minor >= 1 && wo->open;
+	/* per-run spans: "time" is per run too, and the streaming writers
+	 * write it whole at open; such results are written whole */
+	return wo && s->writer.desc->abi_minor >= 1 && wo->open && !s->runs.spans;
 }
 
 size_t solver_stream_chunk(const cubie_solver *s)
@@ -660,7 +675,13 @@ int cubie_solver_set_inputs(cubie_solver *s, const double *values, size_t n_runs
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory for %zu runs", n_runs);
 	memcpy(v, values, ni * n_runs * sizeof *v);
 	struct run_table old = s->runs;
-	s->runs = (struct run_table){n_runs, ni, v, NULL};
+	s->runs = (struct run_table){n_runs, ni, v, NULL, old.spans, {old.span[0], old.span[1],
+	                             old.span[2]}};
+	if (s->runs.spans && spans_check_inputs(s, e)) {
+		free(v);
+		s->runs = old;
+		return CUBIE_ERR_CONFIG;
+	}
 	s->runs_gen++;
 	/* Same budget as when the solver was made: the memory the allocator
 	 * caches from the last solve would look used to a fresh query. */

@@ -102,7 +102,8 @@ int solver_plan(cubie_solver *s, cubie_error *e)
 	/* inputs, saved values, status, the time reached and, when kept, two
 	 * step counts per run */
 	s->bytes_per_run = (s->runs.n_inputs + s->n_saves * s->n_save) * r +
-	                   int_rows(s) * sizeof(int32_t) + sizeof(double);
+	                   int_rows(s) * sizeof(int32_t) + sizeof(double) +
+	                   (s->runs.spans ? RUNS_SPANS * (sizeof(double) - r) + 8 : 0);
 	if (s->be->ops->mem_info(s->be, &free_b, &total_b))
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "cannot query the %s backend's memory",
 		               s->be->ops->name);

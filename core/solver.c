@@ -3,6 +3,7 @@
 #include "config.h"
 #include "solver.h"
 #include "drivers.h"
+#include "spans.h"
 
 #include <errno.h>
 #include <math.h>
@@ -150,11 +151,10 @@ static int read_settings(cubie_solver *s, cubie_error *e)
 {
 	const cubie_config *c = s->cfg;
 	int rc;
-	if ((rc = cfg_num(c, "solve", "t0", &s->t0, e)) ||
-	    (rc = cfg_num(c, "solve", "duration", &s->duration, e)) ||
+	/* t0, duration, settling_time: from the run table, which sweeps them */
+	if ((rc = spans_settings(s, e)) ||
 	    (rc = cfg_num(c, "solve", "dt", &s->dt, e)) ||
 	    (rc = cfg_num(c, "output", "save_every", &s->save_every, e)) ||
-	    (rc = cfg_num(c, "solve", "settling_time", &s->settle, e)) ||
 	    (rc = cfg_num(c, "memory", "mem_proportion", &s->mem_proportion, e)))
 		return rc;
 	if (cfg_require(c, "solve", "duration", s->duration > 0, "positive", e) ||
@@ -209,11 +209,12 @@ static int setup(cubie_solver *s, cubie_error *e)
 {
 	const cubie_config *cfg = s->cfg;
 	int rc;
-	if ((rc = model_build(cfg, &s->model, e)) || (rc = read_settings(s, e)) ||
-	    (rc = resolve_saves(s, e)) || (rc = summaries_read(s, e)) || (rc = grid_plan(s, e)) ||
-	    (rc = runs_build(cfg, s->model, &s->runs, e)) ||
-	    (rc = drivers_check_runs(s->model->drv, &s->runs, s->model->n_states,
-	                             s->t0 - s->settle, s->t0 + s->duration, e)))
+	double lo, hi;
+	if ((rc = model_build(cfg, &s->model, e)) || (rc = runs_build(cfg, s->model, &s->runs, e)) ||
+	    (rc = read_settings(s, e)) || (rc = resolve_saves(s, e)) ||
+	    (rc = summaries_read(s, e)) || (rc = grid_plan(s, e)) ||
+	    (spans_range(s, &lo, &hi),
+	     rc = drivers_check_runs(s->model->drv, &s->runs, s->model->n_states, lo, hi, e)))
 		return rc;
 	s->dirs = plugin_dirs(cfg, &s->n_dirs);
 	if ((rc = plugin_at(cfg, "solve", "integrator",
@@ -257,6 +258,10 @@ static char *build_source(cubie_solver *s, cubie_error *e)
 		}
 	}
 	summaries_defines(&s->sums, &defs);
+	/* per-run spans: one run per block on the CPU too, as each has its own
+	 * times (lanes.h's W is used only after this point) */
+	if (s->runs.spans)
+		sb_add(&defs, "#define CUBIE_SPANS 1\n#undef CUBIE_W\n#define CUBIE_W 1\n");
 	char *model = model_source(s->model, s->save, s->n_save, s->sums.vars,
 	                           s->sums.n_slots ? s->sums.n_vars : 0);
 	char *msrc = model && defs.s ? cb_printf("%s%s%s", defs.s, model, jac ? jac : "") : NULL;
@@ -424,8 +429,9 @@ char *cubie_solver_describe(const cubie_solver *s)
 	       s->auto_dt ? ", first step chosen per run" : "", s->integrator.path);
 	sb_add(&b, "kernel:      float%d, %s\n", s->precision,
 	       s->be->cache_hit ? "from the cache" : "compiled");
-	sb_add(&b, "runs:        %zu, %zu saves of %zu variables\n", s->runs.n_runs, s->n_saves,
-	       s->n_save);
+	sb_add(&b, "runs:        %zu, %zu saves of %zu variables%s\n", s->runs.n_runs, s->n_saves,
+	       s->n_save, s->runs.spans ? "; time spans per run (time is [saves][runs], NaN past "
+	       "a run's end)" : "");
 	drivers_describe(s->model->drv, s->model->params, &b);
 	sb_add(&b, "memory:      %zu bytes per run; budget %.3f GiB = %s\n", s->bytes_per_run,
 	       p->budget / 1073741824.0, s->budget_from);

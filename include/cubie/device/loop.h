@@ -213,6 +213,12 @@ CUBIE_DEV void cubie_window_lane(const struct cubie_args *a, struct cubie_lanes 
 #endif
 
 #include <cubie/device/store.h>
+#ifndef CUBIE_SPANS
+#define CUBIE_SPANS 0
+#endif
+#if CUBIE_SPANS
+#include <cubie/device/span.h>
+#endif
 #if CUBIE_CONTROLLER == 0
 #include <cubie/device/fixed.h>
 #else
@@ -280,7 +286,15 @@ CUBIE_DEV void cubie_init_lane(const struct cubie_args *a, struct cubie_lanes *b
 CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i0)
 {
 	struct cubie_lanes b;
-	const double t_first = a->settle > 0 ? a->t0 - a->settle : a->t0;
+#if CUBIE_SPANS /* the run's own span (span.h) */
+	const double t0 = a->spans[i0], duration = a->spans[a->stride + i0],
+		     settle = a->spans[2 * a->stride + i0];
+	const int n_ticks = cubie_span_ticks(a, duration);
+#else
+	const double t0 = a->t0, duration = a->duration, settle = a->settle;
+	const int n_ticks = a->n_ticks;
+#endif
+	const double t_first = settle > 0 ? t0 - settle : t0;
 	CUBIE_LANES(l)
 		cubie_init_lane(a, &b, i0, l, t_first);
 	b.f0_ok = CUBIE_CONTROLLER != 0 && CUBIE_AUTO_DT; /* the first step's f(t, y) */
@@ -289,28 +303,27 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i0)
 	 * run that went bad in between carries NaN to the next one. A failed
 	 * lane is not advanced (adaptive) or advances unseen (fixed: its
 	 * values are never saved, its counts and time no longer move). */
-	if (a->settle > 0)
-		cubie_advance(a, &b, a->t0 - a->settle, a->t0);
+	if (settle > 0)
+		cubie_advance(a, &b, t0 - settle, t0);
 	cubie_check(&b);
-	cubie_store(a, &b, i0, 0, a->t0);
+	cubie_store(a, &b, i0, 0, t0);
 #if CUBIE_NSUMVARS
 	for (int l = 0; l < CUBIE_W; l++)
 		cubie_sums_init(&b.sums[l]);
 #ifdef CUBIE_S_EXACT
 	if (!b.f0_ok) { /* f(t0, y) for the exact derivatives; the first step reuses it */
 		CUBIE_LANES(l)
-			cubie_f0_lane(&b, l, a->t0);
+			cubie_f0_lane(&b, l, t0);
 		b.f0_ok = 1;
 	}
 #endif
-	cubie_sample_at(&b, a->t0, 1);
+	cubie_sample_at(&b, t0, 1);
 	int window = 0;
 #endif
-	const int n_ticks = a->n_ticks;
 	int save = 1;
 	for (int k = 1; k <= n_ticks; k++) {
-		const double t_start = a->t0 + (double)(k - 1) * a->tick;
-		const double t_end = k == n_ticks ? a->t0 + a->duration : a->t0 + (double)k * a->tick;
+		const double t_start = t0 + (double)(k - 1) * a->tick;
+		const double t_end = k == n_ticks ? t0 + duration : t0 + (double)k * a->tick;
 		cubie_advance(a, &b, t_start, t_end);
 		cubie_check(&b);
 #if CUBIE_NSUMVARS && CUBIE_SAMPLE_TICKS
@@ -327,6 +340,11 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i0)
 		}
 #endif
 	}
+#if CUBIE_SPANS && CUBIE_NSUMVARS
+	cubie_span_pad(a, &b, i0, save, window);
+#elif CUBIE_SPANS
+	cubie_span_pad(a, &b, i0, save, 0);
+#endif
 	CUBIE_LANES(l) {
 		if (CUBIE_W == 1 || i0 + l < a->n) {
 			a->status[i0 + l] = b.status[l];
