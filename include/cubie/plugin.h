@@ -104,7 +104,9 @@ typedef struct cubie_allocator_ops {
 } cubie_allocator_ops;
 
 /* What a writer receives: the result's arrays (see cubie.h) and the names
- * along their axes of variables. */
+ * along their axes of variables. "time" is [saves], or [saves][runs] when
+ * the runs have their own time spans (NaN past a run's end); the core
+ * hands such a result to write whole, never to open/write_runs. */
 typedef struct cubie_output {
 	size_t n_arrays;
 	const cubie_array *arrays;
