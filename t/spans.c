@@ -166,6 +166,65 @@ int main(void)
 	} else {
 		diag("%s", e.msg);
 	}
+	/* the chunking and the precision: span rows packed in double beside
+	 * the inputs, whatever the chunk */
+	static const char *grid = "[parameters]\nk = 0.5, 2\n[solve]\nintegrator = rk4\ndt = 0.001\n"
+	                          "t0 = 0, 1.5, 3\nduration = 1, 2.25\n[output]\nsave_every = 0.25\n";
+	cubie_result *a = solve(grid, NULL, NULL, &e);
+	cubie_result *b = solve(grid, "memory.chunk_runs=5", "memory.streams=3", &e);
+	if (ok(a && b, "per-run spans in chunks of 5 runs over 3 streams")) {
+		const cubie_array *va = cubie_result_find(a, "values"), *vb = cubie_result_find(b, "values");
+		size_t n = va->shape[0] * va->shape[1] * va->shape[2];
+		ok(!memcmp(va->data, vb->data, n * sizeof(double)), "the same values, bit for bit");
+	}
+	cubie_result_free(b);
+	b = solve(grid, "solve.precision=float32", NULL, &e);
+	if (ok(a && b, "per-run spans in float32")) {
+		double worst = 0;
+		const cubie_array *va = cubie_result_find(a, "values");
+		for (size_t s = 0; s < va->shape[0]; s++)
+			for (size_t r = 0; r < va->shape[2]; r++) {
+				double x = value_at(a, s, 0, r), y = value_at(b, s, 0, r);
+				worst = isnan(x) != isnan(y) ? INFINITY : isnan(x) ? worst : fmax(worst, fabs(x - y));
+			}
+		ok(worst < 1e-5, "float32 = float64 to %.2g, NaN in the same places", worst);
+	}
+	cubie_result_free(a);
+	cubie_result_free(b);
+	/* new inputs: shorter durations reuse the solver; longer ones are refused */
+	{
+		char ini[1024];
+		snprintf(ini, sizeof ini, "%s%s", model, grid);
+		char *p = write_tmp("spans", ini);
+		cubie_config *c = NULL;
+		cubie_solver *s = NULL;
+		int rc = cubie_config_load(p, &c, &e) || cubie_config_set(c, "device.backend=cpu", &e) ||
+		         cubie_solver_create(c, &s, &e);
+		if (ok(!rc, "a solver with per-run spans")) {
+			/* inputs: x, y, k, t0, duration, settling_time for 2 runs */
+			double in[6][2] = {{1, 1}, {1, 1}, {1, 3}, {0.5, -1}, {2, 0.5}, {0, 0.25}};
+			rc = cubie_solver_set_inputs(s, &in[0][0], 2, &e) || cubie_solve(s, &r, &e);
+			if (ok(!rc, "new spans through cubie_solver_set_inputs")) {
+				const double *t = cubie_result_find(r, "time")->data;
+				ok(t[0] == 0.5 && t[1] == -1 && t[2 * 2 + 1] == -0.5 && isnan(t[3 * 2 + 1]),
+				   "their save times");
+				is_near(value_at(r, 2, 0, 1), exp(-3 * 0.75), 1e-10, "and values");
+				cubie_result_free(r);
+			} else {
+				diag("%s", e.msg);
+			}
+			in[4][0] = 3;
+			ok(cubie_solver_set_inputs(s, &in[0][0], 2, &e) == CUBIE_ERR_CONFIG,
+			   "a duration past the solver's longest is refused");
+			like(e.msg, "longer", "... saying so");
+		} else {
+			diag("%s", e.msg);
+		}
+		cubie_solver_free(s);
+		cubie_config_free(c);
+		unlink(p);
+		free(p);
+	}
 	/* bad spans, at their line */
 	r = solve("[parameters]\nk = 1\n[solve]\nduration = 1, -1\n", NULL, NULL, &e);
 	ok(!r && e.code == CUBIE_ERR_CONFIG, "a negative duration is refused");
