@@ -7,6 +7,7 @@
 #include "solver.h"
 #include "spans.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,6 +292,7 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 		.save_every = s->save_every,
 		.settle = s->settle,
 		.tick = s->grid.tick,
+		.tick_steps = ceil(s->grid.tick / s->dt - 1e-9),
 		.n_ticks = s->grid.n_ticks,
 		.save_ticks = s->grid.save_ticks,
 		.sample_ticks = s->grid.sample_ticks,

@@ -20,6 +20,7 @@ struct cubie_args {
 	 * summary sample every sample_ticks (when sampled on the grid), a
 	 * summary window every window_ticks, and always at the end. */
 	double tick;
+	double tick_steps;  /* fixed steps in a whole tick, ceil(tick / dt - 1e-9) */
 	int n_ticks, save_ticks, sample_ticks, window_ticks;
 	void *sums;         /* [windows][summarised][slots][stride] */
 	const void *drivers; /* the drivers' coefficients (driver.h); NULL: none */

@@ -30,8 +30,11 @@ CUBIE_DEV void cubie_fixed_lane(struct cubie_lanes *b, int l, double ts, cubie_r
 CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, double t_start,
                              double t_end)
 {
-	/* the 1e-9 keeps dt = interval / n from taking an extra step */
-	double nd = ceil((t_end - t_start) / a->dt - 1e-9);
+	/* the 1e-9 keeps dt = interval / n from taking an extra step; a whole
+	 * tick's count comes from the host (a double division less per tick) */
+	const double span = t_end - t_start;
+	double nd = a->tick_steps > 0 && fabs(span - a->tick) <= 1e-12 * a->tick
+	            ? a->tick_steps : ceil(span / a->dt - 1e-9);
 	if (nd < 1)
 		nd = 1;
 	const double hd = (t_end - t_start) / nd;

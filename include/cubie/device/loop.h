@@ -320,23 +320,34 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i0)
 	cubie_sample_at(&b, t0, 1);
 	int window = 0;
 #endif
-	int save = 1;
+	/* ticks to the next save, sample and window: countdowns, not a modulo
+	 * per tick (an integer division is dear on a GPU) */
+	int save = 1, to_save = a->save_ticks;
+#if CUBIE_NSUMVARS
+	int to_sample = a->sample_ticks, to_window = a->window_ticks;
+#endif
 	for (int k = 1; k <= n_ticks; k++) {
 		const double t_start = t0 + (double)(k - 1) * a->tick;
 		const double t_end = k == n_ticks ? t0 + duration : t0 + (double)k * a->tick;
+		const int last = k == n_ticks;
 		cubie_advance(a, &b, t_start, t_end);
 		cubie_check(&b);
 #if CUBIE_NSUMVARS && CUBIE_SAMPLE_TICKS
-		if (k % a->sample_ticks == 0 || k == n_ticks)
+		if (--to_sample == 0 || last) {
 			cubie_sample_at(&b, t_end, 0);
+			to_sample = a->sample_ticks;
+		}
 #endif
-		if (k % a->save_ticks == 0 || k == n_ticks)
+		if (--to_save == 0 || last) {
 			cubie_store(a, &b, i0, save++, t_end);
+			to_save = a->save_ticks;
+		}
 #if CUBIE_NSUMVARS
-		if (k % a->window_ticks == 0 || k == n_ticks) {
+		if (--to_window == 0 || last) {
 			for (int l = 0; l < CUBIE_W; l++)
 				cubie_window_lane(a, &b, i0, l, window);
 			window++;
+			to_window = a->window_ticks;
 		}
 #endif
 	}
