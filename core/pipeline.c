@@ -347,7 +347,8 @@ static size_t streamed_arrays(const cubie_solver *s, const cubie_result *res, co
 	size_t m = 0;
 	for (size_t i = 0; i < res->out.n_arrays; i++) {
 		arr[m] = res->arrays[i];
-		if (strcmp(arr[m].name, "time")) {
+		/* "time" is whole, unless per run (per-run spans) */
+		if (strcmp(arr[m].name, "time") || arr[m].ndim == 2) {
 			arr[m].shape[arr[m].ndim - 1] = n;
 			arr[m].data = NULL;
 		}
@@ -394,6 +395,12 @@ static int stream_chunk(cubie_solver *s, struct slot *sl, struct sink *k, cubie_
 			arr[i].data = reached;
 		else if (!strcmp(arr[i].name, "inputs"))
 			arr[i].data = k->inputs;
+		else if (!strcmp(arr[i].name, "time") && arr[i].ndim == 2) {
+			double *t = k->inputs + ni * n;
+			for (size_t sv = 0; sv < s->n_saves; sv++)
+				memcpy(t + sv * n, res->time + sv * N + first, n * sizeof *t);
+			arr[i].data = t;
+		}
 	}
 	if (k->wo->write_runs(k->w, &part, first, k->msg, sizeof k->msg))
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "writer %s: %s", s->writer.desc->name,
@@ -564,9 +571,7 @@ int cubie_solve(cubie_solver *s, cubie_result **out, cubie_error *e)
 int solver_streams(const cubie_solver *s)
 {
 	const cubie_writer_ops *wo = s->writer.desc ? s->writer.desc->ops : NULL;
-	/* per-run spans: "time" is per run too, and the streaming writers
-	 * write it whole at open; such results are written whole */
-	return wo && s->writer.desc->abi_minor >= 1 && wo->open && !s->runs.spans;
+	return wo && s->writer.desc->abi_minor >= 1 && wo->open;
 }
 
 size_t solver_stream_chunk(const cubie_solver *s)
@@ -593,8 +598,9 @@ static int solve_streamed(cubie_solver *s, const struct plugin *wp, const char *
                           cubie_result **summary, cubie_error *e)
 {
 	struct sink k = {.res = new_result(s, 0), .wo = wp->desc->ops};
-	k.inputs = malloc((s->runs.n_inputs ? s->runs.n_inputs : 1) * solver_stream_chunk(s) *
-	                  sizeof(double));
+	/* the chunk's inputs, then (per-run spans) its columns of "time" */
+	k.inputs = malloc((s->runs.n_inputs + (s->runs.spans ? s->n_saves : 0) + 1) *
+	                  solver_stream_chunk(s) * sizeof(double));
 	if (!k.res || !k.inputs) {
 		cubie_result_free(k.res);
 		free(k.inputs);
