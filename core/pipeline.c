@@ -6,6 +6,7 @@
 #include "config.h"
 #include "solver.h"
 #include "spans.h"
+#include "drivers.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -685,7 +686,10 @@ int cubie_solver_set_inputs(cubie_solver *s, const double *values, size_t n_runs
 	struct run_table old = s->runs;
 	s->runs = (struct run_table){n_runs, ni, v, NULL, old.spans, {old.span[0], old.span[1],
 	                             old.span[2]}};
-	if (s->runs.spans && spans_check_inputs(s, e)) {
+	double lo, hi;
+	spans_range(s, &lo, &hi);
+	if ((s->runs.spans && spans_check_inputs(s, e)) ||
+	    drivers_check_runs(s->model->drv, &s->runs, s->model->n_states, lo, hi, e)) {
 		free(v);
 		s->runs = old;
 		return CUBIE_ERR_CONFIG;

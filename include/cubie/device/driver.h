@@ -13,7 +13,9 @@
  * Cost of one evaluation: the interval index (a subtraction, a
  * multiplication, a floor, two compares; periodic: a second floor and a
  * multiply-add), then 2 loads and 1 multiply-add (linear) or 4 loads and
- * 3 multiply-adds (cubic), and the derivative's 2 (cubic) more. */
+ * 3 multiply-adds (cubic); the derivative (read by d f / d t only, dropped
+ * elsewhere) 2 multiply-adds and 3 multiplications more (cubic) or 1
+ * multiplication (linear). */
 #ifndef CUBIE_DEVICE_DRIVER_H
 #define CUBIE_DEVICE_DRIVER_H
 
