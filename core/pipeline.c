@@ -277,6 +277,8 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 		sl->packed_first = first;
 		sl->packed_n = n;
 	}
+	/* fixed steps in a whole tick: no ceil of a double division per tick on the device */
+	const double tick_steps = s->dt > 0 ? ceil(s->grid.tick / s->dt - 1e-9) : 0;
 	struct cubie_args a = {
 		.y0 = (const void *)(uintptr_t)sl->d_in,
 		.params = (const void *)(uintptr_t)(sl->d_in + s->model->n_states * stride * r),
@@ -293,7 +295,7 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 		.save_every = s->save_every,
 		.settle = s->settle,
 		.tick = s->grid.tick,
-		.tick_steps = ceil(s->grid.tick / s->dt - 1e-9),
+		.tick_steps = tick_steps,
 		.n_ticks = s->grid.n_ticks,
 		.save_ticks = s->grid.save_ticks,
 		.sample_ticks = s->grid.sample_ticks,

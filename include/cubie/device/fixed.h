@@ -31,13 +31,14 @@ CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, 
                              double t_end)
 {
 	/* the 1e-9 keeps dt = interval / n from taking an extra step; a whole
-	 * tick's count comes from the host (a double division less per tick) */
+	 * tick's count comes from the host (a double division less per tick;
+	 * the step stays span / n, so that every grid cuts steps alike) */
 	const double span = t_end - t_start;
 	double nd = a->tick_steps > 0 && fabs(span - a->tick) <= 1e-12 * a->tick
 	            ? a->tick_steps : ceil(span / a->dt - 1e-9);
 	if (nd < 1)
 		nd = 1;
-	const double hd = (t_end - t_start) / nd;
+	const double hd = span / nd;
 	const cubie_real h = CUBIE_R(hd);
 	/* the lanes still running have all taken the same steps */
 	int done = 0, live = 0;

@@ -329,21 +329,27 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i0)
 	for (int k = 1; k <= n_ticks; k++) {
 		const double t_start = t0 + (double)(k - 1) * a->tick;
 		const double t_end = k == n_ticks ? t0 + duration : t0 + (double)k * a->tick;
-		const int last = k == n_ticks;
+		const int last = k == n_ticks, saves = --to_save == 0 || last;
+#if CUBIE_NSUMVARS
+		const int ends_window = --to_window == 0 || last;
+#else
+		const int ends_window = 0;
+#endif
 		cubie_advance(a, &b, t_start, t_end);
-		cubie_check(&b);
+		if (saves || ends_window) /* what is written is checked, nothing else */
+			cubie_check(&b);
 #if CUBIE_NSUMVARS && CUBIE_SAMPLE_TICKS
 		if (--to_sample == 0 || last) {
 			cubie_sample_at(&b, t_end, 0);
 			to_sample = a->sample_ticks;
 		}
 #endif
-		if (--to_save == 0 || last) {
+		if (saves) {
 			cubie_store(a, &b, i0, save++, t_end);
 			to_save = a->save_ticks;
 		}
 #if CUBIE_NSUMVARS
-		if (--to_window == 0 || last) {
+		if (ends_window) {
 			for (int l = 0; l < CUBIE_W; l++)
 				cubie_window_lane(a, &b, i0, l, window);
 			window++;
