@@ -45,6 +45,22 @@ for b in ${CUBIE_BENCH:-spine adaptive pipeline stiff cpu}; do
 		echo "vector ISA: $(grep -o -w -E 'avx|avx2|fma|avx512f' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 		./bench/cpu-bench bench/lorenz.ini "${CUBIE_CPU_LOG2N:-20}" ;;
 	outputs) sh bench/outputs.sh "${CUBIE_BENCH_DIR:-$work}" ;;
+	events) # issue 13: one record and one stop event against none, 2^20, one stream
+		# (x crossing 0, the first 4 kept; a stop at z = 1000, never reached,
+		# so that both solves take the same steps)
+		for m in rk4 dormand_prince_54; do
+			set -- -s solve.integrator=$m -s solve.atol=1e-6 -s solve.rtol=1e-6 -s memory.streams=1
+			echo "-- $m, no events: $(./bench/lorenz-bench bench/lorenz.ini 20 "$@" | grep '^N =')"
+			echo "-- $m, record + stop: $(./bench/lorenz-bench bench/lorenz.ini 20 "$@" \
+				-s events.cross=x -s events.cross.count=4 -s 'events.top=z - 1000' \
+				-s events.top.direction=up -s events.top.action=stop | grep '^N =')"
+		done ;;
+	blocks) # rk4 kernel at 2^22 by block size
+		for bs in 64 128 256; do
+			echo "-- block $bs: $(./bench/lorenz-bench bench/lorenz.ini 22 -s device.block_size=$bs \
+				-s memory.streams=1 | grep '^N =')"
+		done ;;
+	mpi) sh bench/mpi.sh "${CUBIE_BENCH_DIR:-$work}" ;; # issue 14: 1 GPU vs 2 ranks
 	regs) # kernel time under register caps (CUBIE_NVRTC_OPTIONS), 2^22
 		for cap in none 32 40 48; do
 			opt=; [ $cap = none ] || opt=--maxrregcount=$cap

@@ -28,7 +28,8 @@ static void on_log(int level, const char *msg, void *user)
 
 static int fail(const cubie_error *e)
 {
-	fprintf(stderr, "cubie: %s\n", e->msg);
+	if (*e->msg) /* empty: an MPI rank whose error rank 0 reports */
+		fprintf(stderr, "cubie: %s\n", e->msg);
 	return e->code ? e->code : 3;
 }
 
@@ -128,7 +129,7 @@ static void name_failures(const cubie_result *r)
 	const int32_t *status = st ? st->data : NULL;
 	const double *inputs = in ? in->data : NULL;
 	for (size_t i = 0; status && i < runs && shown < SHOWN; i++) {
-		if (!status[i])
+		if (!CUBIE_STATUS_FAILED(status[i])) /* 0, or stopped by an event */
 			continue;
 		char why[160] = "";
 		static const struct { int bit; const char *what; } words[] = {
@@ -137,6 +138,7 @@ static void name_failures(const cubie_result *r)
 			{CUBIE_STATUS_DT_MIN, "the step fell below dt_min"},
 			{CUBIE_STATUS_SINGULAR, "singular iteration matrix"},
 			{CUBIE_STATUS_NEWTON, "Newton did not converge"},
+			{CUBIE_STATUS_ZENO, "events chattered (Zeno): [events] max_chatter resets in a row"},
 		};
 		for (size_t k = 0; k < sizeof words / sizeof *words; k++)
 			if (status[i] & words[k].bit)
@@ -181,7 +183,7 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (rc) {
 		rc = fail(&e);
-	} else {
+	} else if (r) { /* none on MPI ranks other than 0: rank 0 reports */
 		size_t failed = cubie_result_failed(r);
 		if (verbosity > 0 && failed)
 			name_failures(r);

@@ -112,6 +112,49 @@ char *model_source(const struct model *m, const int *save, size_t n_save, const 
  * and CUBIE_AUTONOMOUS (1 when f does not depend on t). A function without
  * a derivative is CUBIE_ERR_CONFIG "FILE:LINE: ...". *out malloc'd. */
 int model_jacobian(const struct model *m, const char *why, char **out, cubie_error *e);
+/* Events (events.c reads [events]; model.c writes their device code). */
+#define CB_MAX_EVENTS 16
+/* A result's arrays: time, values, summaries, status, reached, inputs,
+ * steps, and up to four per event (times, count, first, last). */
+#define CB_MAX_ARRAYS (7 + 4 * CB_MAX_EVENTS)
+struct event_src {
+	const char *name, *expr, *loc; /* name = expr, at loc ("FILE:LINE") */
+	const char *reset, *reset_loc; /* "v := -0.9 * v, ...", or NULL */
+};
+/* C source of
+ *   CUBIE_DEV void cubie_events(double t, const cubie_real *y,
+ *                               const cubie_real *p, cubie_real *g);
+ *   CUBIE_DEV void cubie_event_reset(int k, double t, cubie_real *y,
+ *                                    const cubie_real *p);
+ * the second assigning event k's reset at once. Unknown names, syntax,
+ * assignments to what is not a state: CUBIE_ERR_CONFIG "FILE:LINE: ...". */
+int model_events(const struct model *m, const struct event_src *ev, size_t n, char **out,
+                 cubie_error *e);
+struct events {
+	size_t n;                 /* events; 0: none, and nothing in the kernel */
+	char **names;
+	int dir[CB_MAX_EVENTS];   /* 1 up, -1 down, 0 both */
+	int act[CB_MAX_EVENTS];   /* 0 record, 1 stop, 2 reset */
+	int count[CB_MAX_EVENTS]; /* times kept per run */
+	int row[CB_MAX_EVENTS];   /* first row of its times in the events block; count after */
+	int first[CB_MAX_EVENTS]; /* asked: "events.NAME.first" */
+	int last[CB_MAX_EVENTS];  /* row of the last time, or -1 */
+	size_t rows;              /* rows of the events block, per run */
+	double tol, spacing;
+	long long chatter;
+	char *source;             /* model_events' */
+	size_t n_arrays;          /* the result's arrays, in order */
+	char **array_names;       /* "events.NAME", "events.NAME.count", ... */
+};
+int events_read(const cubie_config *c, const struct model *m, struct events *ev, cubie_error *e);
+void events_defines(const struct events *ev, sbuf *b);
+void events_free(struct events *ev);
+/* The events' arrays (names: ev->n_arrays of them) over an events block
+ * of runs columns at base, of the working precision dtype (base NULL:
+ * shapes only). Returns how many were written to arr. */
+size_t events_arrays(const struct events *ev, char *const *names, const void *base, size_t runs,
+                     int dtype, cubie_array *arr);
+
 /* Expressions (expr.c): parse to an AST, walk its names, evaluate, emit C.
  * value() resolves a name to a constant (returns 0) or declines; emit
  * writes the C spelling of a name that did not resolve. */
@@ -354,11 +397,13 @@ struct result_store {
 };
 struct cubie_result {
 	cubie_output out;      /* what writers see */
-	cubie_array arrays[7]; /* time, values and summaries (unless streamed), status, reached,
-	                        * inputs, steps */
+	cubie_array arrays[CB_MAX_ARRAYS]; /* time, values and summaries (unless streamed),
+	                                    * status, reached, inputs, steps, events */
 	size_t n_runs;
 	char *settings;        /* out.settings, made for a writer */
 	char **var_names, **input_names, **metric_names;
+	char **ev_names;       /* the events' arrays' names */
+	size_t n_ev_names;
 	double *time;
 	void *values;
 	int32_t *status;
@@ -385,6 +430,7 @@ struct result_shape {
 	size_t n_windows;    /* summaries: [n_windows][n_metrics][runs] after values */
 	char *const *metrics;
 	size_t n_metrics;
+	const struct events *events; /* their arrays after the summaries' */
 	int time_per_run;    /* "time" is [n_saves][runs] (per-run spans), else [n_saves] */
 };
 /* A result over st, sharing the run table's values as its inputs. */

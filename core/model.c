@@ -799,3 +799,205 @@ int model_jacobian(const struct model *m, const char *why, char **out, cubie_err
 	free(J.g.used);
 	return rc;
 }
+
+/* ---- events ---- */
+
+struct evcheck {
+	const struct priv *P;
+	const char *loc, *what;
+	cubie_error *e;
+};
+
+/* Names an event's expression may use: anything an equation may. */
+static int ev_name(const char *name, void *ctx)
+{
+	struct evcheck *c = ctx;
+	double v;
+	if (lookup(c->P, name) || expr_builtin(name, &v))
+		return 0;
+	const char *cands[64];
+	size_t n = 0;
+	for (size_t i = 0; i < c->P->ns && n < 64; i++)
+		cands[n++] = c->P->s[i].name;
+	const char *h = expr_hint(name, cands, n);
+	return cb_fail(c->e, CUBIE_ERR_CONFIG, "%s: unknown name '%s' in %s%s%s%s", c->loc, name,
+	               c->what, h ? " (did you mean '" : "", h ? h : "", h ? "'?)" : "");
+}
+
+static int ev_parse(const struct priv *P, const char *text, const char *loc, const char *what,
+                    struct expr **x, cubie_error *e)
+{
+	char err[256];
+	struct evcheck c = {P, loc, what, e};
+	if (expr_parse(text, x, err, sizeof err))
+		return cb_fail(e, CUBIE_ERR_CONFIG, "%s: syntax error in %s: %s", loc, what, err);
+	return expr_names(*x, ev_name, &c);
+}
+
+/* The declarations of what g->used marks: t, states, parameters, then
+ * auxiliaries in dependency order (as emit_fn writes them). */
+static void ev_head(sbuf *b, const struct priv *P, struct gen *g, const char *y)
+{
+	int any[3] = {0, 0, 0};
+	for (size_t i = 0; i < P->ns; i++)
+		if (g->used[i] && P->s[i].kind <= K_TIME)
+			any[P->s[i].kind] = 1;
+	if (any[K_TIME])
+		sb_add(b, "\tconst cubie_real t_ = CUBIE_R(t);\n");
+	for (size_t i = 0; i < P->ns; i++)
+		if (g->used[i] && P->s[i].kind <= K_PARAM)
+			sb_add(b, "\tconst cubie_real %s_%s = %s[%zu];\n", P->s[i].kind ? "p" : "s",
+			       P->s[i].name, P->s[i].kind ? "p" : y, P->s[i].i);
+	for (size_t k = 0; k < P->no; k++) {
+		const struct def *D = &P->d[P->order[k]];
+		if (!g->used[lookup(P, D->name) - P->s])
+			continue;
+		sb_add(b, "\tconst cubie_real a_%s = ", D->name);
+		expr_emit(b, D->x, const_value, emit_name, (void *)P);
+		sb_add(b, ";\n");
+	}
+}
+
+/* "v := -0.9 * v, x := 0": the parts at top-level commas. */
+static char **ev_split(const char *s, size_t *n)
+{
+	char **v = calloc(strlen(s) + 2, sizeof *v);
+	int depth = 0;
+	const char *start = s;
+	*n = 0;
+	for (const char *p = s; v; p++) {
+		depth += *p == '(' ? 1 : *p == ')' ? -1 : 0;
+		if (*p == 0 || (*p == ',' && depth == 0)) {
+			if (!(v[(*n)++] = cb_printf("%.*s", (int)(p - start), start))) {
+				cfg_free_names(v, *n - 1);
+				return NULL;
+			}
+			start = p + 1;
+			if (!*p)
+				break;
+		}
+	}
+	return v;
+}
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n && isspace((unsigned char)s[n - 1]))
+		s[--n] = 0;
+	return s;
+}
+
+int model_events(const struct model *m, const struct event_src *ev, size_t n, char **out,
+                 cubie_error *e)
+{
+	const struct priv *P = m->priv;
+	struct gen g = {P, calloc(P->ns + 1, 1)};
+	struct expr **x = calloc(n + 1, sizeof *x);
+	sbuf b = {0}, r = {0};
+	int rc = g.used && x ? 0 : cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	*out = NULL;
+	for (size_t k = 0; !rc && k < n; k++) {
+		char what[200];
+		snprintf(what, sizeof what, "event %s", ev[k].name);
+		rc = ev_parse(P, ev[k].expr, ev[k].loc, what, &x[k], e);
+	}
+	if (!rc) {
+		memset(g.used, 0, P->ns);
+		for (size_t k = 0; k < n; k++)
+			expr_names(x[k], use, &g);
+		sb_add(&b, "\n/* [events]: the functions whose zeros are events, and the resets */\n"
+		       "CUBIE_DEV void cubie_events(double t, const cubie_real *y, const cubie_real *p, "
+		       "cubie_real *g)\n{\n\t(void)t, (void)y, (void)p;\n");
+		ev_head(&b, P, &g, "y");
+		for (size_t k = 0; k < n; k++) {
+			sb_add(&b, "\tg[%zu] = ", k);
+			expr_emit(&b, x[k], const_value, emit_name, (void *)P);
+			sb_add(&b, ";\n");
+		}
+		sb_add(&b, "}\n\nCUBIE_DEV void cubie_event_reset(int k, double t, cubie_real *y, "
+		       "const cubie_real *p)\n{\n\t(void)k, (void)t, (void)y, (void)p;\n");
+	}
+	/* assignments at once: every right side from the state before */
+	for (size_t k = 0; !rc && k < n; k++) {
+		if (!ev[k].reset)
+			continue;
+		size_t np = 0;
+		char **parts = ev_split(ev[k].reset, &np);
+		struct expr **rx = parts ? calloc(np, sizeof *rx) : NULL;
+		size_t *to = parts ? calloc(np, sizeof *to) : NULL;
+		if (!rx || !to)
+			rc = cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+		for (size_t i = 0; !rc && i < np; i++) {
+			char *as = strstr(parts[i], ":="), what[200];
+			if (!as) {
+				rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: [events] %s.action: '%s' is not an "
+				             "assignment 'state := expression'", ev[k].reset_loc,
+				             ev[k].name, trim(parts[i]));
+				break;
+			}
+			*as = 0;
+			const char *lhs = trim(parts[i]);
+			const struct sym *s = lookup(P, lhs);
+			if (!s || s->kind != K_STATE) {
+				rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: [events] %s.action: '%s' is not a "
+				             "state: a reset assigns states", ev[k].reset_loc, ev[k].name,
+				             lhs);
+				break;
+			}
+			for (size_t j = 0; j < i; j++)
+				if (to[j] == s->i)
+					rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: [events] %s.action: '%s' is "
+					             "assigned twice", ev[k].reset_loc, ev[k].name, lhs);
+			to[i] = s->i;
+			snprintf(what, sizeof what, "the reset of event %s", ev[k].name);
+			if (!rc)
+				rc = ev_parse(P, as + 2, ev[k].reset_loc, what, &rx[i], e);
+		}
+		if (!rc) {
+			memset(g.used, 0, P->ns);
+			for (size_t i = 0; i < np; i++)
+				expr_names(rx[i], use, &g);
+			sb_add(&r, "\tif (k == %zu) {\n", k);
+			sbuf h = {0};
+			ev_head(&h, P, &g, "y");
+			for (const char *l = h.s; l && *l;) { /* indent the block */
+				const char *nl = strchr(l, '\n');
+				sb_add(&r, "\t%.*s", (int)(nl ? nl - l + 1 : (ptrdiff_t)strlen(l)), l);
+				l = nl ? nl + 1 : l + strlen(l);
+			}
+			free(h.s);
+			for (size_t i = 0; i < np; i++) {
+				sb_add(&r, "\t\tconst cubie_real r_%zu = ", i);
+				expr_emit(&r, rx[i], const_value, emit_name, (void *)P);
+				sb_add(&r, ";\n");
+			}
+			for (size_t i = 0; i < np; i++)
+				sb_add(&r, "\t\ty[%zu] = r_%zu;\n", to[i], i);
+			sb_add(&r, "\t}\n");
+		}
+		for (size_t i = 0; rx && i < np; i++)
+			expr_free(rx[i]);
+		free(rx);
+		free(to);
+		if (parts)
+			cfg_free_names(parts, np);
+	}
+	if (!rc) {
+		sb_add(&b, "%s}\n", r.s ? r.s : "");
+		if (!b.s)
+			rc = cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	}
+	for (size_t k = 0; x && k < n; k++)
+		expr_free(x[k]);
+	free(x);
+	free(g.used);
+	free(r.s);
+	if (rc)
+		free(b.s);
+	else
+		*out = b.s;
+	return rc;
+}

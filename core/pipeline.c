@@ -4,6 +4,7 @@
  * Every run is computed by the same kernel, so the result is the same, bit
  * for bit, whatever the chunk size and stream count. */
 #include "config.h"
+#include "ranks.h"
 #include "solver.h"
 #include "spans.h"
 #include "drivers.h"
@@ -304,6 +305,7 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 		.drivers = (const void *)(uintptr_t)s->drv_dev,
 		.spans = s->runs.spans ? (const double *)(uintptr_t)(sl->d_in + spans_offset(s, stride))
 		                       : NULL,
+		.events = (void *)(uintptr_t)(sl->d_out + (out_rows(s) - s->events.rows) * stride * r),
 	};
 	const size_t i4 = sizeof(int32_t), pitch = k->w ? n : N;
 	void *values = k->w ? sl->h_out : (char *)k->res->values + first * r;
@@ -364,6 +366,11 @@ static size_t streamed_arrays(const cubie_solver *s, const cubie_result *res, co
 			                         out ? (const char *)out + s->n_saves * s->n_save * n *
 			                                                       real_size(s)
 			                             : NULL};
+		m += events_arrays(&s->events, res->ev_names,
+		                   out ? (const char *)out + (out_rows(s) - s->events.rows) * n *
+		                                                 real_size(s)
+		                       : NULL,
+		                   n, dtype, arr + m);
 	}
 	return m;
 }
@@ -385,7 +392,7 @@ static int stream_chunk(cubie_solver *s, struct slot *sl, struct sink *k, cubie_
 	}
 	for (size_t i = 0; i < ni; i++)
 		memcpy(k->inputs + i * n, s->runs.v + i * N + first, n * sizeof(double));
-	cubie_array arr[7];
+	cubie_array arr[CB_MAX_ARRAYS];
 	cubie_output part = res->out;
 	part.arrays = arr;
 	part.n_arrays = streamed_arrays(s, res, sl->h_out, n, arr);
@@ -497,7 +504,7 @@ static cubie_result *new_result(cubie_solver *s, int values)
 	struct result_shape shape = {s->n_saves, s->save_names, s->n_save, inputs, s->precision,
 	                             values, s->want_steps, s->sums.n_windows, s->sums.names,
 	                             s->sums.n_slots ? s->sums.n_vars * s->sums.n_slots : 0,
-	                             s->runs.spans};
+	                             &s->events, s->runs.spans};
 	cubie_result *res = st ? result_new(st, &s->runs, &shape) : NULL;
 	free(inputs);
 	if (!res && st && st->kept)
@@ -509,6 +516,17 @@ static cubie_result *new_result(cubie_solver *s, int values)
 	for (size_t k = 0; res && !s->runs.spans && k < s->n_saves; k++)
 		res->time[k] = k == s->n_saves - 1 ? s->t0 + s->duration : s->t0 + (double)k * s->save_every;
 	return res;
+}
+
+cubie_result *solver_new_result(cubie_solver *s, int values)
+{
+	return new_result(s, values);
+}
+
+size_t solver_stream_arrays(const cubie_solver *s, const cubie_result *res, size_t n,
+                            cubie_array *arr)
+{
+	return streamed_arrays(s, res, NULL, n, arr);
 }
 
 /* Every chunk through k; the result's failed count at the end. */
@@ -550,7 +568,7 @@ static int solve_into(cubie_solver *s, struct sink *k, cubie_error *e)
 		       (t1 - t_start) * 1e3, (t2 - t1) * 1e3, (cb_now() - t2) * 1e3);
 	}
 	for (size_t i = 0; !rc && i < N; i++)
-		k->res->n_failed += k->res->status[i] != 0;
+		k->res->n_failed += CUBIE_STATUS_FAILED(k->res->status[i]) != 0; /* stopped: not failed */
 	s->stats.kernel_s = s->be->kernel_s;
 	s->stats.solve_s = cb_now() - t_start;
 	return rc;
@@ -610,7 +628,7 @@ static int solve_streamed(cubie_solver *s, const struct plugin *wp, const char *
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
 	}
 	/* the whole result's shapes, with no data */
-	cubie_array arr[7];
+	cubie_array arr[CB_MAX_ARRAYS];
 	cubie_output whole = k.res->out;
 	whole.arrays = arr;
 	whole.n_arrays = streamed_arrays(s, k.res, NULL, s->runs.n_runs, arr);
@@ -652,7 +670,9 @@ int cubie_solve_write(cubie_solver *s, const char *path, cubie_result **summary,
 	if (rc)
 		return rc;
 	const cubie_writer_ops *wo = use->desc->ops;
-	if (use->desc->abi_minor >= 1 && wo->open) {
+	if (mpi_size() > 1) { /* the runs split across MPI ranks: mpi.c */
+		rc = mpi_solve_write(s, use, path, summary, e);
+	} else if (use->desc->abi_minor >= 1 && wo->open) {
 		rc = solve_streamed(s, use, path, summary, e);
 	} else {
 		size_t avail, total, need = solver_result_bytes(s);

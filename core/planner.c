@@ -99,9 +99,10 @@ int plan_chunks(size_t bytes_per_run, size_t streams, size_t runs, size_t block,
 int solver_plan(cubie_solver *s, cubie_error *e)
 {
 	size_t r = real_size(s), free_b, total_b;
-	/* inputs, saved values, status, the time reached and, when kept, two
-	 * step counts per run */
-	s->bytes_per_run = (s->runs.n_inputs + s->n_saves * s->n_save) * r +
+	/* inputs, saved values, event times and counts, status, the time
+	 * reached and, when kept, two step counts per run (per-run spans: in
+	 * double) */
+	s->bytes_per_run = (s->runs.n_inputs + s->n_saves * s->n_save + s->events.rows) * r +
 	                   int_rows(s) * sizeof(int32_t) + sizeof(double) +
 	                   (s->runs.spans ? RUNS_SPANS * (sizeof(double) - r) + 8 : 0);
 	if (s->be->ops->mem_info(s->be, &free_b, &total_b))

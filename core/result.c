@@ -111,13 +111,15 @@ cubie_result *result_new(struct result_store *st, struct run_table *runs,
 	r->var_names = copy_names(sh->vars, sh->n_vars);
 	r->input_names = copy_names(sh->inputs, n_inputs);
 	r->metric_names = copy_names(sh->metrics, sh->n_metrics);
+	r->n_ev_names = sh->events ? sh->events->n_arrays : 0;
+	r->ev_names = copy_names(sh->events ? sh->events->array_names : NULL, r->n_ev_names);
 	r->time = calloc((sh->n_saves ? sh->n_saves : 1) * (sh->time_per_run && n_runs ? n_runs : 1),
 	                 sizeof *r->time);
 	r->out.n_vars = sh->n_vars;
 	r->out.n_inputs = n_inputs;
 	r->out.n_metrics = sh->n_metrics;
 	r->out.version = CUBIE_VERSION_STRING;
-	if (!r->var_names || !r->input_names || !r->metric_names || !r->time ||
+	if (!r->var_names || !r->input_names || !r->metric_names || !r->ev_names || !r->time ||
 	    runs_share(runs, &r->inputs)) {
 		cubie_result_free(r);
 		return NULL;
@@ -136,6 +138,11 @@ cubie_result *result_new(struct result_store *st, struct run_table *runs,
 		set_array(&r->arrays[k++], "summaries", real,
 		          (char *)r->values + sh->n_saves * sh->n_vars * n_runs * (real == CUBIE_DTYPE_FLOAT32 ? 4 : 8),
 		          3, sh->n_windows, sh->n_metrics, n_runs);
+	if (sh->values && r->n_ev_names) /* the last rows of the values' store */
+		k += events_arrays(sh->events, r->ev_names,
+		                   (char *)st->values + st->values_bytes -
+		                           sh->events->rows * n_runs * (real == CUBIE_DTYPE_FLOAT32 ? 4 : 8),
+		                   n_runs, real, &r->arrays[k]);
 	set_array(&r->arrays[k++], "status", CUBIE_DTYPE_INT32, r->status, 1, n_runs, 0, 0);
 	set_array(&r->arrays[k++], "reached", CUBIE_DTYPE_FLOAT64, r->reached, 1, n_runs, 0, 0);
 	set_array(&r->arrays[k++], "inputs", CUBIE_DTYPE_FLOAT64, r->inputs.v, 2, n_inputs, n_runs, 0);
@@ -156,6 +163,7 @@ void cubie_result_free(cubie_result *r)
 	cfg_free_names(r->var_names, r->out.n_vars);
 	cfg_free_names(r->input_names, r->out.n_inputs);
 	cfg_free_names(r->metric_names, r->out.n_metrics);
+	cfg_free_names(r->ev_names, r->n_ev_names);
 	free(r->time);
 	free(r->settings);
 	runs_free(&r->inputs);

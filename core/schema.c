@@ -7,7 +7,7 @@
 
 /* Sections whose keys are the user's names, in file order. */
 const char *const cfg_free_sections[] = {"constants", "equations", "initial", "parameters",
-                                         "drivers", NULL};
+                                         "drivers", "events", NULL};
 
 const struct cfg_key cfg_schema[] = {
 	{"model", "name", CFG_STR, "model", "name of the model, used in messages"},
@@ -49,6 +49,9 @@ const struct cfg_key cfg_schema[] = {
 	{"output", "summarise", CFG_NAMES, NULL, "variables summarised; default the saved ones"},
 	{"output", "sample_every", CFG_NUM, "0", "interval between summary samples; 0: every step"},
 	{"output", "summarise_every", CFG_NUM, "0", "summary window; 0: the whole run"},
+	{"events", "tolerance", CFG_NUM, "1e-9", "events: time to which each crossing is located"},
+	{"events", "max_chatter", CFG_INT, "100", "events: resets in a row, each within chatter_spacing of the last, before a run ends as ZENO"},
+	{"events", "chatter_spacing", CFG_NUM, NULL, "events: resets closer than this chatter; unset: 100 x tolerance"},
 	{"memory", "allocator", CFG_STR, "default", "allocator plugin name"},
 	{"memory", "mem_proportion", CFG_NUM, "0.7", "share of total memory the solve may use"},
 	{"memory", "streams", CFG_INT, "2", "streams the chunks are spread over"},

@@ -1,6 +1,7 @@
 /* The solve driver: from a validated configuration to a compiled kernel,
  * a memory plan, and a result gathered chunk by chunk. */
 #include "config.h"
+#include "ranks.h"
 #include "solver.h"
 #include "drivers.h"
 #include "spans.h"
@@ -194,14 +195,14 @@ static int open_backend(cubie_solver *s, cubie_error *e)
 	const char *want = cfg_str(s->cfg, "device", "backend");
 	if (strcmp(want, "cpu")) {
 		cubie_error ce;
-		rc = backend_cuda_open((int)gpu, (int)block, &s->be, &ce);
+		rc = backend_cuda_open(mpi_gpu((int)gpu), (int)block, &s->be, &ce);
 		if (!rc)
 			return 0;
 		if (!strcmp(want, "cuda"))
 			return cb_fail(e, ce.code, "%s", ce.msg);
 		cb_log(CUBIE_LOG_INFO, "no usable GPU (%s): using the cpu backend", ce.msg);
 	}
-	return backend_cpu_open((int)threads, &s->be, e);
+	return backend_cpu_open(mpi_threads((int)threads), &s->be, e);
 }
 
 /* Everything that needs no backend: model, settings, runs, plugins, output. */
@@ -213,6 +214,7 @@ static int setup(cubie_solver *s, cubie_error *e)
 	if ((rc = model_build(cfg, &s->model, e)) || (rc = runs_build(cfg, s->model, &s->runs, e)) ||
 	    (rc = read_settings(s, e)) || (rc = resolve_saves(s, e)) ||
 	    (rc = summaries_read(s, e)) || (rc = grid_plan(s, e)) ||
+	    (rc = events_read(cfg, s->model, &s->events, e)) ||
 	    (spans_range(s, &lo, &hi),
 	     rc = drivers_check_runs(s->model->drv, &s->runs, s->model->n_states, lo, hi, e)))
 		return rc;
@@ -262,9 +264,11 @@ static char *build_source(cubie_solver *s, cubie_error *e)
 	 * times (lanes.h's W is used only after this point) */
 	if (s->runs.spans)
 		sb_add(&defs, "#define CUBIE_SPANS 1\n#undef CUBIE_W\n#define CUBIE_W 1\n");
+	events_defines(&s->events, &defs);
 	char *model = model_source(s->model, s->save, s->n_save, s->sums.vars,
 	                           s->sums.n_slots ? s->sums.n_vars : 0);
-	char *msrc = model && defs.s ? cb_printf("%s%s%s", defs.s, model, jac ? jac : "") : NULL;
+	char *msrc = model && defs.s ? cb_printf("%s%s%s%s", defs.s, model, jac ? jac : "",
+	                                         s->events.source ? s->events.source : "") : NULL;
 	char *src = msrc ? kernel_source_named(s->precision, msrc, io->source,
 	                                       s->integrator.desc->name) : NULL;
 	free(model);
@@ -409,6 +413,7 @@ void cubie_solver_free(cubie_solver *s)
 	cfg_free_names(s->dirs, s->n_dirs);
 	cfg_free_names(s->save_names, s->n_save);
 	summaries_free(&s->sums);
+	events_free(&s->events);
 	free(s->save);
 	free(s->out_path);
 	runs_free(&s->runs);
@@ -433,6 +438,16 @@ char *cubie_solver_describe(const cubie_solver *s)
 	       s->n_save, s->runs.spans ? "; time spans per run (time is [saves][runs], NaN past "
 	       "a run's end)" : "");
 	drivers_describe(s->model->drv, s->model->params, &b);
+	if (s->events.n) {
+		static const char *const dir[] = {"down", "both", "up"}, *const act[] = {"record", "stop",
+		                                                                     "reset"};
+		sb_add(&b, "events:      ");
+		for (size_t k = 0; k < s->events.n; k++)
+			sb_add(&b, "%s%s (%s, %s, %d kept)", k ? ", " : "", s->events.names[k],
+			       dir[s->events.dir[k] + 1], act[s->events.act[k]], s->events.count[k]);
+		sb_add(&b, "; located to %g on the step's cubic Hermite interpolant (Illinois)\n",
+		       s->events.tol);
+	}
 	sb_add(&b, "memory:      %zu bytes per run; budget %.3f GiB = %s\n", s->bytes_per_run,
 	       p->budget / 1073741824.0, s->budget_from);
 	sb_add(&b, "plan:        %zu chunk%s x %zu runs over %zu stream%s, allocator %s\n", p->chunks,

@@ -66,6 +66,7 @@ struct cubie_solver {
 	size_t n_saves;
 	struct grid grid;
 	struct summaries sums;
+	struct events events;
 	/* memory */
 	size_t streams_wanted, forced_chunk;
 	size_t bytes_per_run;
@@ -100,14 +101,15 @@ int summaries_read(cubie_solver *s, cubie_error *e);              /* summaries.c
 int grid_plan(cubie_solver *s, cubie_error *e);
 void summaries_defines(const struct summaries *sm, sbuf *b);
 void summaries_free(struct summaries *sm);
-/* Rows of one chunk's output: saved values, then summaries. */
+/* Rows of one chunk's output: saved values, then summaries ... */
 static inline size_t summary_rows(const cubie_solver *s)
 {
 	return s->sums.n_windows * s->sums.n_vars * s->sums.n_slots;
 }
+/* ... then the events' rows (events.c) */
 static inline size_t out_rows(const cubie_solver *s)
 {
-	return s->n_saves * s->n_save + summary_rows(s);
+	return s->n_saves * s->n_save + summary_rows(s) + s->events.rows;
 }
 int solver_plan(cubie_solver *s, cubie_error *e);                  /* planner.c */
 int group_join(cubie_solver *s, const char *name, cubie_error *e);  /* pipeline.c */
@@ -116,6 +118,12 @@ int solver_streams(const cubie_solver *s);            /* its writer streams (pip
 size_t solver_stream_chunk(const cubie_solver *s);    /* largest streamed chunk, runs */
 size_t solver_result_bytes(const cubie_solver *s);    /* a whole result's host bytes */
 const char *solver_compression(const cubie_solver *s); /* [output] compression or NULL */
+/* A new result of the solver's runs: whole (values 1), or a streamed solve's
+ * summary; and the arrays a streaming writer's open receives for n runs,
+ * data NULL (pipeline.c). */
+cubie_result *solver_new_result(cubie_solver *s, int values);
+size_t solver_stream_arrays(const cubie_solver *s, const cubie_result *res, size_t n,
+                            cubie_array *arr);
 /* The writer for path (NULL: [output] file): the solver's, or one loaded
  * into *w (plugin_close it); *resolved is the path (solver.c). */
 int solver_writer(const cubie_solver *s, const char *path, struct plugin *w,

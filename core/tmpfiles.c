@@ -7,6 +7,7 @@
  * signal handler may call: system calls only, on paths set beforehand). */
 #include "config.h"
 #include "internal.h"
+#include "ranks.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -156,6 +157,7 @@ void tmp_remove_own_dir(void)
 void cubie_remove_temporaries(void)
 {
 	int err = errno;
+	mpi_report_unfinished();
 	if (armed)
 		sweep(getpid());
 	tmp_remove_own_dir();

@@ -1,7 +1,8 @@
 /* Writer "csv": one row per run and saved time,
- *   run,<inputs...>,status,reached[,accepted_steps,rejected_steps],t,<variables...>
+ *   run,<inputs...>,status,reached[,accepted_steps,rejected_steps][,<events...>],t,<variables...>
  * so that each row says which inputs made it and how the run ended (the
- * time it reached; the step counts when the result has them). An
+ * time it reached; the step counts and the events' arrays, as columns
+ * events.NAME[0].. and events.NAME.count.., when the result has them). An
  * input named like a variable column (an initial state) is called NAME_0.
  * Values are printed so that they read back to the same binary value.
  * Streams: rows go out chunk by chunk as the runs finish. Written to a
@@ -39,14 +40,24 @@ static int is_var(const cubie_output *out, const char *name)
 	return 0;
 }
 
-/* Per-run columns: inputs [n_in][runs] float64, status [runs], steps [2][runs]. */
+/* Per-run columns: inputs [n_in][runs] float64, status [runs], steps [2][runs],
+ * the events' arrays ([runs] or [count][runs], float). */
+#define MAX_EV 64
 struct per_run {
 	const double *in;
 	size_t n_in;
 	const int32_t *status, *steps;
 	const double *reached;
 	int status_col, steps_col, reached_col;
+	const cubie_array *ev[MAX_EV];
+	size_t n_ev;
 };
+
+static double at(const cubie_array *a, size_t i)
+{
+	return a->dtype == CUBIE_DTYPE_FLOAT32 ? (double)((const float *)a->data)[i]
+	                                       : ((const double *)a->data)[i];
+}
 
 static int write_header(FILE *f, const cubie_output *out, const struct per_run *pr)
 {
@@ -59,8 +70,15 @@ static int write_header(FILE *f, const cubie_output *out, const struct per_run *
 	}
 	if (fputs(pr->status_col ? ",status" : "", f) == EOF ||
 	    fputs(pr->reached_col ? ",reached" : "", f) == EOF ||
-	    fputs(pr->steps_col ? ",accepted_steps,rejected_steps" : "", f) == EOF ||
-	    fputs(",t", f) == EOF)
+	    fputs(pr->steps_col ? ",accepted_steps,rejected_steps" : "", f) == EOF)
+		return -1;
+	for (size_t e = 0; e < pr->n_ev; e++) {
+		const cubie_array *a = pr->ev[e];
+		for (size_t k = 0; k < (a->ndim == 2 ? a->shape[0] : 1); k++)
+			if ((a->ndim == 2 ? fprintf(f, ",%s[%zu]", a->name, k) : fprintf(f, ",%s", a->name)) < 0)
+				return -1;
+	}
+	if (fputs(",t", f) == EOF)
 		return -1;
 	for (size_t j = 0; j < out->n_vars; j++)
 		if (fprintf(f, ",%s", out->var_names[j] ? out->var_names[j] : "") < 0)
@@ -92,6 +110,12 @@ static int write_rows(FILE *f, const cubie_array *time, const cubie_array *value
 				fprintf(f, ",%.17g", pr->reached[r]);
 			if (pr->steps_col)
 				fprintf(f, ",%d,%d", (int)pr->steps[r], (int)pr->steps[runs + r]);
+			for (size_t e = 0; e < pr->n_ev; e++) {
+				const cubie_array *a = pr->ev[e];
+				const int f32 = a->dtype == CUBIE_DTYPE_FLOAT32;
+				for (size_t j = 0; j < (a->ndim == 2 ? a->shape[0] : 1); j++)
+					fprintf(f, f32 ? ",%.9g" : ",%.17g", at(a, j * runs + r));
+			}
 			fprintf(f, ",%.17g", tk);
 			for (size_t j = 0; j < vars; j++) {
 				size_t at = (k * vars + j) * runs + r;
@@ -124,6 +148,13 @@ static void per_run(const cubie_output *out, size_t runs, struct per_run *pr)
 	if (steps && steps->dtype == CUBIE_DTYPE_INT32 && steps->ndim == 2 && steps->shape[0] == 2 &&
 	    steps->shape[1] == runs)
 		pr->steps = steps->data, pr->steps_col = 1;
+	for (size_t i = 0; i < out->n_arrays && pr->n_ev < MAX_EV; i++) {
+		const cubie_array *a = &out->arrays[i];
+		if (a->name && !strncmp(a->name, "events.", 7) && (a->ndim == 1 || a->ndim == 2) &&
+		    a->shape[a->ndim - 1] == runs &&
+		    (a->dtype == CUBIE_DTYPE_FLOAT32 || a->dtype == CUBIE_DTYPE_FLOAT64))
+			pr->ev[pr->n_ev++] = a;
+	}
 }
 
 /* time and values, well formed; with data unless shapes_only. */

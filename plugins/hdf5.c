@@ -21,7 +21,8 @@ struct h5w {
 	hid_t file;
 	char *path, *tmp;
 	size_t n_sets;
-	struct { char name[16]; hid_t set, type; int ndim; hsize_t dims[3]; } sets[8];
+	/* time, values, summaries, status, reached, inputs, steps, 4 per event */
+	struct { char name[80]; hid_t set, type; int ndim; hsize_t dims[3]; } sets[80];
 };
 
 static int fail(char *errbuf, size_t errlen, const char *path, const char *what)
@@ -164,7 +165,7 @@ static void *h5_open(const cubie_host *host, const cubie_output *whole, const ch
 	close(fd);
 	w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
 	int rc = w->file < 0;
-	for (size_t i = 0; !rc && i < whole->n_arrays && i < 8; i++) {
+	for (size_t i = 0; !rc && i < whole->n_arrays && i < 80; i++) {
 		const cubie_array *a = &whole->arrays[i];
 		rc = a->ndim < 1 || a->ndim > 3 || make_set(w, a, whole->compression);
 		if (!rc && !strcmp(a->name, "values"))

@@ -85,13 +85,17 @@ void cubie_solver_set_progress(cubie_solver *s, cubie_progress_fn fn, void *user
  *             a run's end, where its "values" are NaN too
  *   "values"  float32|float64 [saves][variables][runs]
  *   "values"  is absent from the summary of a streamed solve (cubie_solve_write)
- *   "status"  int32 [runs]       (CUBIE_STATUS_* bits, 0 = success)
+ *   "status"  int32 [runs]       (CUBIE_STATUS_* bits, 0 = success; STOPPED, a
+ *                                 stop event, is no failure)
  *   "reached" float64 [runs]     (the time each run reached: where a failed one stopped)
  *   "inputs"  float64 [inputs][runs]  (initial states then parameters, then
  *                                   t0, duration, settling_time when the spans
  *                                   differ)
  *   "steps"   int32 [2][runs]      (accepted, rejected steps; only when
- *                                   [output] save names "steps")  */
+ *                                   [output] save names "steps")
+ *   "events.NAME"        float [count][runs] ([events]: its first count crossing
+ *                        times, NaN where none), "events.NAME.count" [runs] (all
+ *                        crossings), "events.NAME.first", ".last" [runs] (asked)  */
 enum { CUBIE_DTYPE_INT32 = 1, CUBIE_DTYPE_FLOAT32, CUBIE_DTYPE_FLOAT64 };
 typedef struct cubie_array {
 	const char *name;
@@ -107,7 +111,7 @@ const cubie_array *cubie_result_array(const cubie_result *r, size_t i);
 const cubie_array *cubie_result_find(const cubie_result *r, const char *name);
 /* Names along an array's axis of variables: saved variables or inputs. */
 const char *const *cubie_result_names(const cubie_result *r, const char *array, size_t *n);
-size_t cubie_result_failed(const cubie_result *r);        /* runs with status != 0 */
+size_t cubie_result_failed(const cubie_result *r);        /* runs failed (see status) */
 /* Through the writer the configuration names; path NULL means [output] file. */
 int cubie_result_write(const cubie_result *r, const cubie_solver *s, const char *path,
                        cubie_error *err);
@@ -120,7 +124,12 @@ void cubie_result_free(cubie_result *r);
  * where the writer streams, so that host memory stays at a few chunks
  * however large the output; otherwise the whole result, refused before
  * solving when it cannot fit in host memory. *summary (may be NULL)
- * receives the result, without "values" when it streamed. */
+ * receives the result, without "values" when it streamed.
+ * In a process of an MPI job of several ranks (a build with MPI, started
+ * by mpirun or srun), every rank calls it: the runs are split across the
+ * ranks and rank 0 writes the one output and gets the summary; the other
+ * ranks get *summary NULL and, on failure, the code with an empty message
+ * (rank 0's says what failed). */
 int cubie_solve_write(cubie_solver *s, const char *path, cubie_result **summary,
                       cubie_error *err);
 

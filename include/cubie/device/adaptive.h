@@ -67,6 +67,12 @@ CUBIE_DEV void cubie_adaptive_lane(struct cubie_lanes *b, int l, double t_end, d
 	b->rejected[l] = go ? !ok : b->rejected[l];
 	cubie_lane_accept(b, l, take, y_new, f1);
 	const double t_next = last ? t_end : t[l] + (double)h;
+#if CUBIE_EVENTS
+	CUBIE_UNROLL /* the step's start (b->y has moved) */
+	for (int j = 0; j < CUBIE_NSTATES; j++)
+		b->ev_y0[j][l] = y[j];
+	cubie_ev_detect_lane(b, l, take, t_next);
+#endif
 	t[l] = take ? t_next : t[l];
 	b->reached[l] = act[l] ? t[l] : b->reached[l]; /* a failure stops at the attempt's start */
 	took[l] = take;
@@ -89,7 +95,15 @@ CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, 
 	}
 	while (any) {
 		int f0_ok[CUBIE_W], took[CUBIE_W];
+#if CUBIE_EVENTS
+		double t_prev[CUBIE_W]; /* the attempt's start, for events.h */
+		for (int l = 0; l < CUBIE_W; l++)
+			t_prev[l] = t[l];
+#endif
 		CUBIE_SHARED(b->f0_ok, ok, l, cubie_adaptive_lane(b, l, t_end, t, act, ok, f0_ok, took));
+#if CUBIE_EVENTS
+		cubie_ev_adaptive(a, b, t_prev, t, act, f0_ok, t_end);
+#endif
 #if CUBIE_SAMPLE_STEPS
 		cubie_sample(b, t, took);
 #endif

@@ -14,7 +14,10 @@ CUBIE_DEV void cubie_fixed_lane(struct cubie_lanes *b, int l, double ts, cubie_r
 {
 	cubie_real y_new[CUBIE_NSTATES], err[CUBIE_NSTATES], f1[CUBIE_NSTATES];
 	const int fail = cubie_lane_step(b, l, ts, h, f0_ok, y_new, err, f1);
-#if CUBIE_STEP_STATUS
+#if CUBIE_EVENTS
+	cubie_ev_keep_lane(b, l);
+#endif
+#if CUBIE_STEP_STATUS || CUBIE_EVENTS /* a stopped run keeps its state too */
 	/* a failing run keeps its state and the steps it had taken */
 	const int first = fail && !b->status[l];
 	b->accepted[l] = first ? done + s : b->accepted[l];
@@ -24,6 +27,9 @@ CUBIE_DEV void cubie_fixed_lane(struct cubie_lanes *b, int l, double ts, cubie_r
 #else
 	(void)fail, (void)done, (void)s;
 	cubie_lane_accept(b, l, 1, y_new, f1);
+#endif
+#if CUBIE_EVENTS
+	cubie_ev_detect_lane(b, l, !b->status[l], ts + (double)h);
 #endif
 }
 
@@ -55,6 +61,9 @@ CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, 
 		const double ts = t_start + (double)s * hd;
 		/* f0 holds f(t, y) after the first step, with FSAL only */
 		CUBIE_SHARED(CUBIE_FSAL && b->f0_ok, ok, l, cubie_fixed_lane(b, l, ts, h, ok, done, s));
+#if CUBIE_EVENTS
+		cubie_ev_fixed(a, b, ts, ts + (double)h, done + s + 1);
+#endif
 		b->f0_ok = CUBIE_FSAL;
 #if CUBIE_SAMPLE_STEPS
 		cubie_sample_at(b, t_start + (double)(s + 1) * hd, 0);

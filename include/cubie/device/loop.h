@@ -66,6 +66,15 @@ struct cubie_lanes {
 	cubie_real h_prev[CUBIE_W];           /* the last accepted step */
 	int rejected[CUBIE_W];                /* the last attempt was rejected */
 #endif
+#if CUBIE_EVENTS /* events.h */
+	cubie_real ev_g[CUBIE_NEVENTS][CUBIE_W];  /* event functions at the reference point */
+	cubie_real ev_y0[CUBIE_NSTATES][CUBIE_W]; /* a flagged step: its start */
+	double ev_t0[CUBIE_W], ev_t1[CUBIE_W];
+	double ev_last[CUBIE_NEVENTS][CUBIE_W], ev_prev[CUBIE_W];
+	int ev_n[CUBIE_NEVENTS][CUBIE_W], ev_hit[CUBIE_W], ev_chatter[CUBIE_W];
+	int ev_on;
+	long long i0;
+#endif
 };
 
 /* One attempt of lane l from (t, its y) with step h: the integrator's
@@ -206,12 +215,20 @@ CUBIE_DEV void cubie_window_lane(const struct cubie_args *a, struct cubie_lanes 
                                  int l, int window)
 {
 	if (CUBIE_W == 1 || i0 + l < a->n)
+#if CUBIE_EVENTS /* a stopped run's windows after the stop are empty, so NaN */
+		cubie_sums_write(&b->sums[l], (cubie_real *)a->sums, a->stride, i0 + l, window,
+		                 CUBIE_STATUS_FAILED(b->status[l]) != 0);
+#else
 		cubie_sums_write(&b->sums[l], (cubie_real *)a->sums, a->stride, i0 + l, window,
 		                 b->status[l] != CUBIE_STATUS_SUCCESS);
+#endif
 	cubie_sums_reset(&b->sums[l]);
 }
 #endif
 
+#if CUBIE_EVENTS
+#include <cubie/device/events.h>
+#endif
 #include <cubie/device/store.h>
 #ifndef CUBIE_SPANS
 #define CUBIE_SPANS 0
@@ -298,6 +315,9 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i0)
 	CUBIE_LANES(l)
 		cubie_init_lane(a, &b, i0, l, t_first);
 	b.f0_ok = CUBIE_CONTROLLER != 0 && CUBIE_AUTO_DT; /* the first step's f(t, y) */
+#if CUBIE_EVENTS
+	cubie_ev_init(&b, i0);
+#endif
 
 	/* States are checked for NaN and infinity at the save times only: a
 	 * run that went bad in between carries NaN to the next one. A failed
@@ -306,6 +326,9 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i0)
 	if (settle > 0)
 		cubie_advance(a, &b, t0 - settle, t0);
 	cubie_check(&b);
+#if CUBIE_EVENTS
+	cubie_ev_start(a, &b, t0);
+#endif
 	cubie_store(a, &b, i0, 0, t0);
 #if CUBIE_NSUMVARS
 	for (int l = 0; l < CUBIE_W; l++)
@@ -361,6 +384,9 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i0)
 	cubie_span_pad(a, &b, i0, save, window);
 #elif CUBIE_SPANS
 	cubie_span_pad(a, &b, i0, save, 0);
+#endif
+#if CUBIE_EVENTS
+	cubie_ev_finish(a, &b);
 #endif
 	CUBIE_LANES(l) {
 		if (CUBIE_W == 1 || i0 + l < a->n) {

@@ -7,4 +7,8 @@
 #define CUBIE_STATUS_DT_MIN    4  /* the step fell below dt_min */
 #define CUBIE_STATUS_SINGULAR  8  /* implicit methods: a singular iteration matrix */
 #define CUBIE_STATUS_NEWTON    16 /* implicit methods: Newton did not converge */
+#define CUBIE_STATUS_STOPPED   32 /* stopped by an event ([events] action = stop): not a failure */
+#define CUBIE_STATUS_ZENO      64 /* events chattered: more than [events] max_chatter resets in a row */
+/* The bits that make a run a failure (all but STOPPED). */
+#define CUBIE_STATUS_FAILED(s) ((s) & ~CUBIE_STATUS_STOPPED)
 #endif

@@ -16,12 +16,21 @@ CUBIE_DEV void cubie_store_lane(const struct cubie_args *a, const struct cubie_l
 	CUBIE_UNROLL
 	for (int j = 0; j < CUBIE_NPARAMS; j++)
 		p[j] = b->p[j][l];
+#if CUBIE_EVENTS
+	/* a run stopped by an event: NaN after the stop but in the last save,
+	 * which holds its state at the stop (at its time reached) */
+	const int stopped = b->status[l] == CUBIE_STATUS_STOPPED;
+	const int gone = stopped ? k != a->n_saves - 1 : b->status[l] != 0;
+	cubie_saved(stopped ? b->reached[l] : t, y, p, v);
+#else
+	const int gone = b->status[l];
 	cubie_saved(t, y, p, v);
+#endif
 	if (CUBIE_W == 1 || i0 + l < a->n) {
 		CUBIE_UNROLL
 		for (int j = 0; j < CUBIE_NSAVED; j++)
 			out[((long long)k * CUBIE_NSAVED + j) * a->stride + i0 + l] =
-				b->status[l] ? CUBIE_R(CUBIE_NAN) : v[j];
+				gone ? CUBIE_R(CUBIE_NAN) : v[j];
 	}
 }
 

@@ -1,0 +1,127 @@
+#!/bin/sh
+# MPI: `mpirun -n R cubie run` on the cpu backend writes the same file as
+# one process, byte for byte (csv, npy; npz member by member, its zip
+# times aside), with chunked and failed runs; a rank killed mid-solve
+# fails the job and leaves no output. Skips when cubie was built without
+# MPI or mpirun is missing. TAP.
+build=${CUBIE_BUILDDIR:-.}
+cubie=$build/cubie
+if ! grep -q '^#define HAVE_MPI 1' "$build/config.h" 2>/dev/null; then
+	echo "1..0 # SKIP built without MPI (configure --with-mpi)"; exit 0
+fi
+command -v mpirun >/dev/null 2>&1 || { echo "1..0 # SKIP no mpirun"; exit 0; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cubie-mpi.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+# CI runs as root; Open MPI refuses that unless told. Its own allocations
+# are not ours to report under a sanitized build.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+export OMPI_MCA_rmaps_base_oversubscribe=1
+to=; command -v timeout >/dev/null 2>&1 && to="timeout 120"
+mpi() { # ranks, cubie arguments...
+	r=$1; shift
+	$to mpirun -n "$r" --oversubscribe "$cubie" "$@"
+}
+n=0 failed=0
+check() { # description, expected status, command...
+	desc=$1 want=$2; shift 2
+	"$@" >"$tmp/out" 2>"$tmp/err"; got=$?
+	n=$((n + 1))
+	if [ "$got" = "$want" ]; then echo "ok $n - $desc"
+	else echo "not ok $n - $desc (exit $got, want $want)"; sed 's/^/# /' "$tmp/err" | head -n 8; failed=1; fi
+}
+ok() { # description, command...
+	desc=$1; shift
+	n=$((n + 1))
+	if "$@" >/dev/null 2>&1; then echo "ok $n - $desc"; else echo "not ok $n - $desc"; failed=1; fi
+}
+has() { # description, pattern, file
+	n=$((n + 1))
+	if grep -q -- "$2" "$3"; then echo "ok $n - $1"
+	else echo "not ok $n - $1"; sed 's/^/# /' "$3" | head -n 8; failed=1; fi
+}
+same_npz() {
+	python3 -c '
+import sys, zipfile
+a, b = zipfile.ZipFile(sys.argv[1]), zipfile.ZipFile(sys.argv[2])
+assert a.testzip() is None and b.testzip() is None
+assert a.namelist() == b.namelist()
+for m in a.namelist():
+    assert a.read(m) == b.read(m), m
+' "$1" "$2"
+}
+
+# Runs with k above about 0.5 blow up before t = 2: they fail (max_steps).
+cat >"$tmp/m.ini" <<'INI'
+[model]
+states = x, y
+parameters = k
+[equations]
+dx = k * x * x
+dy = x - y
+[initial]
+x = 1
+y = 0
+[parameters]
+k = linspace(0.1, 0.8, 120)
+[solve]
+integrator = tsit5
+duration = 2
+dt = 0.01
+max_steps = 100
+[output]
+save_every = 0.5
+save = x, y, steps
+[device]
+backend = cpu
+[memory]
+chunk_runs = 5
+INI
+# blocks of 7 runs: many blocks, each a few chunks
+export CUBIE_MPI_BLOCK=7
+
+check "serial csv (failed runs exit 1)" 1 "$cubie" run "$tmp/m.ini" -q -o "$tmp/s.csv"
+check "serial npz" 1 "$cubie" run "$tmp/m.ini" -q -o "$tmp/s.npz"
+check "serial npy" 1 "$cubie" run "$tmp/m.ini" -q -o "$tmp/s.npy"
+check "1 rank: csv" 1 mpi 1 run "$tmp/m.ini" -q -o "$tmp/1.csv"
+ok "... the serial file" cmp "$tmp/s.csv" "$tmp/1.csv"
+check "2 ranks: csv" 1 mpi 2 run "$tmp/m.ini" -o "$tmp/2.csv"
+ok "... the serial file" cmp "$tmp/s.csv" "$tmp/2.csv"
+has "... rank 0 alone names the failed runs" "^cubie: run [0-9]* failed (x=1, y=0, k=" "$tmp/err"
+n=$((n + 1))
+if [ "$(grep -c 'runs in' "$tmp/err")" = 1 ]; then echo "ok $n - ... and reports once"
+else echo "not ok $n - ... and reports once"; sed 's/^/# /' "$tmp/err" | head; failed=1; fi
+check "2 ranks: npy (a writer that does not stream)" 1 mpi 2 run "$tmp/m.ini" -q -o "$tmp/2.npy"
+ok "... the serial files" diff -r "$tmp/s.npy" "$tmp/2.npy"
+check "4 ranks: csv, with the chunks forced smaller" 1 mpi 4 run "$tmp/m.ini" -q \
+	-o "$tmp/4.csv" -s memory.chunk_runs=2
+ok "... the serial file" cmp "$tmp/s.csv" "$tmp/4.csv"
+check "4 ranks: npz" 1 mpi 4 run "$tmp/m.ini" -q -o "$tmp/4.npz"
+if command -v python3 >/dev/null 2>&1; then
+	ok "... the serial members, with good CRCs" same_npz "$tmp/s.npz" "$tmp/4.npz"
+else
+	n=$((n + 1)); echo "ok $n # SKIP no python3"
+fi
+
+# a rank that dies mid-solve: the job fails, naming it, and writes nothing
+CUBIE_MPI_BLOCK=2 CUBIE_TEST_MPI_KILL=1 check "a worker rank killed: the job fails" 137 \
+	mpi 2 run "$tmp/m.ini" -q -o "$tmp/k.csv"
+has "... naming the rank and its runs" "runs \[[0-9]*, [0-9]*) of rank 1 unfinished" "$tmp/err"
+ls "$tmp" >"$tmp/list"
+n=$((n + 1))
+if grep -q '^k\.csv' "$tmp/list"; then echo "not ok $n - ... and leaves no output"; failed=1
+else echo "ok $n - ... and leaves no output, nor a temporary"; fi
+rm -rf "$tmp"/k.csv*
+CUBIE_MPI_BLOCK=2 CUBIE_TEST_MPI_KILL=0:2 check "rank 0 killed: the job fails" 137 \
+	mpi 2 run "$tmp/m.ini" -q -o "$tmp/k.csv"
+n=$((n + 1))
+if [ -e "$tmp/k.csv" ]; then echo "not ok $n - ... and leaves no output"; failed=1
+else echo "ok $n - ... and leaves no output"; fi
+check "the next job writes it" 1 mpi 2 run "$tmp/m.ini" -q -o "$tmp/k.csv"
+ok "... the serial file" cmp "$tmp/s.csv" "$tmp/k.csv"
+ls "$tmp" >"$tmp/list"
+n=$((n + 1))
+if grep -q 'tmp-' "$tmp/list"; then echo "not ok $n - ... removing the dead job's temporary"; failed=1
+else echo "ok $n - ... removing the dead job's temporary"; fi
+echo "1..$n"
+exit $failed
