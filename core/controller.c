@@ -2,6 +2,7 @@
  * include/cubie/device/loop.h): controller, tolerances, step limits. */
 #include "config.h"
 #include "solver.h"
+#include "drivers.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,10 @@ int controller_defines(cubie_solver *s, sbuf *b, cubie_error *e)
 	    cfg_require(c, "solve", "max_steps", max_steps > 0 && max_steps <= 2000000000,
 	                "between 1 and 2e9", e))
 		return CUBIE_ERR_CONFIG;
+	/* a step spans at most one sample interval of a driver, so that the
+	 * error estimate sees each kink of a linear one (drivers.h) */
+	if (ctl > 0 && s->model->drv && (dt_max == 0 || dt_max > drivers_min_step(s->model->drv)))
+		dt_max = drivers_min_step(s->model->drv);
 	int order = io->error_order < io->order ? io->error_order : io->order;
 	/* adaptive with no dt given: the kernel chooses each run's first step */
 	s->auto_dt = ctl > 0 && !cfg_get(c, "solve", "dt");

@@ -82,6 +82,7 @@ struct model {
 	char *name;
 	size_t n_states, n_params, n_obs;
 	char **states, **params, **obs; /* names, in [model] order */
+	struct drivers *drv;            /* [drivers] (drivers.h), NULL: none */
 	void *priv;                     /* parsed equations and constants */
 };
 /* Read [model], [constants], [equations] and check them: unknown names
@@ -200,7 +201,16 @@ struct run_table {
 	size_t n_runs, n_inputs; /* inputs: the model's states, then parameters */
 	double *v;               /* [n_inputs][n_runs] */
 	size_t *refs;            /* owners of v when shared (NULL: one) */
+	/* 1: the runs' time spans differ, and the last RUNS_SPANS inputs are
+	 * each run's t0, duration and settling_time; 0: they are the same for
+	 * every run, span[] (spans.c) */
+	int spans;
+	double span[3];
 };
+#define RUNS_SPANS 3
+extern const char *const runs_span_keys[RUNS_SPANS];
+/* Drop the span rows from a table whose runs all share one span. */
+void spans_fold(struct run_table *rt, size_t n_model_inputs);
 int runs_build(const cubie_config *c, const struct model *m, struct run_table *rt,
                cubie_error *e);
 /* Make *copy (empty) another owner of rt's values,
@@ -427,6 +437,7 @@ struct result_shape {
 	char *const *metrics;
 	size_t n_metrics;
 	const struct events *events; /* their arrays after the summaries' */
+	int time_per_run;    /* "time" is [n_saves][runs] (per-run spans), else [n_saves] */
 };
 /* A result over st, sharing the run table's values as its inputs. */
 cubie_result *result_new(struct result_store *st, struct run_table *runs,

@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
+#include "drivers.h"
 
-enum { K_STATE, K_PARAM, K_TIME, K_CONST, K_AUX };
-static const char *const kinds[] = {"state", "parameter", "time", "constant", "auxiliary"};
+enum { K_STATE, K_PARAM, K_TIME, K_CONST, K_AUX, K_DRIVER };
+static const char *const kinds[] = {"state", "parameter", "time", "constant", "auxiliary",
+                                    "driver"};
 #define A_(k) (kinds[k][0] == 'a' ? "an" : "a")
 
 struct def {                    /* one [constants] or [equations] entry */
@@ -393,7 +395,10 @@ int model_build(const cubie_config *c, struct model **out, cubie_error *e)
 	if (!(rc = read_model(c, m, e))) {
 		ce = cfg_section(c, "constants", &nc);
 		ee = cfg_section(c, "equations", &ne);
-		nsym = m->n_states + m->n_params + nc + ne + 1;
+		if (!(rc = drivers_read(c, m->params, m->n_params, &m->drv, e)))
+			nsym = m->n_states + m->n_params + (m->drv ? m->drv->n : 0) + nc + ne + 1;
+		else
+			nsym = 1;
 		P->d = calloc(nc + ne + 1, sizeof *P->d);
 		P->s = calloc(nsym, sizeof *P->s);
 		P->deriv = malloc(m->n_states * sizeof *P->deriv);
@@ -411,6 +416,8 @@ int model_build(const cubie_config *c, struct model **out, cubie_error *e)
 		rc = add_sym(P, st ? m->states[i] : m->params[i - m->n_states], st ? K_STATE : K_PARAM,
 		             st ? i : i - m->n_states, loc, e);
 	}
+	for (size_t i = 0; !rc && m->drv && i < m->drv->n; i++)
+		rc = add_sym(P, m->drv->d[i].name, K_DRIVER, i, m->drv->d[i].loc, e);
 	if (!rc && !(rc = read_defs(m, ce, nc, ee, ne, e))) {
 		P->s[P->ns++] = (struct sym){"t", K_TIME, 0};
 		for (size_t i = 0; i < P->ns; i++)
@@ -451,6 +458,7 @@ void model_free(struct model *m)
 	cfg_free_names(m->states, m->n_states);
 	cfg_free_names(m->params, m->n_params);
 	cfg_free_names(m->obs, m->n_obs);
+	drivers_free(m->drv);
 	free(m->name);
 	free(m);
 }
@@ -494,13 +502,24 @@ static int use(const char *name, void *ctx)
  * which no user name can spell. */
 static void emit_name(sbuf *b, const char *name, void *ctx)
 {
-	static const char *const prefix[] = {"s_", "p_", "t_", "c_", "a_"};
+	static const char *const prefix[] = {"s_", "p_", "t_", "c_", "a_", "d_"};
 	if (*name == '#') {
 		sb_add(b, "jd_%s", name + 1);
 		return;
 	}
 	const struct sym *s = lookup(ctx, name);
 	sb_add(b, "%s%s", prefix[s->kind], s->kind == K_TIME ? "" : name);
+}
+
+/* The drivers the function uses, each with its derivative jd_v<name>
+ * (which only the Jacobian's d f / d t reads; the compiler drops it
+ * elsewhere). */
+static void emit_drivers(sbuf *b, const struct priv *P, const char *used)
+{
+	for (size_t i = 0; i < P->ns; i++)
+		if (used[i] && P->s[i].kind == K_DRIVER)
+			sb_add(b, "\tcubie_real jd_v%s;\n\tconst cubie_real d_%s = cubie_drv_%zu(t, p, "
+			       "&jd_v%s);\n", P->s[i].name, P->s[i].name, P->s[i].i, P->s[i].name);
 }
 
 /* cubie_rhs, or with saved set, cubie_saved. */
@@ -531,6 +550,7 @@ static void emit_fn(sbuf *b, const struct model *m, struct gen *g, const char *n
 			       P->s[i].name, P->s[i].kind ? "p" : "y", P->s[i].i);
 	sb_add(b, "%s%s%s%s", any[K_TIME] ? "" : "\t(void)t;\n", any[K_STATE] ? "" : "\t(void)y;\n",
 	       any[K_PARAM] ? "" : "\t(void)p;\n", saved && !n_save ? "\t(void)v;\n" : "");
+	emit_drivers(b, P, g->used);
 	for (size_t k = 0; k < P->no; k++) {
 		const struct def *D = &P->d[P->order[k]];
 		if (!g->used[lookup(P, D->name) - P->s])
@@ -574,6 +594,8 @@ char *model_source(const struct model *m, const int *save, size_t n_save, const 
 	sb_add(&b, "#define CUBIE_NSTATES %zu\n#define CUBIE_NPARAMS %zu\n#define CUBIE_NSAVED %zu\n\n",
 	       m->n_states, m->n_params, n_save);
 	sb_add(&b, "%s\n", expr_helpers);
+	if (m->drv)
+		drivers_source(m->drv, &b);
 	emit_fn(&b, m, &g, NULL, NULL, 0);
 	sb_add(&b, "\n");
 	emit_fn(&b, m, &g, "saved", save, n_save);
@@ -599,7 +621,7 @@ struct jgen {
 	char *dused;        /* [def][n + 1]: needed by the function being written */
 	struct expr **cse;  /* shared subexpressions of that function, "#c<k>" */
 	size_t n_cse;
-	char buf[64];
+	char buf[300];
 };
 
 static int jdep(const char *name, void *ctx, const char **dname)
@@ -610,6 +632,11 @@ static int jdep(const char *name, void *ctx, const char **dname)
 		return 0;
 	if (s->kind == K_STATE || s->kind == K_TIME)
 		return (s->kind == K_STATE ? s->i : J->n) == J->var;
+	if (s->kind == K_DRIVER && J->var == J->n) { /* a driver depends on t only */
+		snprintf(J->buf, sizeof J->buf, "#v%s", name);
+		*dname = J->buf;
+		return 2;
+	}
 	if (s->kind == K_AUX && J->daux[s->i * (J->n + 1) + J->var]) {
 		snprintf(J->buf, sizeof J->buf, "#%zu_%zu", s->i, J->var);
 		*dname = J->buf;
@@ -630,6 +657,8 @@ static int juse(const char *name, void *ctx)
 	if (name[0] == '#' && name[1] == 'c') /* a temporary: its names count */
 		return sscanf(name + 2, "%zu", &d) == 1 && d < J->n_cse
 			? expr_names(J->cse[d], juse, J) : 0;
+	if (name[0] == '#' && name[1] == 'v') /* a driver's derivative: the driver gives it */
+		return use(name + 2, &J->g);
 	if (*name == '#' && sscanf(name + 1, "%zu_%zu", &d, &v) == 2) {
 		size_t k = d * (J->n + 1) + v;
 		if (!J->dused[k]) {
@@ -677,6 +706,7 @@ static int emit_deriv(sbuf *b, struct jgen *J, struct expr **ent, int dfdt)
 			       P->s[i].name, P->s[i].kind ? "p" : "y", P->s[i].i);
 	sb_add(b, "%s%s%s", any[K_TIME] ? "" : "\t(void)t;\n", any[K_STATE] ? "" : "\t(void)y;\n",
 	       any[K_PARAM] ? "" : "\t(void)p;\n");
+	emit_drivers(b, P, J->g.used);
 	for (size_t k = 0; k < P->no; k++) {
 		const struct def *D = &P->d[P->order[k]];
 		if (!J->g.used[lookup(P, D->name) - P->s])

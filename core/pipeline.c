@@ -6,6 +6,8 @@
 #include "config.h"
 #include "ranks.h"
 #include "solver.h"
+#include "spans.h"
+#include "drivers.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -141,7 +143,8 @@ void solver_release(cubie_solver *s)
 static void slot_bytes(const cubie_solver *s, size_t runs, size_t b[3])
 {
 	size_t r = real_size(s);
-	b[0] = (s->runs.n_inputs ? s->runs.n_inputs : 1) * runs * r;
+	b[0] = s->runs.spans ? spans_offset(s, runs) + RUNS_SPANS * runs * sizeof(double)
+	                     : (s->runs.n_inputs ? s->runs.n_inputs : 1) * runs * r;
 	b[1] = out_rows(s) * runs * r;
 	b[2] = run_block_bytes(int_rows(s), runs);
 }
@@ -222,7 +225,11 @@ static void pack_rows(void *ctx, size_t lo, size_t hi)
 		size_t i = it / c->pieces, j0 = it % c->pieces * PIECE;
 		size_t j1 = j0 + PIECE < c->n ? j0 + PIECE : c->n;
 		const double *src = c->s->runs.v + i * N + c->first;
-		if (real_size(c->s) == 4)
+		const size_t nm = c->s->model->n_states + c->s->model->n_params;
+		if (i >= nm) /* a time span: in double, after the model's inputs */
+			memcpy((double *)((char *)c->sl->h_in + spans_offset(c->s, stride)) +
+			       (i - nm) * stride + j0, src + j0, (j1 - j0) * sizeof(double));
+		else if (real_size(c->s) == 4)
 			for (size_t j = j0; j < j1; j++)
 				((float *)c->sl->h_in)[i * stride + j] = (float)src[j];
 		else
@@ -289,6 +296,9 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 		.sample_ticks = s->grid.sample_ticks,
 		.window_ticks = s->grid.window_ticks,
 		.sums = (void *)(uintptr_t)(sl->d_out + s->n_saves * s->n_save * stride * r),
+		.drivers = (const void *)(uintptr_t)s->drv_dev,
+		.spans = s->runs.spans ? (const double *)(uintptr_t)(sl->d_in + spans_offset(s, stride))
+		                       : NULL,
 		.events = (void *)(uintptr_t)(sl->d_out + (out_rows(s) - s->events.rows) * stride * r),
 	};
 	const size_t i4 = sizeof(int32_t), pitch = k->w ? n : N;
@@ -336,7 +346,8 @@ static size_t streamed_arrays(const cubie_solver *s, const cubie_result *res, co
 	size_t m = 0;
 	for (size_t i = 0; i < res->out.n_arrays; i++) {
 		arr[m] = res->arrays[i];
-		if (strcmp(arr[m].name, "time")) {
+		/* "time" is whole, unless per run (per-run spans) */
+		if (strcmp(arr[m].name, "time") || arr[m].ndim == 2) {
 			arr[m].shape[arr[m].ndim - 1] = n;
 			arr[m].data = NULL;
 		}
@@ -388,6 +399,12 @@ static int stream_chunk(cubie_solver *s, struct slot *sl, struct sink *k, cubie_
 			arr[i].data = reached;
 		else if (!strcmp(arr[i].name, "inputs"))
 			arr[i].data = k->inputs;
+		else if (!strcmp(arr[i].name, "time") && arr[i].ndim == 2) {
+			double *t = k->inputs + ni * n;
+			for (size_t sv = 0; sv < s->n_saves; sv++)
+				memcpy(t + sv * n, res->time + sv * N + first, n * sizeof *t);
+			arr[i].data = t;
+		}
 	}
 	if (k->wo->write_runs(k->w, &part, first, k->msg, sizeof k->msg))
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "writer %s: %s", s->writer.desc->name,
@@ -470,9 +487,11 @@ static cubie_result *new_result(cubie_solver *s, int values)
 	char **inputs = calloc(s->runs.n_inputs + 1, sizeof *inputs);
 	if (!inputs)
 		return NULL;
+	const size_t nm = s->model->n_states + s->model->n_params;
 	for (size_t i = 0; i < s->runs.n_inputs; i++)
 		inputs[i] = i < s->model->n_states ? s->model->states[i]
-		                                   : s->model->params[i - s->model->n_states];
+		            : i < nm ? s->model->params[i - s->model->n_states]
+		                     : (char *)runs_span_keys[i - nm];
 	struct result_store *st =
 		values ? take_store(s, out_rows(s) * N * real_size(s),
 		                    run_block_bytes(int_rows(s), N))
@@ -480,14 +499,16 @@ static cubie_result *new_result(cubie_solver *s, int values)
 	struct result_shape shape = {s->n_saves, s->save_names, s->n_save, inputs, s->precision,
 	                             values, s->want_steps, s->sums.n_windows, s->sums.names,
 	                             s->sums.n_slots ? s->sums.n_vars * s->sums.n_slots : 0,
-	                             &s->events};
+	                             &s->events, s->runs.spans};
 	cubie_result *res = st ? result_new(st, &s->runs, &shape) : NULL;
 	free(inputs);
 	if (!res && st && st->kept)
 		st->in_use = 0;
 	else if (!res)
 		store_free(st);
-	for (size_t k = 0; res && k < s->n_saves; k++)
+	if (res && s->runs.spans)
+		spans_times(s, res->time);
+	for (size_t k = 0; res && !s->runs.spans && k < s->n_saves; k++)
 		res->time[k] = k == s->n_saves - 1 ? s->t0 + s->duration : s->t0 + (double)k * s->save_every;
 	return res;
 }
@@ -623,8 +644,9 @@ static int solve_streamed(cubie_solver *s, const struct plugin *wp, const char *
                           cubie_result **summary, cubie_error *e)
 {
 	struct sink k = {.res = new_result(s, 0), .wo = wp->desc->ops};
-	k.inputs = malloc((s->runs.n_inputs ? s->runs.n_inputs : 1) * solver_stream_chunk(s) *
-	                  sizeof(double));
+	/* the chunk's inputs, then (per-run spans) its columns of "time" */
+	k.inputs = malloc((s->runs.n_inputs + (s->runs.spans ? s->n_saves : 0) + 1) *
+	                  solver_stream_chunk(s) * sizeof(double));
 	if (!k.res || !k.inputs) {
 		cubie_result_free(k.res);
 		free(k.inputs);
@@ -709,7 +731,16 @@ int cubie_solver_set_inputs(cubie_solver *s, const double *values, size_t n_runs
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory for %zu runs", n_runs);
 	memcpy(v, values, ni * n_runs * sizeof *v);
 	struct run_table old = s->runs;
-	s->runs = (struct run_table){n_runs, ni, v, NULL};
+	s->runs = (struct run_table){n_runs, ni, v, NULL, old.spans, {old.span[0], old.span[1],
+	                             old.span[2]}};
+	double lo, hi;
+	spans_range(s, &lo, &hi);
+	if ((s->runs.spans && spans_check_inputs(s, e)) ||
+	    drivers_check_runs(s->model->drv, &s->runs, s->model->n_states, lo, hi, e)) {
+		free(v);
+		s->runs = old;
+		return CUBIE_ERR_CONFIG;
+	}
 	s->runs_gen++;
 	/* Same budget as when the solver was made: the memory the allocator
 	 * caches from the last solve would look used to a fresh query. */

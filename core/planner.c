@@ -100,9 +100,11 @@ int solver_plan(cubie_solver *s, cubie_error *e)
 {
 	size_t r = real_size(s), free_b, total_b;
 	/* inputs, saved values, event times and counts, status, the time
-	 * reached and, when kept, two step counts per run */
+	 * reached and, when kept, two step counts per run (per-run spans: in
+	 * double) */
 	s->bytes_per_run = (s->runs.n_inputs + s->n_saves * s->n_save + s->events.rows) * r +
-	                   int_rows(s) * sizeof(int32_t) + sizeof(double);
+	                   int_rows(s) * sizeof(int32_t) + sizeof(double) +
+	                   (s->runs.spans ? RUNS_SPANS * (sizeof(double) - r) + 8 : 0);
 	if (s->be->ops->mem_info(s->be, &free_b, &total_b))
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "cannot query the %s backend's memory",
 		               s->be->ops->name);

@@ -113,7 +113,8 @@ cubie_result *result_new(struct result_store *st, struct run_table *runs,
 	r->metric_names = copy_names(sh->metrics, sh->n_metrics);
 	r->n_ev_names = sh->events ? sh->events->n_arrays : 0;
 	r->ev_names = copy_names(sh->events ? sh->events->array_names : NULL, r->n_ev_names);
-	r->time = calloc(sh->n_saves ? sh->n_saves : 1, sizeof *r->time);
+	r->time = calloc((sh->n_saves ? sh->n_saves : 1) * (sh->time_per_run && n_runs ? n_runs : 1),
+	                 sizeof *r->time);
 	r->out.n_vars = sh->n_vars;
 	r->out.n_inputs = n_inputs;
 	r->out.n_metrics = sh->n_metrics;
@@ -127,7 +128,10 @@ cubie_result *result_new(struct result_store *st, struct run_table *runs,
 	r->status = st->ints;
 	r->steps = sh->steps ? st->ints + n_runs : NULL;
 	r->reached = (double *)((char *)st->ints + run_block_reached(sh->steps ? 3 : 1, n_runs));
-	set_array(&r->arrays[k++], "time", CUBIE_DTYPE_FLOAT64, r->time, 1, sh->n_saves, 0, 0);
+	if (sh->time_per_run)
+		set_array(&r->arrays[k++], "time", CUBIE_DTYPE_FLOAT64, r->time, 2, sh->n_saves, n_runs, 0);
+	else
+		set_array(&r->arrays[k++], "time", CUBIE_DTYPE_FLOAT64, r->time, 1, sh->n_saves, 0, 0);
 	if (sh->values)
 		set_array(&r->arrays[k++], "values", real, r->values, 3, sh->n_saves, sh->n_vars, n_runs);
 	if (sh->values && sh->n_metrics)

@@ -8,6 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* After the model's inputs, the time span of each run: [solve] t0,
+ * duration and settling_time, swept like parameters (spans.c). */
+const char *const runs_span_keys[RUNS_SPANS] = {"t0", "duration", "settling_time"};
+
+static const char *input_name(const struct model *m, size_t i)
+{
+	return i < m->n_states ? m->states[i] : i < m->n_states + m->n_params
+	       ? m->params[i - m->n_states] : runs_span_keys[i - m->n_states - m->n_params];
+}
+
 static int index_of(char **names, size_t n, const char *name)
 {
 	for (size_t i = 0; i < n; i++)
@@ -56,7 +66,7 @@ static int read_csv(const cubie_config *c, const struct model *m, double **vals,
 {
 	const struct cfg_entry *en = cfg_get(c, "runs", "file");
 	char loc[600], *path = cfg_path(c, en);
-	const size_t ni = m->n_states + m->n_params;
+	const size_t ni = m->n_states + m->n_params + RUNS_SPANS;
 	FILE *f = path ? fopen(path, "r") : NULL;
 	char *line = NULL;
 	size_t cap = 0, runs = 0, rows_cap = 0, ncol = 0;
@@ -90,7 +100,7 @@ static int read_csv(const cubie_config *c, const struct model *m, double **vals,
 			end--;
 		int k = -1;
 		for (size_t i = 0; i < ni && k < 0; i++) {
-			const char *name = i < m->n_states ? m->states[i] : m->params[i - m->n_states];
+			const char *name = input_name(m, i);
 			if (strlen(name) == (size_t)(end - p) && !strncmp(name, p, (size_t)(end - p)))
 				k = (int)i;
 		}
@@ -99,7 +109,8 @@ static int read_csv(const cubie_config *c, const struct model *m, double **vals,
 				k = -2;
 		if (k < 0) {
 			rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s:1: column '%.*s' %s", path, (int)(end - p), p,
-			             k == -2 ? "appears twice" : "is neither a state nor a parameter");
+			             k == -2 ? "appears twice"
+			                     : "is neither a state nor a parameter (nor t0, duration, settling_time)");
 			goto out;
 		}
 		col[ncol++] = k;
@@ -110,8 +121,7 @@ static int read_csv(const cubie_config *c, const struct model *m, double **vals,
 			j++;
 		if (j == ncol && len[i] == 0)
 			rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s:1: no column for '%s', and no value for it in "
-			             "[%s]", path, i < m->n_states ? m->states[i] : m->params[i - m->n_states],
-			             i < m->n_states ? "initial" : "parameters");
+			             "[%s]", path, input_name(m, i), i < m->n_states ? "initial" : "parameters");
 	}
 	while (!rc && (got = getline(&line, &cap, f)) >= 0) {
 		lineno++;
@@ -171,17 +181,13 @@ out:
 	return rc;
 }
 
-static const char *input_name(const struct model *m, size_t i)
-{
-	return i < m->n_states ? m->states[i] : m->params[i - m->n_states];
-}
-
 /* Where input i got its values (its [initial] or [parameters] line). */
 static const struct cfg_entry *input_entry(const cubie_config *c, const struct model *m, size_t i)
 {
 	static const struct cfg_entry none = {.file = "(no file)"};
-	const struct cfg_entry *en = cfg_get(c, i < m->n_states ? "initial" : "parameters",
-	                                     input_name(m, i));
+	const size_t nm = m->n_states + m->n_params;
+	const struct cfg_entry *en = cfg_get(c, i < m->n_states ? "initial" : i < nm ? "parameters"
+	                                     : "solve", input_name(m, i));
 	return en ? en : &none;
 }
 
@@ -189,7 +195,7 @@ int runs_build(const cubie_config *c, const struct model *m, struct run_table *r
                cubie_error *e)
 {
 	memset(rt, 0, sizeof *rt);
-	const size_t ni = m->n_states + m->n_params;
+	const size_t nm = m->n_states + m->n_params, ni = nm + RUNS_SPANS;
 	double **vals = calloc(ni ? ni : 1, sizeof *vals);
 	size_t *len = calloc(ni ? ni : 1, sizeof *len);
 	int rc = 0;
@@ -203,8 +209,18 @@ int runs_build(const cubie_config *c, const struct model *m, struct run_table *r
 	const struct cfg_entry *file = cfg_get(c, "runs", "file");
 	for (size_t i = 0; i < ni; i++) {
 		int is_state = i < m->n_states;
-		const char *name = is_state ? m->states[i] : m->params[i - m->n_states];
-		const struct cfg_entry *en = cfg_get(c, is_state ? "initial" : "parameters", name);
+		const char *name = input_name(m, i);
+		const struct cfg_entry *en = i < nm ? cfg_get(c, is_state ? "initial" : "parameters", name)
+		                                    : cfg_get(c, "solve", name);
+		if (!en && i >= nm) { /* a span not set: its default, one value */
+			if (!(vals[i] = malloc(sizeof *vals[i]))) {
+				rc = cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+				goto out;
+			}
+			vals[i][0] = atof(cfg_str(c, "solve", name));
+			len[i] = 1;
+			continue;
+		}
 		if (!en && file)
 			continue; /* the CSV may have its column */
 		if (!en) {
@@ -223,8 +239,7 @@ int runs_build(const cubie_config *c, const struct model *m, struct run_table *r
 			if (len[i] > 1)
 				rc = cb_fail(e, CUBIE_ERR_CONFIG,
 				             "%s: [runs] file gives the runs, so '%s' may have one value only",
-				             cfg_loc(file, loc, sizeof loc),
-				             i < m->n_states ? m->states[i] : m->params[i - m->n_states]);
+				             cfg_loc(file, loc, sizeof loc), input_name(m, i));
 		if (!rc && comb)
 			rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: [runs] combine does not apply with [runs] file",
 			             cfg_loc(comb, loc, sizeof loc));
@@ -241,9 +256,7 @@ int runs_build(const cubie_config *c, const struct model *m, struct run_table *r
 			if (len[i] == 1)
 				continue;
 			if (n > 1 && len[i] != n) {
-				const char *a = first < m->n_states ? m->states[first]
-				                                    : m->params[first - m->n_states];
-				const char *b = i < m->n_states ? m->states[i] : m->params[i - m->n_states];
+				const char *a = input_name(m, first), *b = input_name(m, i);
 				const struct cfg_entry *en = cfg_get(c, "runs", "combine");
 				char loc[600];
 				rc = cb_fail(e, CUBIE_ERR_CONFIG,
@@ -304,6 +317,8 @@ int runs_build(const cubie_config *c, const struct model *m, struct run_table *r
 		}
 	}
 out:
+	if (!rc)
+		spans_fold(rt, nm);
 	for (size_t i = 0; vals && i < ni; i++)
 		free(vals[i]);
 	free(vals);

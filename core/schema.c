@@ -7,18 +7,22 @@
 
 /* Sections whose keys are the user's names, in file order. */
 const char *const cfg_free_sections[] = {"constants", "equations", "initial", "parameters",
-                                         "events", NULL};
+                                         "drivers", "events", NULL};
 
 const struct cfg_key cfg_schema[] = {
 	{"model", "name", CFG_STR, "model", "name of the model, used in messages"},
 	{"model", "states", CFG_NAMES, NULL, "state variables, in integration order"},
 	{"model", "parameters", CFG_NAMES, "", "per-run parameters"},
 	{"model", "observables", CFG_NAMES, "", "derived outputs defined in [equations]"},
+	{"drivers", "interpolation", CFG_CHOICE, "linear", "linear|cubic"},
+	{"drivers", "wrap", CFG_CHOICE, "clamp", "clamp|periodic|error"},
+	{"drivers", "sample_every", CFG_NUM, NULL, "spacing of inline sample lists"},
+	{"drivers", "start", CFG_NUM, "0", "time of the first sample of inline lists"},
 	{"runs", "combine", CFG_CHOICE, "grid", "grid|zip"},
 	{"runs", "file", CFG_STR, NULL, "CSV of per-run values, columns named by state or parameter"},
 	{"solve", "integrator", CFG_STR, "rk4", "integrator plugin name or alias"},
-	{"solve", "t0", CFG_NUM, "0", "start time"},
-	{"solve", "duration", CFG_NUM, "1", "length of the integration"},
+	{"solve", "t0", CFG_NUMS, "0", "start time; several values sweep it per run"},
+	{"solve", "duration", CFG_NUMS, "1", "length of the integration; several values sweep it per run"},
 	{"solve", "dt", CFG_NUM, "0.001", "step size"},
 	{"solve", "precision", CFG_CHOICE, "float64", "float32|float64"},
 	{"solve", "controller", CFG_CHOICE, "auto", "auto|fixed|i|pi|pid|gustafsson"},
@@ -34,7 +38,8 @@ const struct cfg_key cfg_schema[] = {
 	 "implicit methods: Newton stops when its estimated error, in units of the tolerances, is below this"},
 	{"solve", "newton_max_iter", CFG_INT, "7", "implicit methods: Newton iterations before a step is retried smaller"},
 	{"solve", "jacobian_update", CFG_CHOICE, "step", "step|iteration"},
-	{"solve", "settling_time", CFG_NUM, "0", "integrated before t0, not saved"},
+	{"solve", "settling_time", CFG_NUMS, "0",
+	 "integrated before t0, not saved; several values sweep it per run"},
 	{"output", "file", CFG_STR, NULL, "output path; the writer follows its extension"},
 	{"output", "format", CFG_STR, NULL, "writer plugin name, overriding the extension"},
 	{"output", "save_every", CFG_NUM, "0", "interval between saves; 0: initial and final only"},

@@ -3,6 +3,8 @@
 #include "config.h"
 #include "ranks.h"
 #include "solver.h"
+#include "drivers.h"
+#include "spans.h"
 
 #include <errno.h>
 #include <math.h>
@@ -150,11 +152,10 @@ static int read_settings(cubie_solver *s, cubie_error *e)
 {
 	const cubie_config *c = s->cfg;
 	int rc;
-	if ((rc = cfg_num(c, "solve", "t0", &s->t0, e)) ||
-	    (rc = cfg_num(c, "solve", "duration", &s->duration, e)) ||
+	/* t0, duration, settling_time: from the run table, which sweeps them */
+	if ((rc = spans_settings(s, e)) ||
 	    (rc = cfg_num(c, "solve", "dt", &s->dt, e)) ||
 	    (rc = cfg_num(c, "output", "save_every", &s->save_every, e)) ||
-	    (rc = cfg_num(c, "solve", "settling_time", &s->settle, e)) ||
 	    (rc = cfg_num(c, "memory", "mem_proportion", &s->mem_proportion, e)))
 		return rc;
 	if (cfg_require(c, "solve", "duration", s->duration > 0, "positive", e) ||
@@ -244,10 +245,13 @@ static int setup(cubie_solver *s, cubie_error *e)
 {
 	const cubie_config *cfg = s->cfg;
 	int rc;
-	if ((rc = model_build(cfg, &s->model, e)) || (rc = read_settings(s, e)) ||
-	    (rc = resolve_saves(s, e)) || (rc = summaries_read(s, e)) || (rc = grid_plan(s, e)) ||
+	double lo, hi;
+	if ((rc = model_build(cfg, &s->model, e)) || (rc = runs_build(cfg, s->model, &s->runs, e)) ||
+	    (rc = read_settings(s, e)) || (rc = resolve_saves(s, e)) ||
+	    (rc = summaries_read(s, e)) || (rc = grid_plan(s, e)) ||
 	    (rc = events_read(cfg, s->model, &s->events, e)) ||
-	    (rc = runs_build(cfg, s->model, &s->runs, e)))
+	    (spans_range(s, &lo, &hi),
+	     rc = drivers_check_runs(s->model->drv, &s->runs, s->model->n_states, lo, hi, e)))
 		return rc;
 	s->dirs = plugin_dirs(cfg, &s->n_dirs);
 	if ((rc = plugin_at(cfg, "solve", "integrator",
@@ -291,6 +295,10 @@ static char *build_source(cubie_solver *s, cubie_error *e)
 		}
 	}
 	summaries_defines(&s->sums, &defs);
+	/* per-run spans: one run per block on the CPU too, as each has its own
+	 * times (lanes.h's W is used only after this point) */
+	if (s->runs.spans)
+		sb_add(&defs, "#define CUBIE_SPANS 1\n#undef CUBIE_W\n#define CUBIE_W 1\n");
 	events_defines(&s->events, &defs);
 	char *model = model_source(s->model, s->save, s->n_save, s->sums.vars,
 	                           s->sums.n_slots ? s->sums.n_vars : 0);
@@ -318,6 +326,23 @@ static int compile_error(const cubie_solver *s, int rc, cubie_error *e)
 	snprintf(msg, sizeof msg, "%s", e->msg);
 	return cb_fail(e, CUBIE_ERR_CONFIG, "integrator plugin '%s' (%s): its device source does "
 	               "not compile: %s", s->integrator.desc->name, s->integrator.path, msg);
+}
+
+/* The drivers' coefficients, once, into device memory the kernels read. */
+static int upload_drivers(cubie_solver *s, cubie_error *e)
+{
+	size_t bytes;
+	if (!s->model->drv)
+		return 0;
+	void *buf = drivers_buffer(s->model->drv, s->precision, &bytes);
+	int rc = buf ? 0 : cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+	if (!rc && s->be->ops->mem_alloc(s->be, bytes ? bytes : 8, &s->drv_dev))
+		rc = cb_fail(e, CUBIE_ERR_RUNTIME, "cannot allocate %zu bytes of %s memory for the "
+		             "drivers", bytes, s->be->ops->name);
+	if (!rc && !(rc = s->be->ops->copy_h2d(s->be, s->drv_dev, buf, bytes, NULL, e)))
+		rc = s->be->ops->stream_sync(s->be, NULL, e);
+	free(buf);
+	return rc;
 }
 
 int cubie_solver_create(const cubie_config *cfg, cubie_solver **out, cubie_error *e)
@@ -352,7 +377,7 @@ int cubie_solver_create(const cubie_config *cfg, cubie_solver **out, cubie_error
 		rc = e ? e->code : CUBIE_ERR_RUNTIME;
 		goto fail;
 	}
-	if ((rc = compile_error(s, o->load(s->be, src, e), e)))
+	if ((rc = compile_error(s, o->load(s->be, src, e), e)) || (rc = upload_drivers(s, e)))
 		goto fail;
 	if (s->be->cache_hit)
 		cb_log(CUBIE_LOG_INFO, "kernel: %s, float%d, from the cache", o->name, s->precision);
@@ -416,6 +441,8 @@ void cubie_solver_free(cubie_solver *s)
 		solver_release(s);
 	if (s->alloc)
 		((const cubie_allocator_ops *)s->allocator.desc->ops)->destroy(s->alloc);
+	if (s->be && s->drv_dev)
+		s->be->ops->mem_free(s->be, s->drv_dev);
 	if (s->be)
 		s->be->ops->close(s->be);
 	plugin_close(&s->integrator);
@@ -445,8 +472,10 @@ char *cubie_solver_describe(const cubie_solver *s)
 	       s->auto_dt ? ", first step chosen per run" : "", s->integrator.path);
 	sb_add(&b, "kernel:      float%d, %s\n", s->precision,
 	       s->be->cache_hit ? "from the cache" : "compiled");
-	sb_add(&b, "runs:        %zu, %zu saves of %zu variables\n", s->runs.n_runs, s->n_saves,
-	       s->n_save);
+	sb_add(&b, "runs:        %zu, %zu saves of %zu variables%s\n", s->runs.n_runs, s->n_saves,
+	       s->n_save, s->runs.spans ? "; time spans per run (time is [saves][runs], NaN past "
+	       "a run's end)" : "");
+	drivers_describe(s->model->drv, s->model->params, &b);
 	if (s->events.n) {
 		static const char *const dir[] = {"down", "both", "up"}, *const act[] = {"record", "stop",
 		                                                                     "reset"};

@@ -62,6 +62,7 @@ struct cubie_solver {
 	int want_steps; /* [output] save names "steps" */
 	char **save_names;
 	double t0, duration, dt, save_every, mem_proportion, settle;
+	uint64_t drv_dev;  /* the drivers' coefficients on the device (drivers.h), 0: none */
 	size_t n_saves;
 	struct grid grid;
 	struct summaries sums;

@@ -98,6 +98,9 @@ static int write_rows(FILE *f, const cubie_array *time, const cubie_array *value
 	/* values is [saves][vars][runs]: a row gathers one column per variable. */
 	for (size_t r = 0; r < runs; r++) {
 		for (size_t k = 0; k < saves; k++) {
+			const double tk = time->ndim == 2 ? t[k * runs + r] : t[k];
+			if (time->ndim == 2 && tk != tk)
+				break; /* past the end of a shorter run */
 			fprintf(f, "%zu", first + r);
 			for (size_t i = 0; i < pr->n_in; i++)
 				fprintf(f, ",%.17g", pr->in[i * runs + r]);
@@ -113,7 +116,7 @@ static int write_rows(FILE *f, const cubie_array *time, const cubie_array *value
 				for (size_t j = 0; j < (a->ndim == 2 ? a->shape[0] : 1); j++)
 					fprintf(f, f32 ? ",%.9g" : ",%.17g", at(a, j * runs + r));
 			}
-			fprintf(f, ",%.17g", t[k]);
+			fprintf(f, ",%.17g", tk);
 			for (size_t j = 0; j < vars; j++) {
 				size_t at = (k * vars + j) * runs + r;
 				if (f32)
@@ -159,7 +162,9 @@ static int check(const cubie_output *out, int shapes_only, const cubie_array **t
                  const cubie_array **values)
 {
 	const cubie_array *t = *time = find(out, "time"), *v = *values = find(out, "values");
-	return t && v && t->dtype == CUBIE_DTYPE_FLOAT64 && t->ndim == 1 && v->ndim == 3 &&
+	/* time: [saves], or [saves][runs] when each run has its own span */
+	return t && v && t->dtype == CUBIE_DTYPE_FLOAT64 && v->ndim == 3 &&
+	       (t->ndim == 1 || (t->ndim == 2 && t->shape[1] == v->shape[2])) &&
 	       v->shape[0] == t->shape[0] &&
 	       (v->dtype == CUBIE_DTYPE_FLOAT64 || v->dtype == CUBIE_DTYPE_FLOAT32) &&
 	       v->shape[1] == out->n_vars && (!out->n_vars || out->var_names) &&

@@ -194,7 +194,8 @@ static void *h5_open(const cubie_host *host, const cubie_output *whole, const ch
 	return w;
 }
 
-/* Runs [first, first + n) of every dataset but time, from part's arrays. */
+/* Runs [first, first + n) of every dataset but a [saves] time, from
+ * part's arrays. */
 static int h5_write_runs(void *self, const cubie_output *part, size_t first, char *errbuf,
                          size_t errlen)
 {
@@ -204,8 +205,8 @@ static int h5_write_runs(void *self, const cubie_output *part, size_t first, cha
 		size_t k = 0;
 		while (k < w->n_sets && strcmp(w->sets[k].name, a->name))
 			k++;
-		if (k == w->n_sets || !strcmp(a->name, "time"))
-			continue;
+		if (k == w->n_sets || (!strcmp(a->name, "time") && a->ndim == 1))
+			continue; /* time [saves] was written whole; [saves][runs] goes by runs */
 		int nd = w->sets[k].ndim;
 		hsize_t start[3] = {0}, count[3];
 		for (int d = 0; d < nd; d++)

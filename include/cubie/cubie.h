@@ -71,7 +71,8 @@ void cubie_solver_stats(const cubie_solver *s, cubie_stats *st);
 
 /* Solve again with new inputs and no recompilation: values[n_inputs][n_runs],
  * the inputs in the order of the result's "inputs" names (initial states,
- * then parameters). */
+ * then parameters, then, with per-run spans, t0, duration and
+ * settling_time: no duration longer than the solver's longest). */
 int cubie_solver_set_inputs(cubie_solver *s, const double *values, size_t n_runs,
                             cubie_error *err);
 /* Called after each finished chunk, from the solving thread. */
@@ -79,13 +80,17 @@ typedef void (*cubie_progress_fn)(size_t runs_done, size_t runs, void *user);
 void cubie_solver_set_progress(cubie_solver *s, cubie_progress_fn fn, void *user);
 
 /* Results. Arrays (C order):
- *   "time"    float64 [saves]
+ *   "time"    float64 [saves], or [saves][runs] when the runs' time spans
+ *             differ ([solve] t0, duration, settling_time swept): NaN past
+ *             a run's end, where its "values" are NaN too
  *   "values"  float32|float64 [saves][variables][runs]
  *   "values"  is absent from the summary of a streamed solve (cubie_solve_write)
  *   "status"  int32 [runs]       (CUBIE_STATUS_* bits, 0 = success; STOPPED, a
  *                                 stop event, is no failure)
  *   "reached" float64 [runs]     (the time each run reached: where a failed one stopped)
- *   "inputs"  float64 [inputs][runs]  (initial states then parameters)
+ *   "inputs"  float64 [inputs][runs]  (initial states then parameters, then
+ *                                   t0, duration, settling_time when the spans
+ *                                   differ)
  *   "steps"   int32 [2][runs]      (accepted, rejected steps; only when
  *                                   [output] save names "steps")
  *   "events.NAME"        float [count][runs] ([events]: its first count crossing

@@ -104,7 +104,9 @@ typedef struct cubie_allocator_ops {
 } cubie_allocator_ops;
 
 /* What a writer receives: the result's arrays (see cubie.h) and the names
- * along their axes of variables. */
+ * along their axes of variables. "time" is [saves], or [saves][runs] when
+ * the runs have their own time spans (NaN past a run's end); streamed,
+ * the latter comes in chunks of runs like the other per-run arrays. */
 typedef struct cubie_output {
 	size_t n_arrays;
 	const cubie_array *arrays;
@@ -132,7 +134,8 @@ typedef struct cubie_output {
  * whole result's shapes and names, with every array's data NULL; then
  * write_runs receives each finished chunk of runs, in increasing order of
  * first run, as arrays of the same names whose run axis (the last) holds
- * only that chunk's n runs, C order, contiguous ("time" is whole); close
+ * only that chunk's n runs, C order, contiguous ("time" is whole when it is
+ * [saves], cut like the others when it is [saves][runs]); close
  * commits (by rename) or, with commit 0, removes what open made. */
 typedef struct cubie_writer_ops {
 	const char *const *extensions; /* NULL-terminated, without the dot */

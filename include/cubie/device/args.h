@@ -24,5 +24,8 @@ struct cubie_args {
 	int n_ticks, save_ticks, sample_ticks, window_ticks;
 	void *sums;         /* [windows][summarised][slots][stride] */
 	void *events;       /* [event rows][stride]: times, counts (events.h) */
+	const void *drivers; /* the drivers' coefficients (driver.h); NULL: none */
+	const double *spans; /* [3][stride] each run's t0, duration, settling time
+	                      * (CUBIE_SPANS, span.h); NULL: t0, duration, settle above */
 };
 #endif

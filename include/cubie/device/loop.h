@@ -230,6 +230,12 @@ CUBIE_DEV void cubie_window_lane(const struct cubie_args *a, struct cubie_lanes 
 #include <cubie/device/events.h>
 #endif
 #include <cubie/device/store.h>
+#ifndef CUBIE_SPANS
+#define CUBIE_SPANS 0
+#endif
+#if CUBIE_SPANS
+#include <cubie/device/span.h>
+#endif
 #if CUBIE_CONTROLLER == 0
 #include <cubie/device/fixed.h>
 #else
@@ -297,7 +303,15 @@ CUBIE_DEV void cubie_init_lane(const struct cubie_args *a, struct cubie_lanes *b
 CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i0)
 {
 	struct cubie_lanes b;
-	const double t_first = a->settle > 0 ? a->t0 - a->settle : a->t0;
+#if CUBIE_SPANS /* the run's own span (span.h) */
+	const double t0 = a->spans[i0], duration = a->spans[a->stride + i0],
+		     settle = a->spans[2 * a->stride + i0];
+	const int n_ticks = cubie_span_ticks(a, duration);
+#else
+	const double t0 = a->t0, duration = a->duration, settle = a->settle;
+	const int n_ticks = a->n_ticks;
+#endif
+	const double t_first = settle > 0 ? t0 - settle : t0;
 	CUBIE_LANES(l)
 		cubie_init_lane(a, &b, i0, l, t_first);
 	b.f0_ok = CUBIE_CONTROLLER != 0 && CUBIE_AUTO_DT; /* the first step's f(t, y) */
@@ -309,27 +323,26 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i0)
 	 * run that went bad in between carries NaN to the next one. A failed
 	 * lane is not advanced (adaptive) or advances unseen (fixed: its
 	 * values are never saved, its counts and time no longer move). */
-	if (a->settle > 0)
-		cubie_advance(a, &b, a->t0 - a->settle, a->t0);
+	if (settle > 0)
+		cubie_advance(a, &b, t0 - settle, t0);
 	cubie_check(&b);
 #if CUBIE_EVENTS
-	cubie_ev_start(a, &b, a->t0);
+	cubie_ev_start(a, &b, t0);
 #endif
-	cubie_store(a, &b, i0, 0, a->t0);
+	cubie_store(a, &b, i0, 0, t0);
 #if CUBIE_NSUMVARS
 	for (int l = 0; l < CUBIE_W; l++)
 		cubie_sums_init(&b.sums[l]);
 #ifdef CUBIE_S_EXACT
 	if (!b.f0_ok) { /* f(t0, y) for the exact derivatives; the first step reuses it */
 		CUBIE_LANES(l)
-			cubie_f0_lane(&b, l, a->t0);
+			cubie_f0_lane(&b, l, t0);
 		b.f0_ok = 1;
 	}
 #endif
-	cubie_sample_at(&b, a->t0, 1);
+	cubie_sample_at(&b, t0, 1);
 	int window = 0;
 #endif
-	const int n_ticks = a->n_ticks;
 	/* ticks to the next save, sample and window: countdowns, not a modulo
 	 * per tick (an integer division is dear on a GPU) */
 	int save = 1, to_save = a->save_ticks;
@@ -337,8 +350,8 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i0)
 	int to_sample = a->sample_ticks, to_window = a->window_ticks;
 #endif
 	for (int k = 1; k <= n_ticks; k++) {
-		const double t_start = a->t0 + (double)(k - 1) * a->tick;
-		const double t_end = k == n_ticks ? a->t0 + a->duration : a->t0 + (double)k * a->tick;
+		const double t_start = t0 + (double)(k - 1) * a->tick;
+		const double t_end = k == n_ticks ? t0 + duration : t0 + (double)k * a->tick;
 		const int last = k == n_ticks, saves = --to_save == 0 || last;
 #if CUBIE_NSUMVARS
 		const int ends_window = --to_window == 0 || last;
@@ -367,6 +380,11 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i0)
 		}
 #endif
 	}
+#if CUBIE_SPANS && CUBIE_NSUMVARS
+	cubie_span_pad(a, &b, i0, save, window);
+#elif CUBIE_SPANS
+	cubie_span_pad(a, &b, i0, save, 0);
+#endif
 #if CUBIE_EVENTS
 	cubie_ev_finish(a, &b);
 #endif
@@ -382,9 +400,13 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i0)
 	}
 }
 
+#ifndef CUBIE_DRIVERS_BIND
+#define CUBIE_DRIVERS_BIND(a) ((void)0)
+#endif
 #if defined(__CUDACC__)
 extern "C" __global__ void cubie_kernel(const struct cubie_args a)
 {
+	CUBIE_DRIVERS_BIND(a);
 	const long long i = a.begin + (long long)blockIdx.x * blockDim.x + threadIdx.x;
 	if (i < a.n)
 		cubie_run(&a, i);
@@ -400,8 +422,10 @@ void cubie_cpu_solve(const struct cubie_args *a)
 #else
 #pragma omp parallel for schedule(dynamic, 1)
 #endif
-	for (long long k = 0; k < blocks; k++)
+	for (long long k = 0; k < blocks; k++) {
+		CUBIE_DRIVERS_BIND(*a);
 		cubie_run(a, a->begin + k * CUBIE_W);
+	}
 }
 #endif
 #endif
