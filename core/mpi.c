@@ -192,6 +192,13 @@ struct job {
 static volatile size_t *inflight; /* [2 * size]: first, n (0: none) */
 static volatile sig_atomic_t job_active;
 
+/* "time" shared by every run ([saves]), written whole; with per-run spans
+ * it is [saves][runs] and cut by runs like the rest */
+static int shared_time(const cubie_array *a)
+{
+	return !strcmp(a->name, "time") && a->ndim == 1;
+}
+
 static size_t array_rows(const cubie_array *a) /* rows of elements, per run */
 {
 	size_t rows = 1;
@@ -274,7 +281,7 @@ static int solve_block(cubie_solver *s, const struct run_table *full, size_t fir
 	*bytes = 16;
 	for (size_t i = 0; i < cubie_result_count(r); i++) {
 		const cubie_array *a = cubie_result_array(r, i);
-		if (strcmp(a->name, "time"))
+		if (!shared_time(a))
 			*bytes += pad8(array_rows(a) * n * dtype_bytes(a->dtype));
 	}
 	unsigned char *p = *out = calloc(1, *bytes);
@@ -288,7 +295,7 @@ static int solve_block(cubie_solver *s, const struct run_table *full, size_t fir
 	/* result_new's order, as solver_stream_arrays lists them */
 	for (size_t i = 0; i < cubie_result_count(r); i++) {
 		const cubie_array *a = cubie_result_array(r, i);
-		if (!strcmp(a->name, "time"))
+		if (shared_time(a))
 			continue;
 		size_t b = array_rows(a) * n * dtype_bytes(a->dtype);
 		memcpy(p, a->data, b);
@@ -313,7 +320,7 @@ static void deliver(struct job *j, struct piece *pc)
 	for (size_t i = 0; i < j->n_arr; i++) {
 		const cubie_array *a = &j->arr[i];
 		part[i] = *a;
-		if (!strcmp(a->name, "time"))
+		if (shared_time(a))
 			continue;
 		size_t es = dtype_bytes(a->dtype), rows = array_rows(a), b = rows * pc->n * es;
 		part[i].shape[a->ndim - 1] = pc->n;
@@ -348,7 +355,7 @@ static void deliver(struct job *j, struct piece *pc)
 			char msg[MSG] = "";
 			p = pc->buf + 16;
 			for (size_t i = 0; i < j->n_arr; i++) {
-				if (!strcmp(j->arr[i].name, "time"))
+				if (shared_time(&j->arr[i]))
 					continue;
 				part[i] = j->arr[i];
 				part[i].shape[part[i].ndim - 1] = pc->n;
@@ -439,7 +446,7 @@ static void *serve(void *arg)
 			pc = malloc(sizeof *pc);
 			size_t want = 16;
 			for (size_t i = 0; i < j->n_arr; i++)
-				if (strcmp(j->arr[i].name, "time"))
+				if (!shared_time(&j->arr[i]))
 					want += pad8(array_rows(&j->arr[i]) * head[1] *
 					             dtype_bytes(j->arr[i].dtype));
 			if (!pc || (size_t)count != want ||
