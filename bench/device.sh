@@ -18,6 +18,8 @@ if [ "${CUBIE_CHECK:-1}" = 1 ]; then # CUBIE_CHECK=0: benchmarks only
 	cp test-suite.log "$out"/ 2>/dev/null
 	grep -E '^(PASS|FAIL|SKIP|ERROR|XFAIL|XPASS|# )' "$out/check.log" | grep -v '^# ' ; grep -h -E '^(not ok|# )' t/*.log | head -40
 	echo "make check: exit $rc"
+	# the test that fills the GPU's memory, alone
+	CUBIE_TEST_GPU_ALONE=1 ./t/test-chunking 2>&1 | grep -E '^(not ok|ok .*crowd)'
 fi
 ./cubie run examples/lorenz.ini -v -o "$work/lorenz.npy" 2>&1 | tail -3
 export CUBIE_PLUGIN_PATH=$PWD/plugin-dir

@@ -221,6 +221,13 @@ static void crowded_gpu(void)
 {
 	backend *b;
 	cubie_error e = {0};
+	/* Filling the GPU would starve the GPU tests that `make -j check` runs
+	 * beside this one: it runs where the GPU is this test's alone
+	 * (bench/device.sh runs it so after the suite). */
+	if (!getenv("CUBIE_TEST_GPU_ALONE")) {
+		skip("the GPU may be shared with other tests: set CUBIE_TEST_GPU_ALONE=1 to fill it");
+		return;
+	}
 	if (backend_cuda_open(0, 0, &b, &e)) {
 		skip("no CUDA device: occupied-memory replanning not tested");
 		return;

@@ -485,8 +485,11 @@ static void test_nvrtc(void)
 
 /* GPU against CPU (in the style of t/cuda.c; skipped without a GPU):
  * the same crossings, counts and statuses. Times agree to the tolerances:
- * fused multiply-adds on the GPU move the steps by rounding. */
-static void gpu_vs_cpu(const char *ini, const char *const *set, const char *what, double tol)
+ * fused multiply-adds on the GPU move the steps by rounding. At most
+ * `edge` runs may end otherwise (a run on the edge of Zeno's limit: one
+ * reset's rounding decides it); the rest are compared. */
+static void gpu_vs_cpu(const char *ini, const char *const *set, const char *what, double tol,
+                       size_t edge)
 {
 	const char *ov[8];
 	size_t n = 0;
@@ -505,6 +508,25 @@ static void gpu_vs_cpu(const char *ini, const char *const *set, const char *what
 	}
 	double worst = 0;
 	int same = 1;
+	/* the runs that ended otherwise: status or a count differs */
+	const cubie_array *sa = cubie_result_find(a, "status"), *sb = cubie_result_find(b, "status");
+	const size_t runs = sa->shape[0];
+	char *off = calloc(runs, 1);
+	size_t n_off = 0;
+	for (size_t i = 0; i < cubie_result_count(a); i++) {
+		const cubie_array *x = cubie_result_array(a, i), *y = cubie_result_find(b, x->name);
+		int is_count = strlen(x->name) > 6 && !strcmp(x->name + strlen(x->name) - 6, ".count");
+		if (!y || (!is_count && x != sa))
+			continue;
+		for (size_t r = 0; r < runs; r++)
+			off[r] |= x == sa ? ((const int32_t *)sa->data)[r] != ((const int32_t *)sb->data)[r]
+			                  : el(x, r) != el(y, r);
+	}
+	for (size_t r = 0; r < runs; r++)
+		n_off += off[r];
+	if (n_off)
+		diag("%s: %zu of %zu runs end otherwise on the two backends", what, n_off, runs);
+	same &= n_off <= edge;
 	for (size_t i = 0; i < cubie_result_count(a); i++) {
 		const cubie_array *x = cubie_result_array(a, i);
 		const cubie_array *y = cubie_result_find(b, x->name);
@@ -513,6 +535,8 @@ static void gpu_vs_cpu(const char *ini, const char *const *set, const char *what
 		size_t m = x->shape[0] * (x->ndim > 1 ? x->shape[1] : 1);
 		same &= y && y->shape[0] == x->shape[0];
 		for (size_t j = 0; same && j < m; j++) {
+			if (off[j % runs])
+				continue;
 			if (x->dtype == CUBIE_DTYPE_INT32) {
 				same &= ((const int32_t *)x->data)[j] == ((const int32_t *)y->data)[j];
 				continue;
@@ -524,6 +548,7 @@ static void gpu_vs_cpu(const char *ini, const char *const *set, const char *what
 		}
 	}
 	ok(same && worst <= tol, "%s: cuda = cpu (statuses, counts; times to %.2e)", what, worst);
+	free(off);
 	cubie_result_free(a);
 	cubie_result_free(b);
 }
@@ -541,12 +566,12 @@ static void test_gpu(void)
 	const char *f32[] = {"solve.precision=float32", "solve.atol=1e-6", "solve.rtol=1e-6", NULL};
 	const char *zeno[] = {"parameters.e=linspace(0.3, 0.95, 1000)", "solve.duration=3", NULL};
 	const char *stop[] = {"events.zero.action=stop", NULL};
-	gpu_vs_cpu(ball, NULL, "bouncing ball, rk45", 1e-8);
-	gpu_vs_cpu(ball, fixed, "bouncing ball, rk4 fixed", 1e-9);
-	gpu_vs_cpu(ball, f32, "bouncing ball, float32", 1e-4);
-	gpu_vs_cpu(ball, zeno, "1000 balls, Zeno and not", 1e-6);
-	gpu_vs_cpu(osc, NULL, "oscillator zeros, three directions", 1e-8);
-	gpu_vs_cpu(osc, stop, "oscillator stop", 1e-8);
+	gpu_vs_cpu(ball, NULL, "bouncing ball, rk45", 1e-8, 0);
+	gpu_vs_cpu(ball, fixed, "bouncing ball, rk4 fixed", 1e-9, 0);
+	gpu_vs_cpu(ball, f32, "bouncing ball, float32", 1e-4, 0);
+	gpu_vs_cpu(ball, zeno, "1000 balls, Zeno and not", 1e-6, 10);
+	gpu_vs_cpu(osc, NULL, "oscillator zeros, three directions", 1e-8, 0);
+	gpu_vs_cpu(osc, stop, "oscillator stop", 1e-8, 0);
 }
 
 int main(void)

@@ -93,6 +93,7 @@ CUBIE_DEV void cubie_ev_hermite(cubie_real th, cubie_real h, const cubie_real *y
 	const cubie_real t2 = th * th, t3 = t2 * th;
 	const cubie_real h00 = 2 * t3 - 3 * t2 + 1, h01 = 3 * t2 - 2 * t3;
 	const cubie_real h10 = (t3 - 2 * t2 + th) * h, h11 = (t3 - t2) * h;
+	CUBIE_UNROLL
 	for (int j = 0; j < CUBIE_NSTATES; j++)
 		y[j] = h00 * y0[j] + h01 * y1[j] + h10 * f0[j] + h11 * f1[j];
 }
@@ -152,44 +153,58 @@ CUBIE_DEV void cubie_ev_record(const struct cubie_args *a, struct cubie_lanes *b
  * stopped with its status set), and the step goes on from there. */
 CUBIE_EV_COLD int cubie_ev_handle(const struct cubie_args *a, struct cubie_lanes *b, int l)
 {
+	/* Every loop over the events is unrolled and every event array indexed
+	 * by a constant: an array indexed by a variable lives in local memory on
+	 * the GPU, and the lanes' event arrays would take every step's loads
+	 * there with them. The earliest stop or reset is kept as scalars. */
 	const int dir[CUBIE_NEVENTS] = CUBIE_EV_DIR, act[CUBIE_NEVENTS] = CUBIE_EV_ACT;
 	const double t0 = b->ev_t0[l], t1 = b->ev_t1[l], h = t1 - t0;
 	cubie_real y0[CUBIE_NSTATES], y1[CUBIE_NSTATES], f0[CUBIE_NSTATES], f1[CUBIE_NSTATES];
 	cubie_real p[CUBIE_NP_], g1[CUBIE_NEVENTS], y[CUBIE_NSTATES], g[CUBIE_NEVENTS];
-	double te[CUBIE_NEVENTS], ta[CUBIE_NEVENTS];
+	double te[CUBIE_NEVENTS], ta_first = 2, te_first = 0;
 	int crossed[CUBIE_NEVENTS], first = -1;
+	CUBIE_UNROLL
 	for (int j = 0; j < CUBIE_NSTATES; j++) {
 		y0[j] = b->ev_y0[j][l];
 		y1[j] = b->y[j][l];
 	}
+	CUBIE_UNROLL
 	for (int j = 0; j < CUBIE_NPARAMS; j++)
 		p[j] = b->p[j][l];
 	b->ev_hit[l] = 0;
 	cubie_rhs(t0, y0, p, f0);
 	cubie_rhs(t1, y1, p, f1);
 	cubie_events(t1, y1, p, g1);
+	CUBIE_UNROLL
 	for (int k = 0; k < CUBIE_NEVENTS; k++) {
 		crossed[k] = cubie_ev_cross(dir[k], b->ev_g[k][l], g1[k]);
-		te[k] = ta[k] = 0;
+		te[k] = 0;
 		if (!crossed[k])
 			continue;
-		te[k] = cubie_ev_locate(k, t0, h, y0, y1, f0, f1, p, b->ev_g[k][l], g1[k], &ta[k]);
-		if (act[k] != CUBIE_EV_RECORD && (first < 0 || ta[k] < ta[first]))
-			first = k;
+		double ta;
+		te[k] = cubie_ev_locate(k, t0, h, y0, y1, f0, f1, p, b->ev_g[k][l], g1[k], &ta);
+		if (act[k] != CUBIE_EV_RECORD && ta < ta_first)
+			first = k, ta_first = ta, te_first = te[k];
 	}
 	/* records in time order do not depend on each other: each has its rows */
+	CUBIE_UNROLL
 	for (int k = 0; k < CUBIE_NEVENTS; k++)
-		if (crossed[k] && act[k] == CUBIE_EV_RECORD && (first < 0 || te[k] <= te[first]))
+		if (crossed[k] && (act[k] == CUBIE_EV_RECORD ? first < 0 || te[k] <= te_first
+		                                             : k == first))
 			cubie_ev_record(a, b, l, k, te[k]);
 	if (first < 0) {
+		CUBIE_UNROLL
 		for (int k = 0; k < CUBIE_NEVENTS; k++)
 			b->ev_g[k][l] = g1[k];
 		return 0;
 	}
-	cubie_ev_record(a, b, l, first, te[first]);
-	const double tk = t0 + ta[first] * h;
-	cubie_ev_hermite(CUBIE_R(ta[first]), CUBIE_R(h), y0, y1, f0, f1, y);
-	if (act[first] == CUBIE_EV_RESET) {
+	const double tk = t0 + ta_first * h;
+	cubie_ev_hermite(CUBIE_R(ta_first), CUBIE_R(h), y0, y1, f0, f1, y);
+	int reset = 0;
+	CUBIE_UNROLL
+	for (int k = 0; k < CUBIE_NEVENTS; k++)
+		reset |= k == first && act[k] == CUBIE_EV_RESET;
+	if (reset) {
 		cubie_event_reset(first, tk, y, p);
 		/* resets in a row closer than the spacing are chattering */
 		b->ev_chatter[l] = tk - b->ev_prev[l] < CUBIE_EV_SPACING ? b->ev_chatter[l] + 1 : 0;
@@ -200,8 +215,10 @@ CUBIE_EV_COLD int cubie_ev_handle(const struct cubie_args *a, struct cubie_lanes
 		b->status[l] = CUBIE_STATUS_STOPPED;
 	}
 	cubie_events(tk, y, p, g);
+	CUBIE_UNROLL
 	for (int k = 0; k < CUBIE_NEVENTS; k++)
 		b->ev_g[k][l] = g[k];
+	CUBIE_UNROLL
 	for (int j = 0; j < CUBIE_NSTATES; j++)
 		b->y[j][l] = y[j];
 	b->ev_t0[l] = tk;
@@ -281,6 +298,7 @@ CUBIE_DEV void cubie_ev_init(struct cubie_lanes *b, long long i0)
 	b->i0 = i0;
 	b->ev_on = 0;
 	for (int l = 0; l < CUBIE_W; l++) {
+		CUBIE_UNROLL
 		for (int k = 0; k < CUBIE_NEVENTS; k++)
 			b->ev_g[k][l] = 0;
 		b->ev_hit[l] = 0;
@@ -328,6 +346,7 @@ CUBIE_DEV void cubie_ev_finish(const struct cubie_args *a, const struct cubie_la
 	cubie_real *out = (cubie_real *)a->events;
 	for (int l = 0; l < CUBIE_W; l++)
 		if (CUBIE_W == 1 || b->i0 + l < a->n)
+			CUBIE_UNROLL
 			for (int k = 0; k < CUBIE_NEVENTS; k++) {
 				const long long i = b->i0 + l;
 				out[(long long)(row[k] + count[k]) * a->stride + i] = CUBIE_R(b->ev_n[k][l]);
