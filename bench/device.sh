@@ -94,7 +94,9 @@ for b in ${CUBIE_BENCH:-spine adaptive pipeline stiff cpu}; do
 		# the tests' environment, as make check gives it
 		san=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 		bad=0
-		for tool in memcheck racecheck; do for t in ${CUBIE_SANITIZE_TESTS:-t/test-cuda t/test-chunking t/test-events}; do
+		tests=${CUBIE_SANITIZE_TESTS:-t/test-cuda t/test-chunking t/test-events}
+		make $tests >/dev/null 2>&1 # built by make check, or not yet (CUBIE_CHECK=0)
+		for tool in memcheck racecheck; do for t in $tests; do
 			log=$out/sanitize-$tool-${t#t/}.log
 			CUBIE_CACHE_DIR=$PWD/t/cache CUBIE_SRCDIR=$PWD CUBIE_BUILDDIR=$PWD \
 			CUBIE_SYSTEM_DEFAULTS= XDG_CONFIG_HOME=$PWD/t/no-xdg-config \
