@@ -70,12 +70,7 @@ CUBIE_DEV void cubie_ev_keep_lane(struct cubie_lanes *b, int l)
 CUBIE_DEV void cubie_ev_detect_lane(struct cubie_lanes *b, int l, int take, double t1)
 {
 	cubie_real y[CUBIE_NSTATES], p[CUBIE_NP_], g[CUBIE_NEVENTS];
-	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NSTATES; j++)
-		y[j] = b->y[j][l];
-	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NPARAMS; j++)
-		p[j] = b->p[j][l];
+	cubie_lane_load(b, l, y, p);
 	cubie_events(t1, y, p, g);
 	int hit = 0;
 	CUBIE_UNROLL
@@ -167,13 +162,9 @@ CUBIE_EV_COLD int cubie_ev_handle(const struct cubie_args *a, struct cubie_lanes
 	double te[CUBIE_NEVENTS], ta_first = 2, te_first = 0;
 	int crossed[CUBIE_NEVENTS], first = -1;
 	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NSTATES; j++) {
+	for (int j = 0; j < CUBIE_NSTATES; j++)
 		y0[j] = b->ev_y0[j][l];
-		y1[j] = b->y[j][l];
-	}
-	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NPARAMS; j++)
-		p[j] = b->p[j][l];
+	cubie_lane_load(b, l, y1, p);
 	b->ev_hit[l] = 0;
 	cubie_rhs(t0, y0, p, f0);
 	cubie_rhs(t1, y1, p, f1);
@@ -328,12 +319,7 @@ CUBIE_DEV void cubie_ev_start_lane(const struct cubie_args *a, struct cubie_lane
                                    double t)
 {
 	cubie_real y[CUBIE_NSTATES], p[CUBIE_NP_], g[CUBIE_NEVENTS];
-	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NSTATES; j++)
-		y[j] = b->y[j][l];
-	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NPARAMS; j++)
-		p[j] = b->p[j][l];
+	cubie_lane_load(b, l, y, p);
 	cubie_events(t, y, p, g);
 	CUBIE_UNROLL
 	for (int k = 0; k < CUBIE_NEVENTS; k++) {

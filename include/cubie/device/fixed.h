@@ -43,14 +43,17 @@ CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, 
                              double t_end)
 {
 	/* the 1e-9 keeps dt = interval / n from taking an extra step; a whole
-	 * tick's count comes from the host (a double division less per tick;
-	 * the step stays span / n, so that every grid cuts steps alike) */
+	 * tick's steps come from the host (no double division per tick) */
 	const double span = t_end - t_start;
-	double nd = a->tick_steps > 0 && fabs(span - a->tick) <= 1e-12 * a->tick
-	            ? a->tick_steps : ceil(span / a->dt - 1e-9);
-	if (nd < 1)
-		nd = 1;
-	const double hd = span / nd;
+	double nd, hd;
+	if (a->tick_steps > 0 && fabs(span - a->tick) <= 1e-12 * a->tick) {
+		nd = a->tick_steps;
+		hd = a->tick_h;
+	} else {
+		nd = ceil(span / a->dt - 1e-9);
+		nd = nd < 1 ? 1 : nd;
+		hd = span / nd;
+	}
 	const cubie_real h = CUBIE_R(hd);
 	/* the lanes still running have all taken the same steps */
 	int done = 0, live = 0;
@@ -72,8 +75,8 @@ CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, 
 			break; /* every lane stopped */
 #endif
 		b->f0_ok = CUBIE_FSAL;
-#if CUBIE_SAMPLE_STEPS
-		cubie_sample_at(b, t_start + (double)(s + 1) * hd, 0);
+#if CUBIE_SAMPLE_STEPS /* the last step's sample at the tick's own time, as it is saved */
+		cubie_sample_at(b, s + 1 == n && n == nd ? t_end : t_start + (double)(s + 1) * hd, 0);
 #endif
 	}
 	const double t_n = n < nd ? t_start + (double)n * hd : t_end;
