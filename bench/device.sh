@@ -47,6 +47,7 @@ for b in ${CUBIE_BENCH:-spine adaptive pipeline stiff cpu}; do
 		echo "vector ISA: $(grep -o -w -E 'avx|avx2|fma|avx512f' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 		./bench/cpu-bench bench/lorenz.ini "${CUBIE_CPU_LOG2N:-20}" ;;
 	outputs) sh bench/outputs.sh "${CUBIE_BENCH_DIR:-$work}" ;;
+	summaries) sh bench/outputs.sh "$work" summaries ;; # issue 9's summaries only
 	events) # issue 13: one record and one stop event against none, 2^20, one stream
 		# (x crossing 0, the first 4 kept; a stop at z = 1000, never reached,
 		# so that both solves take the same steps)
