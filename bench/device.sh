@@ -14,7 +14,8 @@ export LD_LIBRARY_PATH=$dev${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 	>"$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 if [ "${CUBIE_CHECK:-1}" = 1 ]; then # CUBIE_CHECK=0: benchmarks only
-	make -j"$(nproc)" check >"$out/check.log" 2>&1; rc=$?
+	# CUBIE_CHECK_TESTS="t/test-a t/test-b": those tests only
+	make -j"$(nproc)" check ${CUBIE_CHECK_TESTS:+TESTS="$CUBIE_CHECK_TESTS"} >"$out/check.log" 2>&1; rc=$?
 	cp test-suite.log "$out"/ 2>/dev/null
 	grep -E '^(PASS|FAIL|SKIP|ERROR|XFAIL|XPASS|# )' "$out/check.log" | grep -v '^# ' ; grep -h -E '^(not ok|# )' t/*.log | head -40
 	echo "make check: exit $rc"
