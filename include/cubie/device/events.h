@@ -65,8 +65,8 @@ CUBIE_DEV void cubie_ev_keep_lane(struct cubie_lanes *b, int l)
 /* After lane l's step to t1 from b->ev_y0 (b->y already moved; take: the
  * step counts): flag a possible crossing for the scalar pass, which learns
  * the step's times from the caller (double stores here, GCC's "complicated
- * access pattern", would keep the lane loop from vectorizing). Without
- * one, the step's end becomes the new reference. */
+ * access pattern", would keep the lane loop from vectorizing). The step's
+ * end becomes the new reference, its start's values kept in ev_gp. */
 CUBIE_DEV void cubie_ev_detect_lane(struct cubie_lanes *b, int l, int take, double t1)
 {
 	cubie_real y[CUBIE_NSTATES], p[CUBIE_NP_], g[CUBIE_NEVENTS];
@@ -74,13 +74,12 @@ CUBIE_DEV void cubie_ev_detect_lane(struct cubie_lanes *b, int l, int take, doub
 	cubie_events(t1, y, p, g);
 	int hit = 0;
 	CUBIE_UNROLL
-	for (int k = 0; k < CUBIE_NEVENTS; k++)
+	for (int k = 0; k < CUBIE_NEVENTS; k++) {
 		hit |= b->ev_g[k][l] * g[k] <= 0;
-	hit &= take;
-	CUBIE_UNROLL
-	for (int k = 0; k < CUBIE_NEVENTS; k++)
-		b->ev_g[k][l] = take & !hit ? g[k] : b->ev_g[k][l];
-	b->ev_hit[l] = hit;
+		b->ev_gp[k][l] = b->ev_g[k][l];
+		b->ev_g[k][l] = take ? g[k] : b->ev_g[k][l];
+	}
+	b->ev_hit[l] = hit & take;
 }
 
 /* The cubic Hermite interpolant at theta of a step of length h. */
@@ -171,12 +170,12 @@ CUBIE_EV_COLD int cubie_ev_handle(const struct cubie_args *a, struct cubie_lanes
 	cubie_events(t1, y1, p, g1);
 	CUBIE_UNROLL
 	for (int k = 0; k < CUBIE_NEVENTS; k++) {
-		crossed[k] = cubie_ev_cross(dir[k], b->ev_g[k][l], g1[k]);
+		crossed[k] = cubie_ev_cross(dir[k], b->ev_gp[k][l], g1[k]);
 		te[k] = 0;
 		if (!crossed[k])
 			continue;
 		double ta;
-		te[k] = cubie_ev_locate(k, t0, h, y0, y1, f0, f1, p, b->ev_g[k][l], g1[k], &ta);
+		te[k] = cubie_ev_locate(k, t0, h, y0, y1, f0, f1, p, b->ev_gp[k][l], g1[k], &ta);
 		if (act[k] != CUBIE_EV_RECORD && ta < ta_first)
 			first = k, ta_first = ta, te_first = te[k];
 	}
@@ -214,7 +213,7 @@ CUBIE_EV_COLD int cubie_ev_handle(const struct cubie_args *a, struct cubie_lanes
 		b->ev_g[k][l] = g[k];
 	CUBIE_UNROLL
 	for (int j = 0; j < CUBIE_NSTATES; j++)
-		b->y[j][l] = y[j];
+		b->y[j][l] = b->ev_ys[j][l] = y[j];
 	b->ev_t0[l] = tk;
 	b->reached[l] = tk;
 	return 1;
@@ -284,20 +283,30 @@ CUBIE_EV_COLD void cubie_ev_fixed_lane(const struct cubie_args *a, struct cubie_
 	}
 }
 
-/* ... every flagged lane. Returns 1 when no lane runs on (the caller's
- * step loop may end). */
-CUBIE_DEV int cubie_ev_fixed(const struct cubie_args *a, struct cubie_lanes *b, double t0,
-                             double t1, int steps)
+/* ... every flagged lane still running, after step s of length hd from
+ * t_start (times computed here: on the rare path only). */
+CUBIE_DEV void cubie_ev_fixed(const struct cubie_args *a, struct cubie_lanes *b, double t_start,
+                              double hd, cubie_real h, int s, int steps)
 {
 	if (!cubie_ev_any(b))
-		return 0;
-	int live = 0;
-	for (int l = 0; l < CUBIE_W; l++) {
-		if (b->ev_hit[l])
+		return;
+	const double t0 = t_start + (double)s * hd, t1 = t0 + (double)h;
+	for (int l = 0; l < CUBIE_W; l++)
+		if (b->ev_hit[l] && !b->status[l])
 			cubie_ev_fixed_lane(a, b, l, t0, t1, steps);
-		live |= !b->status[l];
+}
+
+/* Fixed steps on the GPU: a lane alone steps on after it stopped (a test
+ * at every step would cost more than the steps left in the tick); its
+ * state at the stop comes back after the tick's steps. */
+CUBIE_DEV void cubie_ev_restore(struct cubie_lanes *b)
+{
+	CUBIE_LANES(l) {
+		const int stopped = b->status[l] == CUBIE_STATUS_STOPPED;
+		CUBIE_UNROLL
+		for (int j = 0; j < CUBIE_NSTATES; j++)
+			b->y[j][l] = stopped ? b->ev_ys[j][l] : b->y[j][l];
 	}
-	return !live;
 }
 
 /* Before the run: events off (the settling time has none). */

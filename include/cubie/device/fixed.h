@@ -25,8 +25,8 @@ CUBIE_DEV void cubie_fixed_lane(struct cubie_lanes *b, int l, double ts, cubie_r
 	b->status[l] = first ? fail : b->status[l];
 	cubie_lane_accept(b, l, !b->status[l], y_new, f1);
 #elif CUBIE_EVENTS
-	/* a stopped run keeps its state; one lane alone (GPU) leaves the loop
-	 * when it stops, and steps only while it runs */
+	/* a stopped run keeps its state, but one lane alone (GPU) steps on,
+	 * its state at the stop restored after the loop (cubie_ev_restore) */
 	(void)fail, (void)done, (void)s;
 	cubie_lane_accept(b, l, CUBIE_W == 1 || !b->status[l], y_new, f1);
 #else
@@ -71,14 +71,16 @@ CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, 
 		/* f0 holds f(t, y) after the first step, with FSAL only */
 		CUBIE_SHARED(CUBIE_FSAL && b->f0_ok, ok, l, cubie_fixed_lane(b, l, ts, h, ok, done, s));
 #if CUBIE_EVENTS
-		if (cubie_ev_fixed(a, b, ts, ts + (double)h, done + s + 1))
-			break; /* every lane stopped */
+		cubie_ev_fixed(a, b, t_start, hd, h, s, done + s + 1);
 #endif
 		b->f0_ok = CUBIE_FSAL;
 #if CUBIE_SAMPLE_STEPS /* the last step's sample at the tick's own time, as it is saved */
 		cubie_sample_at(b, s + 1 == n && n == nd ? t_end : t_start + (double)(s + 1) * hd, 0);
 #endif
 	}
+#if CUBIE_EVENTS && !CUBIE_STEP_STATUS
+	cubie_ev_restore(b);
+#endif
 	const double t_n = n < nd ? t_start + (double)n * hd : t_end;
 	CUBIE_LANES(l) {
 		const int ran = !b->status[l];

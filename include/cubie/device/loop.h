@@ -68,7 +68,9 @@ struct cubie_lanes {
 #endif
 #if CUBIE_EVENTS /* events.h */
 	cubie_real ev_g[CUBIE_NEVENTS][CUBIE_W];  /* event functions at the reference point */
+	cubie_real ev_gp[CUBIE_NEVENTS][CUBIE_W]; /* ... at the last step's start */
 	cubie_real ev_y0[CUBIE_NSTATES][CUBIE_W]; /* a flagged step: its start */
+	cubie_real ev_ys[CUBIE_NSTATES][CUBIE_W]; /* a stopped run's state at the stop */
 	double ev_t0[CUBIE_W], ev_t1[CUBIE_W];
 	double ev_last[CUBIE_NEVENTS][CUBIE_W], ev_prev[CUBIE_W];
 	int ev_n[CUBIE_NEVENTS][CUBIE_W], ev_hit[CUBIE_W], ev_chatter[CUBIE_W];
