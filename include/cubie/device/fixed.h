@@ -65,7 +65,7 @@ CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, 
 		return;
 	const int left = CUBIE_MAX_STEPS - done;
 	const int n = nd < (double)left ? (int)nd : left;
-	CUBIE_UNROLL4 /* the loop's own count, compare and branch, once per 4 steps (GPU) */
+	CUBIE_UNROLL_STEPS /* prelude.h */
 	for (int s = 0; s < n; s++) {
 		const double ts = t_start + (double)s * hd;
 		/* f0 holds f(t, y) after the first step, with FSAL only */
