@@ -149,7 +149,9 @@ struct events {
 	size_t n_arrays;          /* the result's arrays, in order */
 	char **array_names;       /* "events.NAME", "events.NAME.count", ... */
 };
-int events_read(const cubie_config *c, const struct model *m, struct events *ev, cubie_error *e);
+struct settings; /* settings.h */
+int events_read(const cubie_config *c, const struct settings *st, const struct model *m,
+                struct events *ev, cubie_error *e);
 void events_defines(const struct events *ev, sbuf *b);
 void events_free(struct events *ev);
 /* The events' arrays (names: ev->n_arrays of them) over an events block
@@ -211,8 +213,9 @@ struct run_table {
 extern const char *const runs_span_keys[RUNS_SPANS];
 /* Drop the span rows from a table whose runs all share one span. */
 void spans_fold(struct run_table *rt, size_t n_model_inputs);
-int runs_build(const cubie_config *c, const struct model *m, struct run_table *rt,
-               cubie_error *e);
+/* The table from [initial], [parameters], [runs] and the [solve] spans. */
+int runs_build(const cubie_config *c, const struct settings *st, const struct model *m,
+               struct run_table *rt, cubie_error *e);
 /* Make *copy (empty) another owner of rt's values,
  * which a result shows as its "inputs" without copying them. */
 int runs_share(struct run_table *rt, struct run_table *copy);
