@@ -51,7 +51,10 @@ const char *cfg_str(const cubie_config *c, const char *sec, const char *key);
 /* "file:line" of an entry (or "FILE" with no line), for messages. */
 const char *cfg_loc(const struct cfg_entry *en, char *buf, size_t len);
 /* Typed getters: value or default; a malformed value is CUBIE_ERR_CONFIG
- * "FILE:LINE: [sec] key: ...". Return 0 when found or defaulted. */
+ * "FILE:LINE: [sec] key: ...". Return 0 when found or defaulted. The core
+ * reads the fixed-key sections once through these, into struct settings
+ * (settings.h), and passes that on; [model] and [plugins] are read once
+ * into the model and the plugin directories. */
 int cfg_num(const cubie_config *c, const char *sec, const char *key, double *v, cubie_error *e);
 int cfg_int(const cubie_config *c, const char *sec, const char *key, long long *v, cubie_error *e);
 /* [device] gpu: device numbers (0 to 1023, no repeats; malloc'd), or *all. */
