@@ -41,11 +41,21 @@ static int read_solve(const cubie_config *c, struct settings *st, cubie_error *e
 	struct settings_solve *s = &st->solve;
 	static const char *const ctl[] = {"fixed", "i", "pi", "pid", "gustafsson"};
 	int rc;
-#define AT(key) (s->at.key = cfg_get(c, "solve", #key))
-	AT(integrator), AT(dt), AT(precision), AT(controller), AT(atol), AT(rtol), AT(dt_min);
-	AT(dt_max), AT(max_steps), AT(safety), AT(min_gain), AT(max_gain), AT(newton_tol);
-	AT(newton_max_iter), AT(jacobian_update);
-#undef AT
+	s->at.integrator = cfg_get(c, "solve", "integrator");
+	s->at.dt = cfg_get(c, "solve", "dt");
+	s->at.precision = cfg_get(c, "solve", "precision");
+	s->at.controller = cfg_get(c, "solve", "controller");
+	s->at.atol = cfg_get(c, "solve", "atol");
+	s->at.rtol = cfg_get(c, "solve", "rtol");
+	s->at.dt_min = cfg_get(c, "solve", "dt_min");
+	s->at.dt_max = cfg_get(c, "solve", "dt_max");
+	s->at.max_steps = cfg_get(c, "solve", "max_steps");
+	s->at.safety = cfg_get(c, "solve", "safety");
+	s->at.min_gain = cfg_get(c, "solve", "min_gain");
+	s->at.max_gain = cfg_get(c, "solve", "max_gain");
+	s->at.newton_tol = cfg_get(c, "solve", "newton_tol");
+	s->at.newton_max_iter = cfg_get(c, "solve", "newton_max_iter");
+	s->at.jacobian_update = cfg_get(c, "solve", "jacobian_update");
 	for (int k = 0; k < RUNS_SPANS; k++) {
 		s->span_at[k] = cfg_get(c, "solve", runs_span_keys[k]);
 		s->span_def[k] = atof(cfg_str(c, "solve", runs_span_keys[k]));
@@ -96,10 +106,15 @@ static int read_output(const cubie_config *c, struct settings *st, cubie_error *
 {
 	struct settings_output *o = &st->output;
 	int rc;
-#define AT(key) (o->at.key = cfg_get(c, "output", #key))
-	AT(file), AT(format), AT(save_every), AT(save), AT(compression), AT(summaries);
-	AT(summarise), AT(sample_every), AT(summarise_every);
-#undef AT
+	o->at.file = cfg_get(c, "output", "file");
+	o->at.format = cfg_get(c, "output", "format");
+	o->at.save_every = cfg_get(c, "output", "save_every");
+	o->at.save = cfg_get(c, "output", "save");
+	o->at.compression = cfg_get(c, "output", "compression");
+	o->at.summaries = cfg_get(c, "output", "summaries");
+	o->at.summarise = cfg_get(c, "output", "summarise");
+	o->at.sample_every = cfg_get(c, "output", "sample_every");
+	o->at.summarise_every = cfg_get(c, "output", "summarise_every");
 	o->file = cfg_str(c, "output", "file");
 	o->format = cfg_str(c, "output", "format");
 	o->summaries = cfg_str(c, "output", "summaries");
@@ -143,9 +158,11 @@ static int read_memory(const cubie_config *c, struct settings *st, cubie_error *
 {
 	struct settings_memory *m = &st->memory;
 	int rc;
-#define AT(key) (m->at.key = cfg_get(c, "memory", #key))
-	AT(allocator), AT(mem_proportion), AT(streams), AT(chunk_runs), AT(stream_group);
-#undef AT
+	m->at.allocator = cfg_get(c, "memory", "allocator");
+	m->at.mem_proportion = cfg_get(c, "memory", "mem_proportion");
+	m->at.streams = cfg_get(c, "memory", "streams");
+	m->at.chunk_runs = cfg_get(c, "memory", "chunk_runs");
+	m->at.stream_group = cfg_get(c, "memory", "stream_group");
 	m->allocator = cfg_str(c, "memory", "allocator");
 	m->stream_group = cfg_str(c, "memory", "stream_group");
 	if ((rc = cfg_num(c, "memory", "mem_proportion", &m->mem_proportion, e)) ||
@@ -166,9 +183,10 @@ static int read_device(const cubie_config *c, struct settings *st, cubie_error *
 {
 	struct settings_device *d = &st->device;
 	int rc;
-#define AT(key) (d->at.key = cfg_get(c, "device", #key))
-	AT(backend), AT(gpu), AT(block_size), AT(threads);
-#undef AT
+	d->at.backend = cfg_get(c, "device", "backend");
+	d->at.gpu = cfg_get(c, "device", "gpu");
+	d->at.block_size = cfg_get(c, "device", "block_size");
+	d->at.threads = cfg_get(c, "device", "threads");
 	const char *be = cfg_str(c, "device", "backend");
 	d->backend = !strcmp(be, "cuda") ? BACKEND_CUDA : !strcmp(be, "cpu") ? BACKEND_CPU
 	                                                                    : BACKEND_AUTO;
