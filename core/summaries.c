@@ -33,7 +33,8 @@ void summaries_free(struct summaries *sm)
 {
 	free(sm->vars);
 	cfg_free_names(sm->var_names, sm->n_vars);
-	cfg_free_names(sm->names, sm->n_vars * sm->n_slots);
+	if (sm->names) /* NULL when a variable was refused before naming them */
+		cfg_free_names(sm->names, sm->n_vars * sm->n_slots);
 	memset(sm, 0, sizeof *sm);
 }
 
