@@ -17,19 +17,25 @@ CUBIE_DEV void cubie_fixed_lane(struct cubie_lanes *b, int l, double ts, cubie_r
 #if CUBIE_EVENTS
 	cubie_ev_keep_lane(b, l);
 #endif
-#if CUBIE_STEP_STATUS || CUBIE_EVENTS /* a stopped run keeps its state too */
+#if CUBIE_STEP_STATUS
 	/* a failing run keeps its state and the steps it had taken */
 	const int first = fail && !b->status[l];
 	b->accepted[l] = first ? done + s : b->accepted[l];
 	b->reached[l] = first ? ts : b->reached[l];
 	b->status[l] = first ? fail : b->status[l];
 	cubie_lane_accept(b, l, !b->status[l], y_new, f1);
+#elif CUBIE_EVENTS
+	/* a stopped run keeps its state; one lane alone (GPU) leaves the loop
+	 * when it stops, and steps only while it runs */
+	(void)fail, (void)done, (void)s;
+	cubie_lane_accept(b, l, CUBIE_W == 1 || !b->status[l], y_new, f1);
 #else
 	(void)fail, (void)done, (void)s;
 	cubie_lane_accept(b, l, 1, y_new, f1);
 #endif
 #if CUBIE_EVENTS
-	cubie_ev_detect_lane(b, l, !b->status[l], ts + (double)h);
+	cubie_ev_detect_lane(b, l, CUBIE_W == 1 && !CUBIE_STEP_STATUS ? 1 : !b->status[l],
+	                     ts + (double)h);
 #endif
 }
 
@@ -62,7 +68,8 @@ CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, 
 		/* f0 holds f(t, y) after the first step, with FSAL only */
 		CUBIE_SHARED(CUBIE_FSAL && b->f0_ok, ok, l, cubie_fixed_lane(b, l, ts, h, ok, done, s));
 #if CUBIE_EVENTS
-		cubie_ev_fixed(a, b, ts, ts + (double)h, done + s + 1);
+		if (cubie_ev_fixed(a, b, ts, ts + (double)h, done + s + 1))
+			break; /* every lane stopped */
 #endif
 		b->f0_ok = CUBIE_FSAL;
 #if CUBIE_SAMPLE_STEPS
