@@ -7,18 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A tolerance: one value for every state, or one per state. */
+/* A tolerance ([solve] atol or rtol, read by settings.c): one value for
+ * every state, or one per state. */
 static int tolerances(cubie_solver *s, const char *key, sbuf *b, cubie_error *e)
 {
-	const struct cfg_entry *en = cfg_get(s->cfg, "solve", key);
-	struct cfg_entry def = {"solve", (char *)key, (char *)cfg_str(s->cfg, "solve", key),
-	                        "default", 0};
-	double *v;
-	size_t n, ns = s->model->n_states;
+	const struct settings_solve *so = &s->set.solve;
+	const int rtol = !strcmp(key, "rtol");
+	const struct cfg_entry *en = rtol ? so->at.rtol : so->at.atol;
+	const struct cfg_entry def = {"solve", (char *)key, NULL, "default", 0};
+	const double *v = rtol ? so->rtol : so->atol;
+	size_t n = rtol ? so->n_rtol : so->n_atol, ns = s->model->n_states;
 	char loc[600];
-	int rc = cfg_values(en ? en : &def, &v, &n, e);
-	if (rc)
-		return rc;
+	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++)
 		if (!(v[i] >= 0))
 			rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: [solve] %s must not be negative",
@@ -30,7 +30,7 @@ static int tolerances(cubie_solver *s, const char *key, sbuf *b, cubie_error *e)
 	/* float32 resolves about 1.2e-7 of a value: below that the controller
 	 * keeps shrinking the step and runs end "successfully" after millions */
 	int adaptive = ((const cubie_integrator_ops *)s->integrator.desc->ops)->error_order > 0;
-	for (size_t i = 0; !rc && adaptive && s->precision == 32 && !strcmp(key, "rtol") && i < n; i++)
+	for (size_t i = 0; !rc && adaptive && s->precision == 32 && rtol && i < n; i++)
 		if (v[i] < 1e-7) {
 			cb_log(CUBIE_LOG_WARN, "%s: [solve] rtol = %g is below what float32 resolves "
 			       "(about 1e-7): the step size collapses and the step count explodes; use "
@@ -39,12 +39,11 @@ static int tolerances(cubie_solver *s, const char *key, sbuf *b, cubie_error *e)
 			break;
 		}
 	if (!rc) {
-		sb_add(b, "#define CUBIE_%s {", !strcmp(key, "atol") ? "ATOL" : "RTOL");
+		sb_add(b, "#define CUBIE_%s {", rtol ? "RTOL" : "ATOL");
 		for (size_t i = 0; i < ns; i++)
 			sb_add(b, "%s%.17g", i ? ", " : "", v[n == 1 ? 0 : i]);
 		sb_add(b, "}\n");
 	}
-	free(v);
 	return rc;
 }
 
@@ -52,17 +51,19 @@ static int tolerances(cubie_solver *s, const char *key, sbuf *b, cubie_error *e)
 int controller_defines(cubie_solver *s, sbuf *b, cubie_error *e)
 {
 	static const char *const names[] = {"fixed", "i", "pi", "pid", "gustafsson"};
-	const cubie_config *c = s->cfg;
+	const struct settings *st = &s->set;
+	const struct settings_solve *so = &st->solve;
 	const cubie_integrator_ops *io = s->integrator.desc->ops;
-	const char *want = cfg_str(c, "solve", "controller");
+	int ctl = (int)so->controller;
+	const char *want = ctl >= 0 ? names[ctl] : NULL;
 	char loc[600];
-	if (!strcmp(want, "auto"))
+	if (so->controller == CONTROLLER_AUTO) {
 		want = io->default_controller ? io->default_controller
 		                              : io->error_order > 0 ? "pi" : "fixed";
-	int ctl = 0;
-	while (ctl < 5 && strcmp(names[ctl], want))
-		ctl++;
-	const struct cfg_entry *en = cfg_get(c, "solve", "controller");
+		ctl = 0;
+		while (ctl < 5 && strcmp(names[ctl], want))
+			ctl++;
+	}
 	if (ctl == 5)
 		return cb_fail(e, CUBIE_ERR_CONFIG, "integrator %s: unknown default controller '%s'",
 		               s->integrator.desc->name, want);
@@ -71,27 +72,15 @@ int controller_defines(cubie_solver *s, sbuf *b, cubie_error *e)
 		               "%s: [solve] controller = %s needs an error estimate, which integrator "
 		               "'%s' does not have: use controller = fixed or an embedded method "
 		               "(e.g. dormand_prince_54)",
-		               en ? cfg_loc(en, loc, sizeof loc) : c->path, want,
+		               settings_loc(st, so->at.controller, loc, sizeof loc), want,
 		               s->integrator.desc->name);
-	double safety, lo, hi, dt_min, dt_max;
-	long long max_steps;
-	int rc;
-	if ((rc = cfg_num(c, "solve", "safety", &safety, e)) ||
-	    (rc = cfg_num(c, "solve", "min_gain", &lo, e)) ||
-	    (rc = cfg_num(c, "solve", "max_gain", &hi, e)) ||
-	    (rc = cfg_num(c, "solve", "dt_min", &dt_min, e)) ||
-	    (rc = cfg_num(c, "solve", "dt_max", &dt_max, e)) ||
-	    (rc = cfg_int(c, "solve", "max_steps", &max_steps, e)))
-		return rc;
-	if (cfg_require(c, "solve", "safety", safety > 0 && safety <= 1, "in (0, 1]", e) ||
-	    cfg_require(c, "solve", "min_gain", lo > 0 && lo < 1, "in (0, 1)", e) ||
-	    cfg_require(c, "solve", "max_gain", hi > 1, "greater than 1", e) ||
-	    cfg_require(c, "solve", "dt_min", dt_min >= 0 && (ctl == 0 || !cfg_get(c, "solve", "dt") ||
-	                                                      dt_min < s->dt),
-	                "0 or more, and below dt", e) ||
-	    cfg_require(c, "solve", "dt_max", dt_max >= 0, "0 (no limit) or more", e) ||
-	    cfg_require(c, "solve", "max_steps", max_steps > 0 && max_steps <= 2000000000,
-	                "between 1 and 2e9", e))
+	double safety = so->safety, lo = so->min_gain, hi = so->max_gain, dt_min = so->dt_min,
+	       dt_max = so->dt_max;
+	long long max_steps = so->max_steps;
+	/* the ranges were checked when read (settings.c); below dt only
+	 * matters to an adaptive controller */
+	if (settings_require(st, so->at.dt_min, "solve", "dt_min",
+	                     ctl == 0 || !so->at.dt || dt_min < s->dt, "0 or more, and below dt", e))
 		return CUBIE_ERR_CONFIG;
 	/* a step spans at most one sample interval of a driver, so that the
 	 * error estimate sees each kink of a linear one (drivers.h) */
@@ -99,7 +88,7 @@ int controller_defines(cubie_solver *s, sbuf *b, cubie_error *e)
 		dt_max = drivers_min_step(s->model->drv);
 	int order = io->error_order < io->order ? io->error_order : io->order;
 	/* adaptive with no dt given: the kernel chooses each run's first step */
-	s->auto_dt = ctl > 0 && !cfg_get(c, "solve", "dt");
+	s->auto_dt = ctl > 0 && !so->at.dt;
 	sb_add(b, "#define CUBIE_CONTROLLER %d\n#define CUBIE_ERR_ORDER %d\n#define CUBIE_AUTO_DT %d\n",
 	       ctl, order, s->auto_dt);
 	sb_add(b, "#define CUBIE_SAFETY %.17g\n#define CUBIE_MIN_GAIN %.17g\n"
@@ -112,18 +101,17 @@ int controller_defines(cubie_solver *s, sbuf *b, cubie_error *e)
 	 * as they were. */
 	const int implicit = plugin_wants_jacobian(&s->integrator);
 	if (implicit) {
-		double ntol;
-		long long nit;
-		const char *upd = cfg_str(c, "solve", "jacobian_update");
-		if ((rc = cfg_num(c, "solve", "newton_tol", &ntol, e)) ||
-		    (rc = cfg_int(c, "solve", "newton_max_iter", &nit, e)))
-			return rc;
-		if (cfg_require(c, "solve", "newton_tol", ntol > 0 && ntol < 1, "in (0, 1)", e) ||
-		    cfg_require(c, "solve", "newton_max_iter", nit >= 1 && nit <= 100,
-		                "between 1 and 100", e))
+		/* checked for implicit methods only: others ignore these keys */
+		double ntol = so->newton_tol;
+		long long nit = so->newton_max_iter;
+		if (settings_require(st, so->at.newton_tol, "solve", "newton_tol",
+		                     ntol > 0 && ntol < 1, "in (0, 1)", e) ||
+		    settings_require(st, so->at.newton_max_iter, "solve", "newton_max_iter",
+		                     nit >= 1 && nit <= 100, "between 1 and 100", e))
 			return CUBIE_ERR_CONFIG;
 		sb_add(b, "#define CUBIE_NEWTON_TOL %.17g\n#define CUBIE_NEWTON_MAX_ITER %lld\n"
-		          "#define CUBIE_JAC_UPDATE %d\n", ntol, nit, !strcmp(upd, "iteration"));
+		          "#define CUBIE_JAC_UPDATE %d\n", ntol, nit,
+		       so->jacobian_update == JACOBIAN_ITERATION);
 	}
 	return ctl || implicit
 		? (tolerances(s, "atol", b, e) || tolerances(s, "rtol", b, e) ? CUBIE_ERR_CONFIG : 0)

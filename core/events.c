@@ -8,6 +8,7 @@
  * The kernel side is <cubie/device/events.h>. */
 #include "config.h"
 #include "internal.h"
+#include "settings.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -133,7 +134,8 @@ static int lay_out(struct events *ev)
 	return 0;
 }
 
-int events_read(const cubie_config *c, const struct model *m, struct events *ev, cubie_error *e)
+int events_read(const cubie_config *c, const struct settings *st, const struct model *m,
+                struct events *ev, cubie_error *e)
 {
 	size_t ne;
 	const struct cfg_entry **en = cfg_section(c, "events", &ne);
@@ -189,22 +191,21 @@ int events_read(const cubie_config *c, const struct model *m, struct events *ev,
 	}
 	free(en);
 	if (!rc && ev->n) {
-		const struct cfg_entry *sp = cfg_get(c, "events", "chatter_spacing");
-		if ((rc = cfg_num(c, "events", "tolerance", &ev->tol, e)) ||
-		    (rc = cfg_int(c, "events", "max_chatter", &ev->chatter, e)) ||
-		    (sp && (rc = cfg_num(c, "events", "chatter_spacing", &ev->spacing, e))))
-			goto out;
-		if (!sp)
-			ev->spacing = 100 * ev->tol;
-		if (cfg_require(c, "events", "tolerance", ev->tol > 0, "positive", e) ||
-		    cfg_require(c, "events", "max_chatter", ev->chatter >= 1 && ev->chatter <= 1000000000,
-		                "from 1 to 1e9", e) ||
-		    cfg_require(c, "events", "chatter_spacing", ev->spacing >= 0, "0 or more", e))
+		/* checked only when there are events: unused keys may be anything */
+		const struct settings_events *set = &st->events;
+		ev->tol = set->tolerance;
+		ev->chatter = set->max_chatter;
+		ev->spacing = set->chatter_spacing;
+		if (settings_require(st, set->at.tolerance, "events", "tolerance", ev->tol > 0,
+		                     "positive", e) ||
+		    settings_require(st, set->at.max_chatter, "events", "max_chatter",
+		                     ev->chatter >= 1 && ev->chatter <= 1000000000, "from 1 to 1e9", e) ||
+		    settings_require(st, set->at.chatter_spacing, "events", "chatter_spacing",
+		                     ev->spacing >= 0, "0 or more", e))
 			rc = CUBIE_ERR_CONFIG;
 		else if (!(rc = model_events(m, src, ev->n, &ev->source, e)) && lay_out(ev))
 			rc = cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
 	}
-out:
 	free(locs);
 	return rc;
 }

@@ -51,7 +51,10 @@ const char *cfg_str(const cubie_config *c, const char *sec, const char *key);
 /* "file:line" of an entry (or "FILE" with no line), for messages. */
 const char *cfg_loc(const struct cfg_entry *en, char *buf, size_t len);
 /* Typed getters: value or default; a malformed value is CUBIE_ERR_CONFIG
- * "FILE:LINE: [sec] key: ...". Return 0 when found or defaulted. */
+ * "FILE:LINE: [sec] key: ...". Return 0 when found or defaulted. The core
+ * reads the fixed-key sections once through these, into struct settings
+ * (settings.h), and passes that on; [model] and [plugins] are read once
+ * into the model and the plugin directories. */
 int cfg_num(const cubie_config *c, const char *sec, const char *key, double *v, cubie_error *e);
 int cfg_int(const cubie_config *c, const char *sec, const char *key, long long *v, cubie_error *e);
 /* [device] gpu: device numbers (0 to 1023, no repeats; malloc'd), or *all. */
@@ -149,7 +152,9 @@ struct events {
 	size_t n_arrays;          /* the result's arrays, in order */
 	char **array_names;       /* "events.NAME", "events.NAME.count", ... */
 };
-int events_read(const cubie_config *c, const struct model *m, struct events *ev, cubie_error *e);
+struct settings; /* settings.h */
+int events_read(const cubie_config *c, const struct settings *st, const struct model *m,
+                struct events *ev, cubie_error *e);
 void events_defines(const struct events *ev, sbuf *b);
 void events_free(struct events *ev);
 /* The events' arrays (names: ev->n_arrays of them) over an events block
@@ -211,8 +216,9 @@ struct run_table {
 extern const char *const runs_span_keys[RUNS_SPANS];
 /* Drop the span rows from a table whose runs all share one span. */
 void spans_fold(struct run_table *rt, size_t n_model_inputs);
-int runs_build(const cubie_config *c, const struct model *m, struct run_table *rt,
-               cubie_error *e);
+/* The table from [initial], [parameters], [runs] and the [solve] spans. */
+int runs_build(const cubie_config *c, const struct settings *st, const struct model *m,
+               struct run_table *rt, cubie_error *e);
 /* Make *copy (empty) another owner of rt's values,
  * which a result shows as its "inputs" without copying them. */
 int runs_share(struct run_table *rt, struct run_table *copy);

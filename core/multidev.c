@@ -119,7 +119,7 @@ int multi_open(cubie_solver *s, const char *src, cubie_error *e)
 			               *msg ? msg : "cannot start");
 		/* the same source: from the kernel cache unless the arch differs */
 		if ((rc = o->load(d->be, src, e)) || (rc = solver_plan(d, e)) ||
-		    (rc = group_join(d, cfg_str(s->cfg, "memory", "stream_group"), e)))
+		    (rc = group_join(d, s->set.memory.stream_group, e)))
 			return rc;
 		cb_log(CUBIE_LOG_INFO, "%s: %s, kernel %s", name, d->be->device,
 		       d->be->cache_hit ? "from the cache" : "compiled");

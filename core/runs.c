@@ -2,6 +2,7 @@
  * then parameters), built from [initial], [parameters] and [runs]. */
 #include "config.h"
 #include "internal.h"
+#include "settings.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -61,10 +62,9 @@ static int csv_number(const char *s, const char *end, double *v)
 
 /* [runs] file: a header naming inputs, then one row per run. Inputs
  * without a column keep their single value from the INI file (col -1). */
-static int read_csv(const cubie_config *c, const struct model *m, double **vals, size_t *len,
-                    struct run_table *rt, cubie_error *e)
+static int read_csv(const cubie_config *c, const struct cfg_entry *en, const struct model *m,
+                    double **vals, size_t *len, struct run_table *rt, cubie_error *e)
 {
-	const struct cfg_entry *en = cfg_get(c, "runs", "file");
 	char loc[600], *path = cfg_path(c, en);
 	const size_t ni = m->n_states + m->n_params + RUNS_SPANS;
 	FILE *f = path ? fopen(path, "r") : NULL;
@@ -181,18 +181,21 @@ out:
 	return rc;
 }
 
-/* Where input i got its values (its [initial] or [parameters] line). */
-static const struct cfg_entry *input_entry(const cubie_config *c, const struct model *m, size_t i)
+/* Where input i got its values (its [initial] or [parameters] line, or
+ * the span's [solve] key). */
+static const struct cfg_entry *input_entry(const cubie_config *c, const struct settings *st,
+                                           const struct model *m, size_t i)
 {
 	static const struct cfg_entry none = {.file = "(no file)"};
 	const size_t nm = m->n_states + m->n_params;
-	const struct cfg_entry *en = cfg_get(c, i < m->n_states ? "initial" : i < nm ? "parameters"
-	                                     : "solve", input_name(m, i));
+	const struct cfg_entry *en = i < nm ? cfg_get(c, i < m->n_states ? "initial" : "parameters",
+	                                              input_name(m, i))
+	                                    : st->solve.span_at[i - nm];
 	return en ? en : &none;
 }
 
-int runs_build(const cubie_config *c, const struct model *m, struct run_table *rt,
-               cubie_error *e)
+int runs_build(const cubie_config *c, const struct settings *st, const struct model *m,
+               struct run_table *rt, cubie_error *e)
 {
 	memset(rt, 0, sizeof *rt);
 	const size_t nm = m->n_states + m->n_params, ni = nm + RUNS_SPANS;
@@ -206,18 +209,18 @@ int runs_build(const cubie_config *c, const struct model *m, struct run_table *r
 	if ((rc = check_keys(c, "initial", m->states, m->n_states, "state", e)) ||
 	    (rc = check_keys(c, "parameters", m->params, m->n_params, "parameter", e)))
 		goto out;
-	const struct cfg_entry *file = cfg_get(c, "runs", "file");
+	const struct cfg_entry *file = st->runs.at.file;
 	for (size_t i = 0; i < ni; i++) {
 		int is_state = i < m->n_states;
 		const char *name = input_name(m, i);
 		const struct cfg_entry *en = i < nm ? cfg_get(c, is_state ? "initial" : "parameters", name)
-		                                    : cfg_get(c, "solve", name);
+		                                    : st->solve.span_at[i - nm];
 		if (!en && i >= nm) { /* a span not set: its default, one value */
 			if (!(vals[i] = malloc(sizeof *vals[i]))) {
 				rc = cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
 				goto out;
 			}
-			vals[i][0] = atof(cfg_str(c, "solve", name));
+			vals[i][0] = st->solve.span_def[i - nm];
 			len[i] = 1;
 			continue;
 		}
@@ -234,7 +237,7 @@ int runs_build(const cubie_config *c, const struct model *m, struct run_table *r
 	}
 	if (file) {
 		char loc[600];
-		const struct cfg_entry *comb = cfg_get(c, "runs", "combine");
+		const struct cfg_entry *comb = st->runs.at.combine;
 		for (size_t i = 0; i < ni && !rc; i++)
 			if (len[i] > 1)
 				rc = cb_fail(e, CUBIE_ERR_CONFIG,
@@ -244,26 +247,24 @@ int runs_build(const cubie_config *c, const struct model *m, struct run_table *r
 			rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: [runs] combine does not apply with [runs] file",
 			             cfg_loc(comb, loc, sizeof loc));
 		if (!rc)
-			rc = read_csv(c, m, vals, len, rt, e);
+			rc = read_csv(c, file, m, vals, len, rt, e);
 		goto out;
 	}
 
-	const char *combine = cfg_str(c, "runs", "combine");
 	size_t n = 1;
-	if (!strcmp(combine, "zip")) {
+	if (st->runs.combine == COMBINE_ZIP) {
 		size_t first = 0;
 		for (size_t i = 0; i < ni; i++) {
 			if (len[i] == 1)
 				continue;
 			if (n > 1 && len[i] != n) {
 				const char *a = input_name(m, first), *b = input_name(m, i);
-				const struct cfg_entry *en = cfg_get(c, "runs", "combine");
 				char loc[600];
 				rc = cb_fail(e, CUBIE_ERR_CONFIG,
 				             "%s: combine = zip needs equal lengths, but '%s' has %zu "
 				             "values and '%s' has %zu",
-				             en ? cfg_loc(en, loc, sizeof loc) : c->path, a, len[first], b,
-				             len[i]);
+				             settings_loc(st, st->runs.at.combine, loc, sizeof loc), a,
+				             len[first], b, len[i]);
 				goto out;
 			}
 			n = len[i];
@@ -274,7 +275,7 @@ int runs_build(const cubie_config *c, const struct model *m, struct run_table *r
 			if (n > ((size_t)1 << 40) / len[i]) {
 				char loc[600];
 				rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: with the %zu values of '%s' the grid "
-				             "has more than 2^40 runs", cfg_loc(input_entry(c, m, i), loc,
+				             "has more than 2^40 runs", cfg_loc(input_entry(c, st, m, i), loc,
 				             sizeof loc), len[i], input_name(m, i));
 				goto out;
 			}
@@ -289,7 +290,7 @@ int runs_build(const cubie_config *c, const struct model *m, struct run_table *r
 			big = len[i] > len[big] ? i : big;
 		rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: %zu runs of %zu inputs need %.3g bytes, more "
 		             "than this machine's memory (%.3g bytes)",
-		             cfg_loc(input_entry(c, m, big), loc, sizeof loc), n, ni,
+		             cfg_loc(input_entry(c, st, m, big), loc, sizeof loc), n, ni,
 		             (double)n * (double)ni * sizeof *rt->v, (double)cb_memory_bytes());
 		goto out;
 	}
@@ -308,7 +309,7 @@ int runs_build(const cubie_config *c, const struct model *m, struct run_table *r
 		if (len[i] == 1) {
 			for (size_t r = 0; r < n; r++)
 				row[r] = vals[i][0];
-		} else if (!strcmp(combine, "zip")) {
+		} else if (st->runs.combine == COMBINE_ZIP) {
 			memcpy(row, vals[i], n * sizeof *row);
 		} else {
 			inner /= len[i];

@@ -24,11 +24,10 @@ static void host_log(void *ctx, int level, const char *msg)
 	cb_log(level, "%s", msg);
 }
 
-/* A refusal to load the plugin named at sec.key, told at that key's line. */
-static int plugin_at(const cubie_config *c, const char *sec, const char *key, int rc,
-                     cubie_error *e)
+/* A refusal to load the plugin named at en, told at that key's line (en
+ * NULL: the default, told as it is). */
+static int plugin_at(const struct cfg_entry *en, int rc, cubie_error *e)
 {
-	const struct cfg_entry *en = cfg_get(c, sec, key);
 	char loc[600], msg[sizeof e->msg];
 	if (rc && en && e) {
 		snprintf(msg, sizeof msg, "%s", e->msg);
@@ -40,7 +39,8 @@ static int plugin_at(const cubie_config *c, const char *sec, const char *key, in
 /* The writer follows [output] format, else the file's extension. */
 static int load_writer(cubie_solver *s, const char *path, struct plugin *w, cubie_error *e)
 {
-	const char *fmt = cfg_str(s->cfg, "output", "format");
+	const struct settings_output *o = &s->set.output;
+	const char *fmt = o->format;
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	const char *dot = strrchr(base, '.');
 	if (!fmt && !dot)
@@ -50,16 +50,16 @@ static int load_writer(cubie_solver *s, const char *path, struct plugin *w, cubi
 	/* one .npy file cannot hold a result: a .npy path is the directory form */
 	if (!fmt && !strcmp(dot + 1, "npy"))
 		fmt = "npydir";
-	int rc = plugin_at(s->cfg, "output", cfg_get(s->cfg, "output", "format") ? "format" : "file",
+	int rc = plugin_at(o->at.format ? o->at.format : o->at.file,
 	                   plugin_load(CUBIE_PLUGIN_WRITER, fmt ? fmt : dot + 1, s->dirs, s->n_dirs,
 	                               w, e), e);
 	const cubie_writer_ops *wo = rc ? NULL : w->desc->ops;
-	const char *comp = cfg_str(s->cfg, "output", "compression");
-	if (wo && cfg_get(s->cfg, "output", "summaries") && !(w->desc->abi_minor >= 1 && wo->summaries)) {
+	const char *comp = o->compression;
+	if (wo && o->at.summaries && !(w->desc->abi_minor >= 1 && wo->summaries)) {
 		char loc[600];
 		rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: [output] summaries: writer %s cannot hold them; "
 		             "use an .npz or .h5 output",
-		             cfg_loc(cfg_get(s->cfg, "output", "summaries"), loc, sizeof loc),
+		             cfg_loc(o->at.summaries, loc, sizeof loc),
 		             w->desc->name);
 		plugin_close(w);
 		wo = NULL;
@@ -68,7 +68,7 @@ static int load_writer(cubie_solver *s, const char *path, struct plugin *w, cubi
 		char loc[600];
 		rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: [output] compression: writer %s does not "
 		             "compress; use an .h5 output, or compression = none",
-		             cfg_loc(cfg_get(s->cfg, "output", "compression"), loc, sizeof loc),
+		             settings_loc(&s->set, o->at.compression, loc, sizeof loc),
 		             w->desc->name);
 		plugin_close(w);
 	}
@@ -77,7 +77,7 @@ static int load_writer(cubie_solver *s, const char *path, struct plugin *w, cubi
 
 const char *solver_compression(const cubie_solver *s)
 {
-	const char *c = cfg_str(s->cfg, "output", "compression");
+	const char *c = s->set.output.compression;
 	return strcmp(c, "none") ? c : NULL;
 }
 
@@ -99,7 +99,7 @@ static int probe_output(const cubie_solver *s, cubie_error *e)
 	if (fd >= 0)
 		return 0;
 	return cb_fail(e, CUBIE_ERR_CONFIG, "%s: [output] file: cannot create %s (or a file beside "
-	               "it): %s", cfg_loc(cfg_get(s->cfg, "output", "file"), loc, sizeof loc),
+	               "it): %s", cfg_loc(s->set.output.at.file, loc, sizeof loc),
 	               s->out_path, strerror(err));
 }
 
@@ -108,11 +108,16 @@ static int probe_output(const cubie_solver *s, cubie_error *e)
  * named: every state. */
 static int resolve_saves(cubie_solver *s, cubie_error *e)
 {
-	char **names;
-	size_t n, k = 0;
-	int rc = cfg_names(s->cfg, "output", "save", &names, &n, e);
-	if (rc)
-		return rc;
+	const struct settings_output *o = &s->set.output;
+	size_t n = o->n_save, k = 0;
+	char **names = calloc(n ? n : 1, sizeof *names); /* the solver's copy, edited below */
+	for (size_t i = 0; names && i < n; i++)
+		if (!(names[i] = cb_strdup(o->save[i]))) {
+			cfg_free_names(names, i);
+			names = NULL;
+		}
+	if (!names)
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
 	int none = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (!strcmp(names[i], "steps") && model_var(s->model, "steps") < 0) {
@@ -143,40 +148,36 @@ static int resolve_saves(cubie_solver *s, cubie_error *e)
 			char loc[600];
 			return cb_fail(e, CUBIE_ERR_CONFIG,
 			               "%s: [output] save: '%s' is neither a state nor an observable",
-			               cfg_loc(cfg_get(s->cfg, "output", "save"), loc, sizeof loc), names[i]);
+			               cfg_loc(o->at.save, loc, sizeof loc), names[i]);
 		}
 	return 0;
 }
 
+/* The settings the run table's spans bound: the rest were checked when
+ * they were read (settings.c). */
 static int read_settings(cubie_solver *s, cubie_error *e)
 {
-	const cubie_config *c = s->cfg;
+	const struct settings *st = &s->set;
+	const struct settings_solve *so = &st->solve;
 	int rc;
 	/* t0, duration, settling_time: from the run table, which sweeps them */
-	if ((rc = spans_settings(s, e)) ||
-	    (rc = cfg_num(c, "solve", "dt", &s->dt, e)) ||
-	    (rc = cfg_num(c, "output", "save_every", &s->save_every, e)) ||
-	    (rc = cfg_num(c, "memory", "mem_proportion", &s->mem_proportion, e)))
+	if ((rc = spans_settings(s, e)))
 		return rc;
-	if (cfg_require(c, "solve", "duration", s->duration > 0, "positive", e) ||
-	    cfg_require(c, "solve", "dt", s->dt > 0 && (s->dt <= s->duration || !cfg_get(c, "solve", "dt")),
-	                "positive and at most the duration", e) ||
-	    cfg_require(c, "output", "save_every", s->save_every >= 0 && s->save_every <= s->duration,
-	                "between 0 and the duration", e) ||
-	    cfg_require(c, "memory", "mem_proportion", s->mem_proportion > 0 && s->mem_proportion <= 1,
-	                "in (0, 1]", e) ||
-	    cfg_require(c, "solve", "settling_time", s->settle >= 0, "0 or more", e))
+	s->dt = so->dt;
+	s->save_every = st->output.save_every;
+	s->mem_proportion = st->memory.mem_proportion;
+	if (settings_require(st, so->span_at[1], "solve", "duration", s->duration > 0, "positive",
+	                     e) ||
+	    settings_require(st, so->at.dt, "solve", "dt", s->dt <= s->duration || !so->at.dt,
+	                     "positive and at most the duration", e) ||
+	    settings_require(st, st->output.at.save_every, "output", "save_every",
+	                     s->save_every <= s->duration, "between 0 and the duration", e) ||
+	    settings_require(st, so->span_at[2], "solve", "settling_time", s->settle >= 0,
+	                     "0 or more", e))
 		return CUBIE_ERR_CONFIG;
-	long long streams, chunk;
-	if ((rc = cfg_int(c, "memory", "streams", &streams, e)) ||
-	    (rc = cfg_int(c, "memory", "chunk_runs", &chunk, e)))
-		return rc;
-	if (cfg_require(c, "memory", "streams", streams >= 1 && streams <= 64, "between 1 and 64", e) ||
-	    cfg_require(c, "memory", "chunk_runs", chunk >= 0, "auto or a positive number", e))
-		return CUBIE_ERR_CONFIG;
-	s->streams_wanted = (size_t)streams;
-	s->forced_chunk = (size_t)chunk;
-	s->precision = !strcmp(cfg_str(c, "solve", "precision"), "float32") ? 32 : 64;
+	s->streams_wanted = (size_t)st->memory.streams;
+	s->forced_chunk = (size_t)st->memory.chunk_runs;
+	s->precision = (int)so->precision;
 	return 0;
 }
 
@@ -192,9 +193,14 @@ static size_t test_cpu_devices(void)
 /* [device] gpu: one GPU, a list, or all of them: s->gpus. */
 static int read_gpus(cubie_solver *s, cubie_error *e)
 {
-	int all, rc = cfg_gpus(s->cfg, "device", "gpu", &s->gpus, &s->n_gpus, &all, e);
-	if (rc || !all)
-		return rc;
+	const struct settings_device *d = &s->set.device;
+	if (!d->gpu_all) {
+		if (!(s->gpus = calloc(d->n_gpus ? d->n_gpus : 1, sizeof *s->gpus)))
+			return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+		memcpy(s->gpus, d->gpus, d->n_gpus * sizeof *s->gpus);
+		s->n_gpus = d->n_gpus;
+		return 0;
+	}
 	int count = 0;
 	cubie_error ce;
 	if (backend_cuda_count(&count, &ce))
@@ -208,24 +214,19 @@ static int read_gpus(cubie_solver *s, cubie_error *e)
 
 static int open_backend(cubie_solver *s, cubie_error *e)
 {
-	long long block, threads;
+	const struct settings_device *d = &s->set.device;
+	long long block = d->block_size, threads = d->threads;
 	int rc;
-	if ((rc = read_gpus(s, e)) ||
-	    (rc = cfg_int(s->cfg, "device", "block_size", &block, e)) ||
-	    (rc = cfg_int(s->cfg, "device", "threads", &threads, e)))
+	if ((rc = read_gpus(s, e)))
 		return rc;
-	if (cfg_require(s->cfg, "device", "threads", threads >= 0 && threads <= 1024,
-	                "auto or between 1 and 1024", e))
-		return CUBIE_ERR_CONFIG;
 	s->block_req = (int)block;
 	s->threads_req = (int)threads;
-	const char *want = cfg_str(s->cfg, "device", "backend");
-	if (strcmp(want, "cpu")) {
+	if (d->backend != BACKEND_CPU) {
 		cubie_error ce;
 		rc = backend_cuda_open(mpi_gpu(s->gpus[0]), (int)block, &s->be, &ce);
 		if (!rc)
 			return 0;
-		if (!strcmp(want, "cuda"))
+		if (d->backend == BACKEND_CUDA)
 			return cb_fail(e, ce.code, "%s", ce.msg);
 		cb_log(CUBIE_LOG_INFO, "no usable GPU (%s): using the cpu backend", ce.msg);
 	}
@@ -246,27 +247,29 @@ static int setup(cubie_solver *s, cubie_error *e)
 	const cubie_config *cfg = s->cfg;
 	int rc;
 	double lo, hi;
-	if ((rc = model_build(cfg, &s->model, e)) || (rc = runs_build(cfg, s->model, &s->runs, e)) ||
+	const struct settings *st = &s->set;
+	if ((rc = settings_read(cfg, &s->set, e)) || (rc = model_build(cfg, &s->model, e)) ||
+	    (rc = runs_build(cfg, st, s->model, &s->runs, e)) ||
 	    (rc = read_settings(s, e)) || (rc = resolve_saves(s, e)) ||
 	    (rc = summaries_read(s, e)) || (rc = grid_plan(s, e)) ||
-	    (rc = events_read(cfg, s->model, &s->events, e)) ||
+	    (rc = events_read(cfg, st, s->model, &s->events, e)) ||
 	    (spans_range(s, &lo, &hi),
 	     rc = drivers_check_runs(s->model->drv, &s->runs, s->model->n_states, lo, hi, e)))
 		return rc;
 	s->dirs = plugin_dirs(cfg, &s->n_dirs);
-	if ((rc = plugin_at(cfg, "solve", "integrator",
-	                    plugin_load(CUBIE_PLUGIN_INTEGRATOR, cfg_str(cfg, "solve", "integrator"),
+	if ((rc = plugin_at(st->solve.at.integrator,
+	                    plugin_load(CUBIE_PLUGIN_INTEGRATOR, st->solve.integrator,
 	                                s->dirs, s->n_dirs, &s->integrator, e), e)) ||
-	    (rc = plugin_at(cfg, "memory", "allocator",
-	                    plugin_load(CUBIE_PLUGIN_ALLOCATOR, cfg_str(cfg, "memory", "allocator"),
+	    (rc = plugin_at(st->memory.at.allocator,
+	                    plugin_load(CUBIE_PLUGIN_ALLOCATOR, st->memory.allocator,
 	                                s->dirs, s->n_dirs, &s->allocator, e), e)))
 		return rc;
 	cb_log(CUBIE_LOG_INFO, "integrator %s %s: %s", s->integrator.desc->name,
 	       s->integrator.desc->version, s->integrator.path);
 	cb_log(CUBIE_LOG_INFO, "allocator %s %s: %s", s->allocator.desc->name,
 	       s->allocator.desc->version, s->allocator.path);
-	if (cfg_str(cfg, "output", "file")) {
-		s->out_path = cfg_path(cfg, cfg_get(cfg, "output", "file"));
+	if (st->output.at.file) {
+		s->out_path = cfg_path(cfg, st->output.at.file);
 		if ((rc = load_writer(s, s->out_path, &s->writer, e)) || (rc = probe_output(s, e)))
 			return rc;
 		cb_log(CUBIE_LOG_INFO, "writer %s %s: %s", s->writer.desc->name,
@@ -385,7 +388,7 @@ int cubie_solver_create(const cubie_config *cfg, cubie_solver **out, cubie_error
 		cb_log(CUBIE_LOG_INFO, "kernel: %s, float%d, compiled in %.2f s", o->name,
 		       s->precision, s->be->compile_s);
 	if ((rc = solver_plan(s, e)) ||
-	    (rc = group_join(s, cfg_str(cfg, "memory", "stream_group"), e)) ||
+	    (rc = group_join(s, s->set.memory.stream_group, e)) ||
 	    (s->n_gpus > 1 && (rc = compile_error(s, multi_open(s, src, e), e))))
 		goto fail;
 	s->stats.compile_s = s->be->compile_s;
@@ -456,6 +459,7 @@ void cubie_solver_free(cubie_solver *s)
 	free(s->out_path);
 	runs_free(&s->runs);
 	model_free(s->model);
+	settings_free(&s->set);
 	free(s);
 }
 

@@ -3,6 +3,7 @@
 #ifndef CUBIE_SOLVER_H
 #define CUBIE_SOLVER_H
 #include "internal.h"
+#include "settings.h"
 
 /* One stream's share of the pipeline: device buffers for one chunk and
  * pinned staging for its inputs. */
@@ -45,6 +46,7 @@ struct grid {
 
 struct cubie_solver {
 	const cubie_config *cfg;
+	struct settings set; /* its fixed keys, read once (settings.h) */
 	struct model *model;
 	struct run_table runs;
 	struct plugin integrator, allocator, writer;

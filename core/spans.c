@@ -30,14 +30,10 @@ static const double *row(const cubie_solver *s, int k)
 /* Where a span's values came from, for messages. */
 static const char *where(const cubie_solver *s, int k, char *buf, size_t len)
 {
-	const struct cfg_entry *en = cfg_get(s->cfg, "solve", runs_span_keys[k]);
-	const struct cfg_entry *file = cfg_get(s->cfg, "runs", "file");
+	const struct cfg_entry *en = s->set.solve.span_at[k], *file = s->set.runs.at.file;
 	if (file && (!en || !strchr(en->value, ',')))
 		en = file;
-	if (en)
-		return cfg_loc(en, buf, len);
-	snprintf(buf, len, "%s", s->cfg->path ? s->cfg->path : "configuration");
-	return buf;
+	return settings_loc(&s->set, en, buf, len);
 }
 
 /* Each run's span: finite t0, positive duration, settling time >= 0. */

@@ -33,23 +33,25 @@ void summaries_free(struct summaries *sm)
 {
 	free(sm->vars);
 	cfg_free_names(sm->var_names, sm->n_vars);
-	cfg_free_names(sm->names, sm->n_vars * sm->n_slots);
+	if (sm->names) /* NULL when a variable was refused before naming them */
+		cfg_free_names(sm->names, sm->n_vars * sm->n_slots);
 	memset(sm, 0, sizeof *sm);
 }
 
-static int bad(const cubie_config *c, const char *key, cubie_error *e, const char *fmt,
-               const char *what)
+static int bad(const struct settings *st, const struct cfg_entry *at, const char *key,
+               cubie_error *e, const char *fmt, const char *what)
 {
 	char loc[600], msg[400];
 	snprintf(msg, sizeof msg, fmt, what);
 	return cb_fail(e, CUBIE_ERR_CONFIG, "%s: [output] %s: %s",
-	               cfg_loc(cfg_get(c, "output", key), loc, sizeof loc), key, msg);
+	               settings_loc(st, at, loc, sizeof loc), key, msg);
 }
 
 /* "mean, peaks[3]": each metric's first slot, in the order given. */
-static int parse_metrics(const cubie_config *c, struct summaries *sm, cubie_error *e)
+static int parse_metrics(const struct settings *st, struct summaries *sm, cubie_error *e)
 {
-	const char *text = cfg_str(c, "output", "summaries");
+	const struct cfg_entry *at = st->output.at.summaries;
+	const char *text = st->output.summaries;
 	char *copy = cb_strdup(text ? text : ""), *save = NULL;
 	int rc = copy ? 0 : cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
 	for (int m = 0; m < N_METRICS; m++)
@@ -73,12 +75,12 @@ static int parse_metrics(const cubie_config *c, struct summaries *sm, cubie_erro
 			char what[200];
 			snprintf(what, sizeof what, "'%s'%s%s%s", tok, hint ? " (did you mean '" : "",
 			         hint ? hint : "", hint ? "'?)" : "");
-			rc = bad(c, "summaries", e, "unknown metric %s", what);
+			rc = bad(st, at, "summaries", e, "unknown metric %s", what);
 		} else if (sm->slot[m] >= 0) {
-			rc = bad(c, "summaries", e, "'%s' is given twice", metrics[m].name);
+			rc = bad(st, at, "summaries", e, "'%s' is given twice", metrics[m].name);
 		} else if (open && (!metrics[m].counted || sscanf(open, "[%d]", &count) != 1 ||
 		                    count < 1 || count > MAX_PEAKS)) {
-			rc = bad(c, "summaries", e, metrics[m].counted ? "%s[n] needs n from 1 to 64"
+			rc = bad(st, at, "summaries", e, metrics[m].counted ? "%s[n] needs n from 1 to 64"
 			                                               : "%s takes no [n]", metrics[m].name);
 		} else {
 			sm->slot[m] = (int)sm->n_slots;
@@ -115,30 +117,28 @@ static int name_slots(struct summaries *sm)
 
 int summaries_read(cubie_solver *s, cubie_error *e)
 {
-	const cubie_config *c = s->cfg;
+	const struct settings *st = &s->set;
+	const struct cfg_entry *at = st->output.at.summarise;
 	struct summaries *sm = &s->sums;
-	int rc = parse_metrics(c, sm, e);
+	int rc = parse_metrics(st, sm, e);
 	if (rc || !sm->n_slots)
 		return rc;
-	if ((rc = cfg_names(c, "output", "summarise", &sm->var_names, &sm->n_vars, e)))
-		return rc;
-	if (!sm->n_vars) { /* default: the saved variables */
-		free(sm->var_names);
-		sm->n_vars = s->n_save;
-		sm->var_names = calloc(sm->n_vars + 1, sizeof *sm->var_names);
-		for (size_t i = 0; sm->var_names && i < sm->n_vars; i++)
-			sm->var_names[i] = cb_strdup(s->save_names[i]);
-	}
+	/* default: the saved variables */
+	char *const *from = st->output.n_summarise ? st->output.summarise : s->save_names;
+	sm->n_vars = st->output.n_summarise ? st->output.n_summarise : s->n_save;
+	sm->var_names = calloc(sm->n_vars + 1, sizeof *sm->var_names);
+	for (size_t i = 0; sm->var_names && i < sm->n_vars; i++)
+		sm->var_names[i] = cb_strdup(from[i]);
 	sm->vars = calloc(sm->n_vars + 1, sizeof *sm->vars);
 	sm->n_states = s->model->n_states;
 	if (!sm->vars || !sm->var_names)
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
 	for (size_t i = 0; i < sm->n_vars; i++)
 		if ((sm->vars[i] = model_var(s->model, sm->var_names[i])) < 0)
-			return bad(c, "summarise", e, "'%s' is neither a state nor an observable",
+			return bad(st, at, "summarise", e, "'%s' is neither a state nor an observable",
 			           sm->var_names[i]);
 	if (!sm->n_vars)
-		return bad(c, "summarise", e, "%s", "no variable to summarise: name some");
+		return bad(st, at, "summarise", e, "%s", "no variable to summarise: name some");
 	return name_slots(sm) ? cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory") : 0;
 }
 
@@ -164,20 +164,21 @@ void summaries_defines(const struct summaries *sm, sbuf *b)
  * intervals, which the others must be whole multiples of. */
 int grid_plan(cubie_solver *s, cubie_error *e)
 {
-	const cubie_config *c = s->cfg;
+	const struct settings *st = &s->set;
+	const struct settings_output *o = &st->output;
 	struct summaries *sm = &s->sums;
-	int rc;
-	if ((rc = cfg_num(c, "output", "sample_every", &sm->sample_every, e)) ||
-	    (rc = cfg_num(c, "output", "summarise_every", &sm->summarise_every, e)))
-		return rc;
-	if (cfg_require(c, "output", "sample_every", sm->sample_every >= 0 &&
-	                sm->sample_every <= s->duration, "between 0 and the duration", e) ||
-	    cfg_require(c, "output", "summarise_every", sm->summarise_every >= 0 &&
-	                sm->summarise_every <= s->duration, "between 0 and the duration", e))
+	sm->sample_every = o->sample_every;
+	sm->summarise_every = o->summarise_every;
+	/* 0 or more was checked when read (settings.c) */
+	if (settings_require(st, o->at.sample_every, "output", "sample_every",
+	                     sm->sample_every <= s->duration, "between 0 and the duration", e) ||
+	    settings_require(st, o->at.summarise_every, "output", "summarise_every",
+	                     sm->summarise_every <= s->duration, "between 0 and the duration", e))
 		return CUBIE_ERR_CONFIG;
 	if (!sm->n_slots)
 		sm->sample_every = sm->summarise_every = 0;
 	const char *keys[] = {"save_every", "sample_every", "summarise_every"};
+	const struct cfg_entry *ats[] = {o->at.save_every, o->at.sample_every, o->at.summarise_every};
 	double every[] = {s->save_every, sm->sample_every, sm->summarise_every}, tick = s->duration;
 	for (int i = 0; i < 3; i++)
 		if (every[i] > 0 && every[i] < tick)
@@ -185,20 +186,19 @@ int grid_plan(cubie_solver *s, cubie_error *e)
 	int ticks[3];
 	for (int i = 0; i < 3; i++) {
 		double q = every[i] / tick;
-		const struct cfg_entry *en = cfg_get(c, "output", keys[i]);
 		char loc[600];
 		if (every[i] > 0 && fabs(q - round(q)) > 1e-9 * q)
 			return cb_fail(e, CUBIE_ERR_CONFIG, "%s: [output] %s = %g is not a whole multiple "
 			               "of %g, the finest of save_every, sample_every and summarise_every",
-			               en ? cfg_loc(en, loc, sizeof loc) : c->path, keys[i], every[i], tick);
+			               settings_loc(st, ats[i], loc, sizeof loc), keys[i], every[i], tick);
 		ticks[i] = (int)round(q);
 	}
 	double n = ceil(s->duration / tick - 1e-9);
 	int finest = 0; /* the key that set the tick, for the message */
 	while (finest < 2 && every[finest] != tick)
 		finest++;
-	if (cfg_require(c, "output", keys[finest], n <= 1e9, "large enough to give at most 1e9 "
-	                "saves or samples over the duration", e))
+	if (settings_require(st, ats[finest], "output", keys[finest], n <= 1e9, "large enough to "
+	                     "give at most 1e9 saves or samples over the duration", e))
 		return CUBIE_ERR_CONFIG;
 	s->grid.tick = tick;
 	s->grid.n_ticks = n < 1 ? 1 : (int)n;

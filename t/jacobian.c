@@ -8,6 +8,7 @@
 #include "config.h"
 #include <sys/wait.h>
 #include "internal.h"
+#include "settings.h"
 #include "expr_ast.h"
 #include "tap.h"
 #include "stiff.h"
@@ -54,11 +55,15 @@ static int check_model(const char *label, const char *ini, double *ej, double *e
 	cubie_config *c = NULL;
 	struct model *m = NULL;
 	struct run_table rt = {0};
+	struct settings st = {0};
 	int rc = cubie_config_load(path, &c, &e);
 	if (!rc)
 		rc = model_build(c, &m, &e);
 	if (!rc)
-		rc = runs_build(c, m, &rt, &e);
+		rc = settings_read(c, &st, &e);
+	if (!rc)
+		rc = runs_build(c, &st, m, &rt, &e);
+	settings_free(&st);
 	if (!rc)
 		rc = model_jacobian(m, "the test", &jac, &e);
 	if (rc) {

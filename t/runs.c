@@ -1,6 +1,7 @@
 /* Run tables: grid and zip combinations, errors. */
 #include "config.h"
 #include "internal.h"
+#include "settings.h"
 #include "tap.h"
 
 static int build(const char *ini, struct run_table *rt, cubie_error *e)
@@ -8,11 +9,15 @@ static int build(const char *ini, struct run_table *rt, cubie_error *e)
 	char *p = write_tmp("runs", ini);
 	cubie_config *c;
 	struct model *m = NULL;
+	struct settings st = {0};
 	int rc = cubie_config_load(p, &c, e);
 	if (!rc)
 		rc = model_build(c, &m, e);
 	if (!rc)
-		rc = runs_build(c, m, rt, e);
+		rc = settings_read(c, &st, e);
+	if (!rc)
+		rc = runs_build(c, &st, m, rt, e);
+	settings_free(&st);
 	model_free(m);
 	cubie_config_free(c);
 	unlink(p);

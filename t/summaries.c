@@ -180,6 +180,12 @@ int main(void)
 	const char *grid[] = {"device.backend=cpu", "output.summarise_every=0.015", NULL};
 	ok(!solve_text(model, grid, &e) && strstr(e.msg, "summarise_every = 0.015 is not a whole "
 	   "multiple"), "a window that is not a multiple of the save grid is refused");
+	const char *unknown[] = {"device.backend=cpu", "output.summarise=x, nosuch", NULL};
+	ok(!solve_text(model, unknown, &e) && strstr(e.msg, "command line: [output] summarise: "
+	   "'nosuch' is neither a state nor an observable"), "an unknown variable to summarise");
+	const char *none[] = {"device.backend=cpu", "output.save=none", "output.summarise=", NULL};
+	ok(!solve_text(model, none, &e) && strstr(e.msg, "[output] summarise: no variable to "
+	   "summarise: name some"), "nothing saved and nothing named to summarise");
 	const char *csv[] = {"device.backend=cpu", "output.file=/tmp/never.csv", NULL};
 	ok(!solve_text(model, csv, &e) && strstr(e.msg, "writer csv cannot hold them"),
 	   "summaries with a writer that cannot hold them are refused");

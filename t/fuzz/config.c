@@ -3,6 +3,7 @@
  * `cubie check` does short of plugins and the compiler. */
 #include "config.h"
 #include "internal.h"
+#include "settings.h"
 #include "fuzz.h"
 
 #include <stdlib.h>
@@ -28,8 +29,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				free(model_source(m, save, m->n_states + m->n_obs, save, m->n_states + m->n_obs));
 			free(save);
 			struct run_table rt;
-			if (runs_build(c, m, &rt, &e) == 0)
-				runs_free(&rt);
+			struct settings st;
+			if (settings_read(c, &st, &e) == 0) {
+				if (runs_build(c, &st, m, &rt, &e) == 0)
+					runs_free(&rt);
+				settings_free(&st);
+			}
 			model_free(m);
 		}
 		cubie_config_free(c);

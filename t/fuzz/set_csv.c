@@ -2,6 +2,7 @@
  * rest a `[runs] file` CSV, both over a fixed model. */
 #include "config.h"
 #include "internal.h"
+#include "settings.h"
 #include "fuzz.h"
 
 #include <stdlib.h>
@@ -32,8 +33,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (cubie_config_load(ini, &c, &e) == 0) {
 				if (cubie_config_set(c, arg, &e) == 0 && model_build(c, &m, &e) == 0) {
 					struct run_table rt;
-					if (runs_build(c, m, &rt, &e) == 0)
-						runs_free(&rt);
+					struct settings st;
+					if (settings_read(c, &st, &e) == 0) {
+						if (runs_build(c, &st, m, &rt, &e) == 0)
+							runs_free(&rt);
+						settings_free(&st);
+					}
 					model_free(m);
 				}
 				cubie_config_free(c);
