@@ -14,12 +14,14 @@ export LD_LIBRARY_PATH=$dev${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 	>"$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 if [ "${CUBIE_CHECK:-1}" = 1 ]; then # CUBIE_CHECK=0: benchmarks only
-	make -j"$(nproc)" check >"$out/check.log" 2>&1; rc=$?
+	# CUBIE_CHECK_TESTS="t/test-a t/test-b": those tests only
+	make -j"$(nproc)" check ${CUBIE_CHECK_TESTS:+TESTS="$CUBIE_CHECK_TESTS"} >"$out/check.log" 2>&1; rc=$?
 	cp test-suite.log "$out"/ 2>/dev/null
 	grep -E '^(PASS|FAIL|SKIP|ERROR|XFAIL|XPASS|# )' "$out/check.log" | grep -v '^# ' ; grep -h -E '^(not ok|# )' t/*.log | head -40
 	echo "make check: exit $rc"
 	# the test that fills the GPU's memory, alone
-	CUBIE_TEST_GPU_ALONE=1 ./t/test-chunking 2>&1 | grep -E '^(not ok|ok .*crowd)'
+	CUBIE_TEST_GPU_ALONE=1 make check TESTS=t/test-chunking >/dev/null 2>&1
+	grep -h -E '^(not ok|ok .*(crowd|occupied))' t/test-chunking.log
 fi
 ./cubie run examples/lorenz.ini -v -o "$work/lorenz.npy" 2>&1 | tail -3
 export CUBIE_PLUGIN_PATH=$PWD/plugin-dir
@@ -47,6 +49,7 @@ for b in ${CUBIE_BENCH:-spine adaptive pipeline stiff cpu}; do
 		echo "vector ISA: $(grep -o -w -E 'avx|avx2|fma|avx512f' /proc/cpuinfo | sort -u | tr '\n' ' ')"
 		./bench/cpu-bench bench/lorenz.ini "${CUBIE_CPU_LOG2N:-20}" ;;
 	outputs) sh bench/outputs.sh "${CUBIE_BENCH_DIR:-$work}" ;;
+	summaries) sh bench/outputs.sh "$work" summaries ;; # issue 9's summaries only
 	events) # issue 13: one record and one stop event against none, 2^20, one stream
 		# (x crossing 0, the first 4 kept; a stop at z = 1000, never reached,
 		# so that both solves take the same steps)
@@ -79,16 +82,28 @@ for b in ${CUBIE_BENCH:-spine adaptive pipeline stiff cpu}; do
 				-s "parameters.rho=linspace(0, 21, 1048576)" -o "$work/spine.npy" 2>&1 |
 				grep -E "setup|solve:|wall|runs in"
 		done ;;
-	profile) # registers and instructions per step from ncu; the SASS of each kernel
-		for m in rk4 dormand_prince_54; do
-			echo "-- $m"
-			CUBIE_CACHE_DIR=$work/cache-$m /usr/local/cuda/bin/ncu --clock-control none \
+	profile) # registers, instructions per step and stall reasons from ncu, and
+		# the SASS of each kernel (CUBIE_PROFILE picks the cases)
+		ev="-s events.cross=x -s events.cross.count=4 -s events.top=z-1000 -s events.top.direction=up -s events.top.action=stop"
+		sm="-s output.save=none -s output.summarise=x,y,z -s output.summaries=mean,max,min,std"
+		for c in ${CUBIE_PROFILE:-rk4 dopri5}; do
+			case $c in
+			rk4) set -- ;;
+			dopri5) set -- -s solve.integrator=dormand_prince_54 -s solve.atol=1e-6 -s solve.rtol=1e-6 ;;
+			events) set -- $ev ;;
+			events-dopri5) set -- -s solve.integrator=dormand_prince_54 -s solve.atol=1e-6 -s solve.rtol=1e-6 $ev ;;
+			summaries) set -- $sm ;;
+			summaries-grid) set -- $sm -s output.sample_every=0.01 ;;
+			*) echo "unknown profile case $c"; continue ;;
+			esac
+			echo "-- $c"
+			CUBIE_CACHE_DIR=$work/cache-$c /usr/local/cuda/bin/ncu --clock-control none \
 				--kernel-name cubie_kernel --launch-count 1 --metrics \
-				smsp__inst_executed.sum,launch__registers_per_thread,sm__warps_active.avg.pct_of_peak_sustained_active,sm__inst_executed_pipe_fma.sum,sm__inst_executed_pipe_alu.sum,sm__pipe_fma_cycles_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active,gpu__time_duration.sum,sm__cycles_elapsed.avg.per_second \
-				./bench/lorenz-bench bench/lorenz.ini 20 -s solve.integrator=$m \
-				-s solve.atol=1e-6 -s solve.rtol=1e-6 2>&1 | grep -E "^N =|^ +[a-z_]+__|^ +launch__"
-			f=$(ls -tr "$work/cache-$m"/*/*.cubin "$work/cache-$m"/*.cubin 2>/dev/null | head -1)
-			[ -n "$f" ] && /usr/local/cuda/bin/cuobjdump -sass "$f" >"$out/sass-$m.txt"
+				'regex:smsp__average_warps_issue_stalled_.*_per_issue_active\.ratio',smsp__inst_executed.sum,launch__registers_per_thread,sm__warps_active.avg.pct_of_peak_sustained_active,sm__inst_executed_pipe_fma.sum,sm__inst_executed_pipe_alu.sum,sm__pipe_fma_cycles_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active,gpu__time_duration.sum \
+				./bench/lorenz-bench bench/lorenz.ini 20 -s memory.streams=1 "$@" 2>&1 |
+				grep -E "^N =|^ +[a-z_]+__|^ +launch__" | grep -v " 0$"
+			f=$(ls -tr "$work/cache-$c"/*/*.cubin "$work/cache-$c"/*.cubin 2>/dev/null | head -1)
+			[ -n "$f" ] && /usr/local/cuda/bin/cuobjdump -sass "$f" >"$out/sass-$c.txt"
 		done ;;
 	sanitize)
 		# the tests' environment, as make check gives it

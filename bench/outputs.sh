@@ -5,8 +5,10 @@
 #     HDF5 on the local disk: wall time, write rate, peak host RSS;
 #  2. 2^24 runs with summaries = mean, max, min, std and no saved series,
 #     against the plain final-state solve: kernel time, wall, peak RSS.
+# Usage: outputs.sh [DIR [summaries]]: with "summaries", part 2 only.
 set -u
 work=${1:-$(mktemp -d)}
+if [ "${2:-}" != summaries ]; then
 echo "-- disk: dd of 8 GiB with fdatasync into $work"
 dd if=/dev/zero of="$work/dd" bs=1M count=8192 conv=fdatasync 2>&1 | tail -1
 rm -f "$work/dd"
@@ -19,6 +21,7 @@ if [ -e plugin-dir/writer/hdf5.so ]; then
 	rm -f "$work/big.h5"
 else
 	echo "-- no hdf5 writer built here (pkg-config hdf5 not found)"
+fi
 fi
 echo "-- 2^24 runs, final state only (reference)"
 /usr/bin/time -f "wall %e s, peak RSS %M KB" ./bench/lorenz-bench bench/lorenz.ini 24 \

@@ -272,7 +272,8 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 		sl->packed_first = first;
 		sl->packed_n = n;
 	}
-	/* fixed steps in a whole tick: no ceil of a double division per tick on the device */
+	/* fixed steps in a whole tick and their length: no double division per
+	 * tick on the device */
 	const double tick_steps = s->dt > 0 ? ceil(s->grid.tick / s->dt - 1e-9) : 0;
 	struct cubie_args a = {
 		.y0 = (const void *)(uintptr_t)sl->d_in,
@@ -291,6 +292,7 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 		.settle = s->settle,
 		.tick = s->grid.tick,
 		.tick_steps = tick_steps,
+		.tick_h = tick_steps > 0 ? s->grid.tick / tick_steps : 0,
 		.n_ticks = s->grid.n_ticks,
 		.save_ticks = s->grid.save_ticks,
 		.sample_ticks = s->grid.sample_ticks,

@@ -21,6 +21,7 @@ struct cubie_args {
 	 * summary window every window_ticks, and always at the end. */
 	double tick;
 	double tick_steps;  /* fixed steps in a whole tick, ceil(tick / dt - 1e-9) */
+	double tick_h;      /* and their length, tick / tick_steps */
 	int n_ticks, save_ticks, sample_ticks, window_ticks;
 	void *sums;         /* [windows][summarised][slots][stride] */
 	void *events;       /* [event rows][stride]: times, counts (events.h) */

@@ -13,10 +13,13 @@
  * and the model source cubie_events(t, y, p, g) and
  * cubie_event_reset(k, t, y, p).
  *
- * Detection is per lane, inside the lane loop (one evaluation of the event
- * functions at the step's end, compared in sign with the start's). A
+ * Detection is per lane, inside the lane loop: one evaluation of the event
+ * functions at the step's end, and a step flagged where some function's
+ * product with its value at the start is not positive, a test of two
+ * instructions an event that lets through more than crossings (a zero at
+ * either end, the wrong direction); the scalar pass tells them apart. A
  * crossing is rare: it is located outside the lane loop, by a scalar pass
- * over the lanes that crossed, on the cubic Hermite interpolant of the
+ * over the flagged lanes, on the cubic Hermite interpolant of the
  * step (y and f at both ends, for every method) with the Illinois variant
  * of regula falsi, to CUBIE_EV_TOL in time. Crossings in one step are
  * handled in time order: records up to the earliest stop or reset, which
@@ -29,7 +32,8 @@
 
 /* The rare path out of line on the cpu, so that the step loop around it
  * stays small; inlined on the GPU, where the lanes live in registers that
- * a call would send to local memory. */
+ * a call would send to local memory (and a call on a copy of them, tried,
+ * took 118 registers and 320 bytes of stack against 86 and none). */
 #if defined(__CUDACC__)
 #define CUBIE_EV_COLD CUBIE_DEV
 #elif defined(__GNUC__)
@@ -59,30 +63,23 @@ CUBIE_DEV void cubie_ev_keep_lane(struct cubie_lanes *b, int l)
 }
 
 /* After lane l's step to t1 from b->ev_y0 (b->y already moved; take: the
- * step counts): flag a crossing for the scalar pass, which learns the
- * step's times from the caller (double stores here, GCC's "complicated
- * access pattern", would keep the lane loop from vectorizing). Without a
- * crossing, the step's end becomes the new reference. */
+ * step counts): flag a possible crossing for the scalar pass, which learns
+ * the step's times from the caller (double stores here, GCC's "complicated
+ * access pattern", would keep the lane loop from vectorizing). The step's
+ * end becomes the new reference, its start's values kept in ev_gp. */
 CUBIE_DEV void cubie_ev_detect_lane(struct cubie_lanes *b, int l, int take, double t1)
 {
-	const int dir[CUBIE_NEVENTS] = CUBIE_EV_DIR;
 	cubie_real y[CUBIE_NSTATES], p[CUBIE_NP_], g[CUBIE_NEVENTS];
-	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NSTATES; j++)
-		y[j] = b->y[j][l];
-	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NPARAMS; j++)
-		p[j] = b->p[j][l];
+	cubie_lane_load(b, l, y, p);
 	cubie_events(t1, y, p, g);
 	int hit = 0;
 	CUBIE_UNROLL
-	for (int k = 0; k < CUBIE_NEVENTS; k++)
-		hit |= cubie_ev_cross(dir[k], b->ev_g[k][l], g[k]);
-	hit &= take;
-	CUBIE_UNROLL
-	for (int k = 0; k < CUBIE_NEVENTS; k++)
-		b->ev_g[k][l] = take & !hit ? g[k] : b->ev_g[k][l];
-	b->ev_hit[l] = hit;
+	for (int k = 0; k < CUBIE_NEVENTS; k++) {
+		hit |= b->ev_g[k][l] * g[k] <= 0;
+		b->ev_gp[k][l] = b->ev_g[k][l];
+		b->ev_g[k][l] = take ? g[k] : b->ev_g[k][l];
+	}
+	b->ev_hit[l] = hit & take;
 }
 
 /* The cubic Hermite interpolant at theta of a step of length h. */
@@ -164,25 +161,21 @@ CUBIE_EV_COLD int cubie_ev_handle(const struct cubie_args *a, struct cubie_lanes
 	double te[CUBIE_NEVENTS], ta_first = 2, te_first = 0;
 	int crossed[CUBIE_NEVENTS], first = -1;
 	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NSTATES; j++) {
+	for (int j = 0; j < CUBIE_NSTATES; j++)
 		y0[j] = b->ev_y0[j][l];
-		y1[j] = b->y[j][l];
-	}
-	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NPARAMS; j++)
-		p[j] = b->p[j][l];
+	cubie_lane_load(b, l, y1, p);
 	b->ev_hit[l] = 0;
 	cubie_rhs(t0, y0, p, f0);
 	cubie_rhs(t1, y1, p, f1);
 	cubie_events(t1, y1, p, g1);
 	CUBIE_UNROLL
 	for (int k = 0; k < CUBIE_NEVENTS; k++) {
-		crossed[k] = cubie_ev_cross(dir[k], b->ev_g[k][l], g1[k]);
+		crossed[k] = cubie_ev_cross(dir[k], b->ev_gp[k][l], g1[k]);
 		te[k] = 0;
 		if (!crossed[k])
 			continue;
 		double ta;
-		te[k] = cubie_ev_locate(k, t0, h, y0, y1, f0, f1, p, b->ev_g[k][l], g1[k], &ta);
+		te[k] = cubie_ev_locate(k, t0, h, y0, y1, f0, f1, p, b->ev_gp[k][l], g1[k], &ta);
 		if (act[k] != CUBIE_EV_RECORD && ta < ta_first)
 			first = k, ta_first = ta, te_first = te[k];
 	}
@@ -220,7 +213,7 @@ CUBIE_EV_COLD int cubie_ev_handle(const struct cubie_args *a, struct cubie_lanes
 		b->ev_g[k][l] = g[k];
 	CUBIE_UNROLL
 	for (int j = 0; j < CUBIE_NSTATES; j++)
-		b->y[j][l] = y[j];
+		b->y[j][l] = b->ev_ys[j][l] = y[j];
 	b->ev_t0[l] = tk;
 	b->reached[l] = tk;
 	return 1;
@@ -228,12 +221,15 @@ CUBIE_EV_COLD int cubie_ev_handle(const struct cubie_args *a, struct cubie_lanes
 
 /* Any lane flagged? (an OR reduction, vectorized: the pass below is a
  * scalar loop, worth skipping on the many steps without a crossing) */
-CUBIE_DEV int cubie_ev_any(const struct cubie_lanes *b)
+CUBIE_DEV int cubie_ev_any(struct cubie_lanes *b)
 {
 	int any = 0;
 	for (int l = 0; l < CUBIE_W; l++)
 		any |= b->ev_hit[l];
-	return any & b->ev_on;
+	if (any && !b->ev_on) /* settling: no events, the lanes flag without looking */
+		for (int l = 0; l < CUBIE_W; l++)
+			b->ev_hit[l] = any = 0;
+	return any;
 }
 
 /* Adaptive steps: a lane whose state changed at an event goes on from
@@ -242,7 +238,7 @@ CUBIE_DEV void cubie_ev_adaptive(const struct cubie_args *a, struct cubie_lanes 
                                  const double *t_prev, double *t, int *act, int *f0_ok,
                                  double t_end)
 {
-	if (!cubie_ev_any(b)) /* (settling: no events, the lanes flag without looking) */
+	if (!cubie_ev_any(b))
 		return;
 	for (int l = 0; l < CUBIE_W; l++) {
 		if (!b->ev_hit[l])
@@ -257,38 +253,59 @@ CUBIE_DEV void cubie_ev_adaptive(const struct cubie_args *a, struct cubie_lanes 
 	}
 }
 
-/* Fixed steps: a lane whose state changed at an event integrates the rest
- * of the step from there (its lanes stay in lockstep), crossings in that
- * rest handled alike. steps: the lane's steps so far, for one that ends. */
-CUBIE_DEV void cubie_ev_fixed(const struct cubie_args *a, struct cubie_lanes *b, double t0,
-                              double t1, int steps)
+/* Fixed steps, lane l's flagged step [t0, t1]: a lane whose state changed
+ * at an event integrates the rest of the step from there (its lanes stay
+ * in lockstep), crossings in that rest handled alike. steps: the lane's
+ * steps so far, for one that ends. */
+CUBIE_EV_COLD void cubie_ev_fixed_lane(const struct cubie_args *a, struct cubie_lanes *b, int l,
+                                       double t0, double t1, int steps)
+{
+	b->ev_t0[l] = t0;
+	b->ev_t1[l] = t1;
+	while (b->ev_hit[l] && cubie_ev_handle(a, b, l)) {
+		const double from = b->ev_t0[l];
+		if (b->status[l]) {
+			b->accepted[l] = steps;
+			break;
+		}
+		if (!(from < t1))
+			break;
+		cubie_real y_new[CUBIE_NSTATES], err[CUBIE_NSTATES], f1[CUBIE_NSTATES];
+		cubie_ev_keep_lane(b, l);
+		const int fail = cubie_lane_step(b, l, from, CUBIE_R(t1 - from), 0, y_new, err, f1);
+		if (fail) {
+			b->status[l] = fail;
+			b->accepted[l] = steps;
+			break;
+		}
+		cubie_lane_accept(b, l, 1, y_new, f1);
+		cubie_ev_detect_lane(b, l, 1, t1);
+	}
+}
+
+/* ... every flagged lane still running, after step s of length hd from
+ * t_start (times computed here: on the rare path only). */
+CUBIE_DEV void cubie_ev_fixed(const struct cubie_args *a, struct cubie_lanes *b, double t_start,
+                              double hd, cubie_real h, int s, int steps)
 {
 	if (!cubie_ev_any(b))
 		return;
-	for (int l = 0; l < CUBIE_W; l++) {
-		if (!b->ev_hit[l])
-			continue;
-		b->ev_t0[l] = t0;
-		b->ev_t1[l] = t1;
-		while (b->ev_hit[l] && cubie_ev_handle(a, b, l)) {
-			const double from = b->ev_t0[l];
-			if (b->status[l]) {
-				b->accepted[l] = steps;
-				break;
-			}
-			if (!(from < t1))
-				break;
-			cubie_real y_new[CUBIE_NSTATES], err[CUBIE_NSTATES], f1[CUBIE_NSTATES];
-			cubie_ev_keep_lane(b, l);
-			const int fail = cubie_lane_step(b, l, from, CUBIE_R(t1 - from), 0, y_new, err, f1);
-			if (fail) {
-				b->status[l] = fail;
-				b->accepted[l] = steps;
-				break;
-			}
-			cubie_lane_accept(b, l, 1, y_new, f1);
-			cubie_ev_detect_lane(b, l, 1, t1);
-		}
+	const double t0 = t_start + (double)s * hd, t1 = t0 + (double)h;
+	for (int l = 0; l < CUBIE_W; l++)
+		if (b->ev_hit[l] && !b->status[l])
+			cubie_ev_fixed_lane(a, b, l, t0, t1, steps);
+}
+
+/* Fixed steps on the GPU: a lane alone steps on after it stopped (a test
+ * at every step would cost more than the steps left in the tick); its
+ * state at the stop comes back after the tick's steps. */
+CUBIE_DEV void cubie_ev_restore(struct cubie_lanes *b)
+{
+	CUBIE_LANES(l) {
+		const int stopped = b->status[l] == CUBIE_STATUS_STOPPED;
+		CUBIE_UNROLL
+		for (int j = 0; j < CUBIE_NSTATES; j++)
+			b->y[j][l] = stopped ? b->ev_ys[j][l] : b->y[j][l];
 	}
 }
 
@@ -311,12 +328,7 @@ CUBIE_DEV void cubie_ev_start_lane(const struct cubie_args *a, struct cubie_lane
                                    double t)
 {
 	cubie_real y[CUBIE_NSTATES], p[CUBIE_NP_], g[CUBIE_NEVENTS];
-	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NSTATES; j++)
-		y[j] = b->y[j][l];
-	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NPARAMS; j++)
-		p[j] = b->p[j][l];
+	cubie_lane_load(b, l, y, p);
 	cubie_events(t, y, p, g);
 	CUBIE_UNROLL
 	for (int k = 0; k < CUBIE_NEVENTS; k++) {

@@ -17,19 +17,25 @@ CUBIE_DEV void cubie_fixed_lane(struct cubie_lanes *b, int l, double ts, cubie_r
 #if CUBIE_EVENTS
 	cubie_ev_keep_lane(b, l);
 #endif
-#if CUBIE_STEP_STATUS || CUBIE_EVENTS /* a stopped run keeps its state too */
+#if CUBIE_STEP_STATUS
 	/* a failing run keeps its state and the steps it had taken */
 	const int first = fail && !b->status[l];
 	b->accepted[l] = first ? done + s : b->accepted[l];
 	b->reached[l] = first ? ts : b->reached[l];
 	b->status[l] = first ? fail : b->status[l];
 	cubie_lane_accept(b, l, !b->status[l], y_new, f1);
+#elif CUBIE_EVENTS
+	/* a stopped run keeps its state, but one lane alone (GPU) steps on,
+	 * its state at the stop restored after the loop (cubie_ev_restore) */
+	(void)fail, (void)done, (void)s;
+	cubie_lane_accept(b, l, CUBIE_W == 1 || !b->status[l], y_new, f1);
 #else
 	(void)fail, (void)done, (void)s;
 	cubie_lane_accept(b, l, 1, y_new, f1);
 #endif
 #if CUBIE_EVENTS
-	cubie_ev_detect_lane(b, l, !b->status[l], ts + (double)h);
+	cubie_ev_detect_lane(b, l, CUBIE_W == 1 && !CUBIE_STEP_STATUS ? 1 : !b->status[l],
+	                     ts + (double)h);
 #endif
 }
 
@@ -37,14 +43,17 @@ CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, 
                              double t_end)
 {
 	/* the 1e-9 keeps dt = interval / n from taking an extra step; a whole
-	 * tick's count comes from the host (a double division less per tick;
-	 * the step stays span / n, so that every grid cuts steps alike) */
+	 * tick's steps come from the host (no double division per tick) */
 	const double span = t_end - t_start;
-	double nd = a->tick_steps > 0 && fabs(span - a->tick) <= 1e-12 * a->tick
-	            ? a->tick_steps : ceil(span / a->dt - 1e-9);
-	if (nd < 1)
-		nd = 1;
-	const double hd = span / nd;
+	double nd, hd;
+	if (a->tick_steps > 0 && fabs(span - a->tick) <= 1e-12 * a->tick) {
+		nd = a->tick_steps;
+		hd = a->tick_h;
+	} else {
+		nd = ceil(span / a->dt - 1e-9);
+		nd = nd < 1 ? 1 : nd;
+		hd = span / nd;
+	}
 	const cubie_real h = CUBIE_R(hd);
 	/* the lanes still running have all taken the same steps */
 	int done = 0, live = 0;
@@ -56,19 +65,22 @@ CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, 
 		return;
 	const int left = CUBIE_MAX_STEPS - done;
 	const int n = nd < (double)left ? (int)nd : left;
-	CUBIE_UNROLL4 /* the loop's own count, compare and branch, once per 4 steps (GPU) */
+	CUBIE_UNROLL_STEPS /* prelude.h */
 	for (int s = 0; s < n; s++) {
 		const double ts = t_start + (double)s * hd;
 		/* f0 holds f(t, y) after the first step, with FSAL only */
 		CUBIE_SHARED(CUBIE_FSAL && b->f0_ok, ok, l, cubie_fixed_lane(b, l, ts, h, ok, done, s));
 #if CUBIE_EVENTS
-		cubie_ev_fixed(a, b, ts, ts + (double)h, done + s + 1);
+		cubie_ev_fixed(a, b, t_start, hd, h, s, done + s + 1);
 #endif
 		b->f0_ok = CUBIE_FSAL;
-#if CUBIE_SAMPLE_STEPS
-		cubie_sample_at(b, t_start + (double)(s + 1) * hd, 0);
+#if CUBIE_SAMPLE_STEPS /* the last step's sample at the tick's own time, as it is saved */
+		cubie_sample_at(b, s + 1 == n && n == nd ? t_end : t_start + (double)(s + 1) * hd, 0);
 #endif
 	}
+#if CUBIE_EVENTS && !CUBIE_STEP_STATUS
+	cubie_ev_restore(b);
+#endif
 	const double t_n = n < nd ? t_start + (double)n * hd : t_end;
 	CUBIE_LANES(l) {
 		const int ran = !b->status[l];

@@ -68,7 +68,9 @@ struct cubie_lanes {
 #endif
 #if CUBIE_EVENTS /* events.h */
 	cubie_real ev_g[CUBIE_NEVENTS][CUBIE_W];  /* event functions at the reference point */
+	cubie_real ev_gp[CUBIE_NEVENTS][CUBIE_W]; /* ... at the last step's start */
 	cubie_real ev_y0[CUBIE_NSTATES][CUBIE_W]; /* a flagged step: its start */
+	cubie_real ev_ys[CUBIE_NSTATES][CUBIE_W]; /* a stopped run's state at the stop */
 	double ev_t0[CUBIE_W], ev_t1[CUBIE_W];
 	double ev_last[CUBIE_NEVENTS][CUBIE_W], ev_prev[CUBIE_W];
 	int ev_n[CUBIE_NEVENTS][CUBIE_W], ev_hit[CUBIE_W], ev_chatter[CUBIE_W];
@@ -76,6 +78,17 @@ struct cubie_lanes {
 	long long i0;
 #endif
 };
+
+/* Lane l's states and parameters, as one run's arrays. */
+CUBIE_DEV void cubie_lane_load(const struct cubie_lanes *b, int l, cubie_real *y, cubie_real *p)
+{
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NSTATES; j++)
+		y[j] = b->y[j][l];
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NPARAMS; j++)
+		p[j] = b->p[j][l];
+}
 
 /* One attempt of lane l from (t, its y) with step h: the integrator's
  * per-run step on the lane's column. f0_ok: the block's (a constant where
@@ -87,12 +100,7 @@ CUBIE_DEV int cubie_lane_step(struct cubie_lanes *b, int l, double t, cubie_real
                               cubie_real *y_new, cubie_real *err, cubie_real *f1)
 {
 	cubie_real y[CUBIE_NSTATES], p[CUBIE_NP_], f0[CUBIE_NSTATES];
-	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NSTATES; j++)
-		y[j] = b->y[j][l];
-	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NPARAMS; j++)
-		p[j] = b->p[j][l];
+	cubie_lane_load(b, l, y, p);
 #if CUBIE_KEEP_F0
 	CUBIE_UNROLL
 	for (int j = 0; j < CUBIE_NSTATES; j++)
@@ -159,12 +167,7 @@ CUBIE_DEV void cubie_summarised_lane(const struct cubie_lanes *b, int l, const d
                                      cubie_real (*x)[CUBIE_W])
 {
 	cubie_real y[CUBIE_NSTATES], p[CUBIE_NP_], v[CUBIE_NV_];
-	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NSTATES; j++)
-		y[j] = b->y[j][l];
-	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NPARAMS; j++)
-		p[j] = b->p[j][l];
+	cubie_lane_load(b, l, y, p);
 	cubie_summarised(t[l], y, p, v);
 	CUBIE_UNROLL
 	for (int j = 0; j < CUBIE_NV_; j++)
@@ -247,12 +250,7 @@ CUBIE_DEV void cubie_window_lane(const struct cubie_args *a, struct cubie_lanes 
 CUBIE_DEV void cubie_f0_lane(struct cubie_lanes *b, int l, double t)
 {
 	cubie_real y[CUBIE_NSTATES], p[CUBIE_NP_], f0[CUBIE_NSTATES];
-	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NSTATES; j++)
-		y[j] = b->y[j][l];
-	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NPARAMS; j++)
-		p[j] = b->p[j][l];
+	cubie_lane_load(b, l, y, p);
 	cubie_rhs(t, y, p, f0);
 	CUBIE_UNROLL
 	for (int j = 0; j < CUBIE_NSTATES; j++)
@@ -284,12 +282,7 @@ CUBIE_DEV void cubie_init_lane(const struct cubie_args *a, struct cubie_lanes *b
 #if CUBIE_AUTO_DT
 	{
 		cubie_real y[CUBIE_NSTATES], p[CUBIE_NP_], f0[CUBIE_NSTATES];
-		CUBIE_UNROLL
-		for (int j = 0; j < CUBIE_NSTATES; j++)
-			y[j] = b->y[j][l];
-		CUBIE_UNROLL
-		for (int j = 0; j < CUBIE_NPARAMS; j++)
-			p[j] = b->p[j][l];
+		cubie_lane_load(b, l, y, p);
 		b->h[l] = cubie_first_step(t_first, y, p, f0);
 		CUBIE_UNROLL
 		for (int j = 0; j < CUBIE_NSTATES; j++)

@@ -8,7 +8,10 @@
 #if defined(__CUDACC__)
 #define CUBIE_DEV static __device__ __forceinline__
 #define CUBIE_UNROLL _Pragma("unroll")
-#define CUBIE_UNROLL4 _Pragma("unroll 4")
+/* the fixed-step loop: the loop's count, compare and branch and the step's
+ * h products once per 8 steps (rk4 at 2^22 on an H200: 6.86 ms, against
+ * 7.27 ms by 4) */
+#define CUBIE_UNROLL_STEPS _Pragma("unroll 8")
 #define CUBIE_NAN __longlong_as_double(0x7ff8000000000000ULL)
 #define CUBIE_INF __longlong_as_double(0x7ff0000000000000ULL)
 #else
@@ -23,13 +26,13 @@
 #define CUBIE_INF ((double)INFINITY)
 #if defined(__clang__)
 #define CUBIE_UNROLL _Pragma("unroll")
-#define CUBIE_UNROLL4 _Pragma("unroll 4")
+#define CUBIE_UNROLL_STEPS _Pragma("unroll 4")
 #elif defined(__GNUC__)
 #define CUBIE_UNROLL _Pragma("GCC unroll 64")
-#define CUBIE_UNROLL4 _Pragma("GCC unroll 4")
+#define CUBIE_UNROLL_STEPS _Pragma("GCC unroll 4")
 #else
 #define CUBIE_UNROLL
-#define CUBIE_UNROLL4
+#define CUBIE_UNROLL_STEPS
 #endif
 #endif
 

@@ -10,12 +10,7 @@ CUBIE_DEV void cubie_store_lane(const struct cubie_args *a, const struct cubie_l
 {
 	cubie_real *out = (cubie_real *)a->out;
 	cubie_real y[CUBIE_NSTATES], p[CUBIE_NP_], v[CUBIE_NSAVED > 0 ? CUBIE_NSAVED : 1];
-	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NSTATES; j++)
-		y[j] = b->y[j][l];
-	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NPARAMS; j++)
-		p[j] = b->p[j][l];
+	cubie_lane_load(b, l, y, p);
 #if CUBIE_EVENTS
 	/* a run stopped by an event: NaN after the stop but in the last save,
 	 * which holds its state at the stop (at its time reached) */

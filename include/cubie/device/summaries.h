@@ -163,13 +163,13 @@ CUBIE_DEV void cubie_sums_add(struct cubie_sums *s, double t, const cubie_real *
 		s->m2[v] += dev * (x[v] - s->wm[v]);
 #endif
 #if defined(CUBIE_S_MAX) || defined(CUBIE_S_EXTREMA)
-		s->mx[v] = x[v] > s->mx[v] ? x[v] : s->mx[v];
+		s->mx[v] = CUBIE_FMAX(x[v], s->mx[v]); /* one instruction on the GPU */
 #endif
 #if defined(CUBIE_S_MIN) || defined(CUBIE_S_EXTREMA)
-		s->mn[v] = x[v] < s->mn[v] ? x[v] : s->mn[v];
+		s->mn[v] = CUBIE_FMIN(x[v], s->mn[v]);
 #endif
 #ifdef CUBIE_S_MAX_MAGNITUDE
-		s->mag[v] = CUBIE_M(fabs)(x[v]) > s->mag[v] ? CUBIE_M(fabs)(x[v]) : s->mag[v];
+		s->mag[v] = CUBIE_FMAX(CUBIE_M(fabs)(x[v]), s->mag[v]);
 #endif
 #ifdef CUBIE_S_HISTORY
 		if (s->seen >= 2) {
@@ -199,14 +199,14 @@ CUBIE_DEV void cubie_sums_add(struct cubie_sums *s, double t, const cubie_real *
 		if (exact || s->seen >= 1) {
 			const cubie_real d = exact ? f[state[v] < 0 ? 0 : state[v]]
 			                           : (x[v] - s->x1[v]) / CUBIE_R(t - s->t1);
-			s->d1mx[v] = d > s->d1mx[v] ? d : s->d1mx[v];
-			s->d1mn[v] = d < s->d1mn[v] ? d : s->d1mn[v];
+			s->d1mx[v] = CUBIE_FMAX(d, s->d1mx[v]);
+			s->d1mn[v] = CUBIE_FMIN(d, s->d1mn[v]);
 #ifdef CUBIE_S_D2
 			if (s->nd[v] >= 1) {
 				const cubie_real dd = (d - s->d1[v]) / CUBIE_R(exact ? t - s->t1
 				                                                     : 0.5 * (t - s->t2));
-				s->d2mx[v] = dd > s->d2mx[v] ? dd : s->d2mx[v];
-				s->d2mn[v] = dd < s->d2mn[v] ? dd : s->d2mn[v];
+				s->d2mx[v] = CUBIE_FMAX(dd, s->d2mx[v]);
+				s->d2mn[v] = CUBIE_FMIN(dd, s->d2mn[v]);
 			}
 #endif
 			s->d1[v] = d;

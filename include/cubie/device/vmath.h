@@ -9,12 +9,15 @@
 
 #if defined(__CUDACC__)
 #define CUBIE_FMAX(a, b) CUBIE_M(fmax)(a, b)
+#define CUBIE_FMIN(a, b) CUBIE_M(fmin)(a, b)
 CUBIE_DEV cubie_real cubie_exp2(cubie_real x) { return CUBIE_M(exp2)(x); }
 CUBIE_DEV cubie_real cubie_log2(cubie_real x) { return CUBIE_M(log2)(x); }
 #else
-/* NaN-propagating where fmax would not: only ever applied to values that
- * reject the step when NaN anyway */
+/* b where a is NaN, as fmax; NaN where b is, where fmax would not: b is
+ * a running maximum that is never NaN, or a value that rejects the step
+ * when NaN anyway */
 #define CUBIE_FMAX(a, b) ((a) > (b) ? (a) : (b))
+#define CUBIE_FMIN(a, b) ((a) < (b) ? (a) : (b))
 
 #if CUBIE_PRECISION == 32
 typedef int cubie_bits_;
