@@ -522,7 +522,35 @@ static void emit_drivers(sbuf *b, const struct priv *P, const char *used)
 			       "&jd_v%s);\n", P->s[i].name, P->s[i].name, P->s[i].i, P->s[i].name);
 }
 
-/* cubie_rhs, or with saved set, cubie_saved. */
+/* The declarations of the time, states (read from the array y) and
+ * parameters that used marks; any[kind] says whether a kind was used. */
+static void emit_inputs(sbuf *b, const struct priv *P, const char *used, const char *y, int any[3])
+{
+	any[K_STATE] = any[K_PARAM] = any[K_TIME] = 0;
+	for (size_t i = 0; i < P->ns; i++)
+		if (used[i] && P->s[i].kind <= K_TIME)
+			any[P->s[i].kind] = 1;
+	if (any[K_TIME])
+		sb_add(b, "\tconst cubie_real t_ = CUBIE_R(t);\n");
+	for (size_t i = 0; i < P->ns; i++)
+		if (used[i] && P->s[i].kind <= K_PARAM)
+			sb_add(b, "\tconst cubie_real %s_%s = %s[%zu];\n", P->s[i].kind ? "p" : "s",
+			       P->s[i].name, P->s[i].kind ? "p" : y, P->s[i].i);
+}
+
+/* The auxiliaries that used marks, in dependency order. */
+static void emit_aux(sbuf *b, const struct priv *P, const char *used)
+{
+	for (size_t k = 0; k < P->no; k++) {
+		const struct def *D = &P->d[P->order[k]];
+		if (!used[lookup(P, D->name) - P->s])
+			continue;
+		sb_add(b, "\tconst cubie_real a_%s = ", D->name);
+		expr_emit(b, D->x, const_value, emit_name, (void *)P);
+		sb_add(b, ";\n");
+	}
+}
+
 /* cubie_rhs (name NULL), or a function of the variables save[] into v. */
 static void emit_fn(sbuf *b, const struct model *m, struct gen *g, const char *name,
                     const int *save, size_t n_save)
@@ -530,7 +558,7 @@ static void emit_fn(sbuf *b, const struct model *m, struct gen *g, const char *n
 	const int saved = name != NULL;
 	const struct priv *P = g->P;
 	const char *out = saved ? "v" : "dydt";
-	int any[3] = {0, 0, 0}; /* states, parameters, t used */
+	int any[3]; /* states, parameters, t used */
 
 	memset(g->used, 0, P->ns);
 	for (size_t i = 0; !saved && i < m->n_states; i++)
@@ -539,26 +567,11 @@ static void emit_fn(sbuf *b, const struct model *m, struct gen *g, const char *n
 		use((size_t)save[k] < m->n_states ? m->states[save[k]] : m->obs[save[k] - m->n_states], g);
 	sb_add(b, "CUBIE_DEV void cubie_%s(double t, const cubie_real *y, const cubie_real *p, "
 	       "cubie_real *%s)\n{\n", saved ? name : "rhs", out);
-	for (size_t i = 0; i < P->ns; i++)
-		if (g->used[i] && P->s[i].kind <= K_TIME)
-			any[P->s[i].kind] = 1;
-	if (any[K_TIME])
-		sb_add(b, "\tconst cubie_real t_ = CUBIE_R(t);\n");
-	for (size_t i = 0; i < P->ns; i++)
-		if (g->used[i] && P->s[i].kind <= K_PARAM)
-			sb_add(b, "\tconst cubie_real %s_%s = %s[%zu];\n", P->s[i].kind ? "p" : "s",
-			       P->s[i].name, P->s[i].kind ? "p" : "y", P->s[i].i);
+	emit_inputs(b, P, g->used, "y", any);
 	sb_add(b, "%s%s%s%s", any[K_TIME] ? "" : "\t(void)t;\n", any[K_STATE] ? "" : "\t(void)y;\n",
 	       any[K_PARAM] ? "" : "\t(void)p;\n", saved && !n_save ? "\t(void)v;\n" : "");
 	emit_drivers(b, P, g->used);
-	for (size_t k = 0; k < P->no; k++) {
-		const struct def *D = &P->d[P->order[k]];
-		if (!g->used[lookup(P, D->name) - P->s])
-			continue;
-		sb_add(b, "\tconst cubie_real a_%s = ", D->name);
-		expr_emit(b, D->x, const_value, emit_name, (void *)P);
-		sb_add(b, ";\n");
-	}
+	emit_aux(b, P, g->used);
 	for (size_t i = 0; !saved && i < m->n_states; i++) {
 		sb_add(b, "\tdydt[%zu] = ", i);
 		expr_emit(b, P->d[P->deriv[i]].x, const_value, emit_name, (void *)P);
@@ -676,7 +689,7 @@ static int emit_deriv(sbuf *b, struct jgen *J, struct expr **ent, int dfdt)
 {
 	const struct priv *P = J->g.P;
 	const size_t n = J->n, nv = n + 1, m = dfdt ? n : n * n;
-	int any[3] = {0, 0, 0};
+	int any[3];
 	struct expr **roots = malloc(m * sizeof *roots);
 	if (!roots)
 		return -1;
@@ -695,26 +708,11 @@ static int emit_deriv(sbuf *b, struct jgen *J, struct expr **ent, int dfdt)
 			expr_names(ent[i * nv + v], juse, J);
 	sb_add(b, "CUBIE_DEV void cubie_%s(double t, const cubie_real *y, const cubie_real *p, "
 	       "cubie_real *%s)\n{\n", dfdt ? "dfdt" : "jac", dfdt ? "dfdt" : "J");
-	for (size_t i = 0; i < P->ns; i++)
-		if (J->g.used[i] && P->s[i].kind <= K_TIME)
-			any[P->s[i].kind] = 1;
-	if (any[K_TIME])
-		sb_add(b, "\tconst cubie_real t_ = CUBIE_R(t);\n");
-	for (size_t i = 0; i < P->ns; i++)
-		if (J->g.used[i] && P->s[i].kind <= K_PARAM)
-			sb_add(b, "\tconst cubie_real %s_%s = %s[%zu];\n", P->s[i].kind ? "p" : "s",
-			       P->s[i].name, P->s[i].kind ? "p" : "y", P->s[i].i);
+	emit_inputs(b, P, J->g.used, "y", any);
 	sb_add(b, "%s%s%s", any[K_TIME] ? "" : "\t(void)t;\n", any[K_STATE] ? "" : "\t(void)y;\n",
 	       any[K_PARAM] ? "" : "\t(void)p;\n");
 	emit_drivers(b, P, J->g.used);
-	for (size_t k = 0; k < P->no; k++) {
-		const struct def *D = &P->d[P->order[k]];
-		if (!J->g.used[lookup(P, D->name) - P->s])
-			continue;
-		sb_add(b, "\tconst cubie_real a_%s = ", D->name);
-		expr_emit(b, D->x, const_value, emit_name, (void *)P);
-		sb_add(b, ";\n");
-	}
+	emit_aux(b, P, J->g.used);
 	for (size_t k = 0; k < P->no; k++)
 		for (size_t v = 0; v < nv; v++) {
 			size_t at = P->order[k] * nv + v;
@@ -838,24 +836,9 @@ static int ev_parse(const struct priv *P, const char *text, const char *loc, con
  * auxiliaries in dependency order (as emit_fn writes them). */
 static void ev_head(sbuf *b, const struct priv *P, struct gen *g, const char *y)
 {
-	int any[3] = {0, 0, 0};
-	for (size_t i = 0; i < P->ns; i++)
-		if (g->used[i] && P->s[i].kind <= K_TIME)
-			any[P->s[i].kind] = 1;
-	if (any[K_TIME])
-		sb_add(b, "\tconst cubie_real t_ = CUBIE_R(t);\n");
-	for (size_t i = 0; i < P->ns; i++)
-		if (g->used[i] && P->s[i].kind <= K_PARAM)
-			sb_add(b, "\tconst cubie_real %s_%s = %s[%zu];\n", P->s[i].kind ? "p" : "s",
-			       P->s[i].name, P->s[i].kind ? "p" : y, P->s[i].i);
-	for (size_t k = 0; k < P->no; k++) {
-		const struct def *D = &P->d[P->order[k]];
-		if (!g->used[lookup(P, D->name) - P->s])
-			continue;
-		sb_add(b, "\tconst cubie_real a_%s = ", D->name);
-		expr_emit(b, D->x, const_value, emit_name, (void *)P);
-		sb_add(b, ";\n");
-	}
+	int any[3];
+	emit_inputs(b, P, g->used, y, any);
+	emit_aux(b, P, g->used);
 }
 
 /* "v := -0.9 * v, x := 0": the parts at top-level commas. */

@@ -67,16 +67,6 @@ static int private_tmp(char *dir, size_t n, const char *tag)
 	return mkdtemp(dir) ? 0 : -1;
 }
 
-static void *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = f ? malloc(1 << 24) : NULL;
-	*len = buf ? fread(buf, 1, 1 << 24, f) : 0;
-	if (f)
-		fclose(f);
-	return buf;
-}
-
 /* Plant, with a valid checksum, a kernel that touches the file $CUBIE_T_EVIL
  * when run; then check that the cache is trusted only when private. */
 static void test_trust(void)
@@ -105,7 +95,7 @@ static void test_trust(void)
 	}
 	snprintf(cmd, sizeof cmd, "%s -shared -fPIC -o %s %s", cc && *cc ? cc : "cc", so, src);
 	size_t len = 0;
-	void *bin = system(cmd) == 0 ? read_all(so, &len) : NULL;
+	void *bin = system(cmd) == 0 ? slurp(so, &len) : NULL;
 	char digest[33];
 	const char *base = strrchr(entry, '/') + 1;
 	snprintf(digest, sizeof digest, "%.32s", base);

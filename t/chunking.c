@@ -14,74 +14,30 @@ static const char *lorenz =
 	"[solve]\nintegrator = rk4\nduration = 0.5\ndt = 0.005\n"
 	"[output]\nsave = x, z, r\nsave_every = 0.05\n";
 
-static int same(const cubie_result *a, const cubie_result *b)
-{
-	for (size_t i = 0; i < cubie_result_count(a); i++) {
-		const cubie_array *x = cubie_result_array(a, i), *y = cubie_result_find(b, x->name);
-		size_t n = 1, sz = x->dtype == CUBIE_DTYPE_FLOAT64 ? 8 : 4;
-		for (int d = 0; d < x->ndim; d++)
-			n *= x->shape[d];
-		if (!y || memcmp(x->shape, y->shape, sizeof x->shape) || memcmp(x->data, y->data, n * sz))
-			return 0;
-	}
-	return 1;
-}
-
 static size_t chunks_of(const char *const *ov, cubie_result **r, cubie_error *e)
 {
-	char *p = write_tmp("chunk", lorenz);
-	cubie_config *c = NULL;
-	cubie_solver *s = NULL;
 	cubie_stats st = {0};
-	*r = NULL;
-	int rc = cubie_config_load(p, &c, e);
-	for (size_t i = 0; !rc && ov[i]; i++)
-		rc = cubie_config_set(c, ov[i], e);
-	if (!rc && !(rc = cubie_solver_create(c, &s, e)) && !(rc = cubie_solve(s, r, e)))
-		cubie_solver_stats(s, &st);
-	cubie_solver_free(s);
-	cubie_config_free(c);
-	unlink(p);
-	free(p);
+	struct solve_job job = {.stats = &st};
+	*r = solve_job(lorenz, ov, &job, e);
 	return st.chunks;
 }
 
 /* Progress within one chunk: reports as slices of it finish. */
-struct seen { size_t calls, last, runs; int monotonic; };
-static void on_progress(size_t done, size_t runs, void *user)
-{
-	struct seen *v = user;
-	v->monotonic &= done > v->last || v->calls == 0;
-	v->calls++, v->last = done, v->runs = runs;
-}
-
 static void progress_checks(const char *be, const cubie_result *ref)
 {
-	char *p = write_tmp("progress", lorenz);
-	cubie_config *c = NULL;
-	cubie_solver *s = NULL;
-	cubie_result *r = NULL;
+	const char *const ov[] = {be, NULL};
 	cubie_error e = {0};
 	struct seen v = {0, 0, 0, 1};
 	cubie_stats st = {0};
-	int rc = cubie_config_load(p, &c, &e) || cubie_config_set(c, be, &e) ||
-	         cubie_solver_create(c, &s, &e);
-	if (!rc) {
-		cubie_solver_set_progress(s, on_progress, &v);
-		rc = cubie_solve(s, &r, &e);
-		cubie_solver_stats(s, &st);
-	}
-	if (!ok(!rc && st.chunks == 1 && v.monotonic && v.last == 1000 && v.runs == 1000,
+	struct solve_job job = {.progress = on_progress, .progress_user = &v, .stats = &st};
+	cubie_result *r = solve_job(lorenz, ov, &job, &e);
+	if (!ok(r && st.chunks == 1 && v.monotonic && v.last == 1000 && v.runs == 1000,
 	        "%s: progress rises to every run (%zu reports in %zu chunk)", be, v.calls, st.chunks))
 		diag("%s", e.msg);
 	if (strstr(be, "cpu"))
 		ok(v.calls > 2, "%s: ... several within the one chunk", be);
-	ok(r && same(ref, r), "%s: ... and the result is the same", be);
+	ok(same_result(ref, r), "%s: ... and the result is the same", be);
 	cubie_result_free(r);
-	cubie_solver_free(s);
-	cubie_config_free(c);
-	unlink(p);
-	free(p);
 }
 
 static void backend_checks(const char *backend, const char *const *allocators)
@@ -105,8 +61,9 @@ static void backend_checks(const char *backend, const char *const *allocators)
 			cubie_result *r;
 			const char *const ov[] = {be, alloc, streams[si], "memory.chunk_runs=77", NULL};
 			n = chunks_of(ov, &r, &e);
-			if (!ok(r && n == 13 && same(ref, r), "%s, %s, %s, chunk_runs = 77: 13 chunks, identical",
-			   backend, allocators[a], streams[si]))
+			if (!ok(n == 13 && same_result(ref, r),
+			        "%s, %s, %s, chunk_runs = 77: 13 chunks, identical", backend,
+			        allocators[a], streams[si]))
 				diag("%zu chunks; %s", n, r ? "" : e.msg);
 			cubie_result_free(r);
 		}
@@ -115,7 +72,8 @@ static void backend_checks(const char *backend, const char *const *allocators)
 	cubie_result *r;
 	const char *const tiny[] = {be, "memory.mem_proportion=1e-6", "memory.streams=2", NULL};
 	n = chunks_of(tiny, &r, &e);
-	if (!ok(r && n > 1 && same(ref, r), "%s, mem_proportion = 1e-6: %zu chunks, identical", backend, n))
+	if (!ok(n > 1 && same_result(ref, r), "%s, mem_proportion = 1e-6: %zu chunks, identical",
+	        backend, n))
 		diag("%s", r ? "" : e.msg);
 	cubie_result_free(r);
 	const char *const none[] = {be, "memory.mem_proportion=1e-15", NULL};
@@ -149,7 +107,7 @@ static void lanes_checks(void)
 				c ? "memory.chunk_runs=1" : "memory.chunk_runs=77", NULL};
 			cubie_result *r = NULL;
 			chunks_of(ov, &r, &e);
-			good = r && same(ref, r);
+			good = same_result(ref, r);
 			cubie_result_free(r);
 		}
 		if (!ok(good, "cpu lanes, %s: the same in 1 chunk, chunks of 77 and of 1", methods[m] + 17))
@@ -160,7 +118,7 @@ static void lanes_checks(void)
 	const char *const ov2[] = {"device.backend=cpu", "memory.chunk_runs=3", NULL};
 	cubie_result *a = solve_text(blowup, ov1, &e), *b = a ? solve_text(blowup, ov2, &e) : NULL;
 	size_t failed = a ? cubie_result_failed(a) : 0;
-	if (!ok(a && b && same(a, b) && failed > 10 && failed < 101,
+	if (!ok(same_result(a, b) && failed > 10 && failed < 101,
 	        "cpu lanes: %zu of 101 runs fail; with their neighbours the same in chunks of 3", failed))
 		diag("%s", e.msg);
 	cubie_result_free(a);
@@ -202,7 +160,8 @@ static void api_checks(void)
 		good = !memcmp((const double *)a->data + row * N + half, (const double *)b->data + row * half,
 		               half * sizeof(double));
 	ok(good, "new inputs give the runs they name, bit for bit");
-	ok(cubie_solve(s2, &r3, &e) == 0 && same(r1, r3), "the second solver of the group solves too");
+	ok(cubie_solve(s2, &r3, &e) == 0 && same_result(r1, r3),
+	   "the second solver of the group solves too");
 	cubie_result_free(r1);
 	if (!rc)
 		cubie_result_free(r2);
@@ -257,7 +216,7 @@ static void crowded_gpu(void)
 	cubie_stats st = {0};
 	rc = rc || cubie_solve(s, &r, &e);
 	cubie_solver_stats(s, &st);
-	if (!ok(!rc && same(ref, r) && st.chunks > 1,
+	if (!ok(!rc && same_result(ref, r) && st.chunks > 1,
 	        "with the GPU crowded after planning: replanned into %zu chunks, identical", st.chunks))
 		diag("%s", e.msg);
 	cubie_result_free(r);
@@ -268,7 +227,7 @@ static void crowded_gpu(void)
 	cubie_stats st2 = {0};
 	if (!rc)
 		cubie_solver_stats(s2, &st2);
-	if (!ok(!rc && same(ref, r) && st2.chunks > 1,
+	if (!ok(!rc && same_result(ref, r) && st2.chunks > 1,
 	        "a solver made on the crowded GPU plans %zu chunks within what is free, identical",
 	        st2.chunks))
 		diag("%s", e.msg);

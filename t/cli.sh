@@ -4,19 +4,7 @@ cubie=${CUBIE_BUILDDIR:-.}/cubie
 src=${CUBIE_SRCDIR:-.}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cubie-cli.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-n=0 failed=0
-check() { # description, expected status, command...
-	desc=$1 want=$2; shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err"; got=$?
-	n=$((n + 1))
-	if [ "$got" = "$want" ]; then echo "ok $n - $desc"
-	else echo "not ok $n - $desc (exit $got, want $want)"; sed 's/^/# /' "$tmp/err"; failed=1; fi
-}
-has() { # description, pattern, file
-	n=$((n + 1))
-	if grep -q -- "$2" "$3"; then echo "ok $n - $1"
-	else echo "not ok $n - $1"; echo "# expected '$2' in:"; sed 's/^/# /' "$3"; failed=1; fi
-}
+. "$src/t/tap.sh"
 
 cat >"$tmp/m.ini" <<'INI'
 [model]
@@ -49,9 +37,9 @@ check "run writes csv" 0 "$cubie" run "$tmp/m.ini" -o "$tmp/out.csv"
 has "csv header" "^run,x_0,k,status,reached,t,x" "$tmp/out.csv"
 has "csv has run 2 at t = 1 with x = exp(-3)" "^2,1,3,0,1,1,0.0497870" "$tmp/out.csv"
 check "run writes npy" 0 "$cubie" run "$tmp/m.ini" -o "$tmp/out.npy" -q
-n=$((n + 1)); if [ -f "$tmp/out.npy/values.npy" ] && [ -f "$tmp/out.npy/variables.txt" ]; then
-	echo "ok $n - npy directory holds values.npy and variables.txt"; else echo "not ok $n - npy directory"; failed=1; fi
-n=$((n + 1)); if [ ! -s "$tmp/err" ]; then echo "ok $n - -q prints nothing"; else echo "not ok $n - -q printed"; failed=1; fi
+if [ -f "$tmp/out.npy/values.npy" ] && [ -f "$tmp/out.npy/variables.txt" ]; then
+	pass "npy directory holds values.npy and variables.txt"; else fail "npy directory"; fi
+if [ ! -s "$tmp/err" ]; then pass "-q prints nothing"; else fail "-q printed"; fi
 
 check "-s overrides a key" 0 "$cubie" run "$tmp/m.ini" -s solve.duration=2 -o "$tmp/two.csv"
 has "... the end time moved to 2" "^0,1,1,0,2," "$tmp/two.csv"
@@ -61,8 +49,8 @@ has "... one line naming the key" "^cubie: command line: unknown key 'bogus' in 
 sed 's/dx = -k \* x/dx = -kk * x/' "$tmp/m.ini" >"$tmp/typo.ini"
 check "unknown name exits 2" 2 "$cubie" run "$tmp/typo.ini" -o "$tmp/t.csv"
 has "... file:line with a hint" "typo.ini:5: unknown name 'kk' in dx (did you mean 'k'?)" "$tmp/err"
-n=$((n + 1)); if [ "$(wc -l <"$tmp/err")" -eq 1 ]; then echo "ok $n - the error is one line"; else echo "not ok $n - error is one line"; failed=1; fi
-n=$((n + 1)); if [ ! -e "$tmp/t.csv" ]; then echo "ok $n - no output after an error"; else echo "not ok $n - output left behind"; failed=1; fi
+if [ "$(wc -l <"$tmp/err")" -eq 1 ]; then pass "the error is one line"; else fail "error is one line"; fi
+if [ ! -e "$tmp/t.csv" ]; then pass "no output after an error"; else fail "output left behind"; fi
 
 check "unknown integrator exits 2" 2 "$cubie" run "$tmp/m.ini" -s solve.integrator=nosuch -o "$tmp/x.csv"
 has "... listing the searched directories" "no integrator plugin 'nosuch'.*searched" "$tmp/err"
@@ -72,7 +60,7 @@ has "... naming the path" "no/such/dir" "$tmp/err"
 
 sed 's/^x = 1$/x = 2/; s/dx = -k \* x/dx = x^2/; s/^dt = 0.01$/dt = 0.001/' "$tmp/m.ini" >"$tmp/blow.ini"
 check "a failed run exits 1, output still written" 1 "$cubie" run "$tmp/blow.ini" -o "$tmp/blow.csv"
-n=$((n + 1)); if [ -s "$tmp/blow.csv" ]; then echo "ok $n - ... and the output holds every run"; else echo "not ok $n - output missing"; failed=1; fi
+if [ -s "$tmp/blow.csv" ]; then pass "... and the output holds every run"; else fail "output missing"; fi
 
 check "check exits 0" 0 "$cubie" check "$tmp/m.ini"
 has "check prints the plan" "bytes per run" "$tmp/out"
@@ -90,5 +78,4 @@ has "devices lists the cpu" "^cpu: [0-9]* cores" "$tmp/out"
 has "devices says what it found of GPUs" "^gpu" "$tmp/out"
 check "examples/lorenz.ini runs" 0 "$cubie" run "$src/examples/lorenz.ini" -s device.backend=cpu -o "$tmp/lorenz.npz"
 
-echo "1..$n"
-exit $failed
+done_testing

@@ -17,9 +17,7 @@ CUBIE_SYSTEM_DEFAULTS=
 XDG_CONFIG_HOME=$tmp/no-config
 export CUBIE_SYSTEM_DEFAULTS XDG_CONFIG_HOME
 
-n=0 failed=0
-pass() { n=$((n + 1)); echo "ok $n - $1"; }
-fail() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
+. "$src/t/tap.sh"
 
 # A minimal model: the only key it sets is [model] states (required).
 cat >"$tmp/m.ini" <<'INI'
@@ -140,7 +138,7 @@ if [ -d "$src/core" ]; then
 	if [ -z "$noenv" ]; then pass "cubie(1) ENVIRONMENT lists every variable the core reads"
 	else fail "cubie(1) ENVIRONMENT lists every variable the core reads"; echo "# missing:$noenv"; fi
 else
-	n=$((n + 1)); echo "ok $n # SKIP no core sources"
+	skip "no core sources"
 fi
 
 # Exit statuses 0 to 3.
@@ -165,8 +163,7 @@ if command -v groff >/dev/null 2>&1; then
 		fi
 	done
 else
-	for page in "$man1" "$ini5" "$man7"; do n=$((n + 1)); echo "ok $n # SKIP no groff"; done
+	for page in "$man1" "$ini5" "$man7"; do skip "no groff"; done
 fi
 
-echo "1..$n"
-exit $failed
+done_testing

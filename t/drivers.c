@@ -24,26 +24,8 @@ static char *sine_csv(const char *name, double h, int n)
 	return path;
 }
 
-/* The kernel of ini compiles with NVRTC for sm_90 (no GPU needed), with no
- * local memory; skipped where cubie has no NVRTC. */
-static void nvrtc_compiles(const char *ini, const char *o1, const char *what)
-{
-	char *p = write_tmp("nvrtc", ini);
-	cubie_config *c = NULL;
-	cubie_error e = {0};
-	char *report = NULL;
-	if (!cubie_config_load(p, &c, &e) && (!o1 || !cubie_config_set(c, o1, &e)))
-		report = cubie_compile_check(c, "sm_90", &e);
-	if (!report && (strstr(e.msg, "NVRTC") || strstr(e.msg, "without CUDA")))
-		skip("no NVRTC");
-	else if (!ok(report && strstr(report, " 0 bytes of local memory"), "NVRTC compiles %s",
-	             what))
-		diag("%s", report ? report : e.msg);
-	free(report);
-	cubie_config_free(c);
-	unlink(p);
-	free(p);
-}
+/* what nvrtc_compiles wants of the kernels here: no local memory */
+#define LOCAL0 " 0 bytes of local memory"
 
 static cubie_result *solve(const char *ini, const char *o1, const char *o2, cubie_error *e)
 {
@@ -122,8 +104,8 @@ static void linear_and_cubic(void)
 		ok(worst < 1e-5, "rosenbrock23: the sine's solution (%.2g)", worst);
 		cubie_result_free(r);
 	}
-	nvrtc_compiles(driven, "drivers.interpolation=cubic", "a cubic driver (GPU: __ldg)");
-	nvrtc_compiles(driven, "solve.integrator=rosenbrock23", "a driver in d f / d t");
+	nvrtc_compiles(driven, "drivers.interpolation=cubic", LOCAL0, "a cubic driver (GPU: __ldg)");
+	nvrtc_compiles(driven, "solve.integrator=rosenbrock23", LOCAL0, "a driver in d f / d t");
 	remove(csv);
 	free(csv);
 }
@@ -202,7 +184,7 @@ static void clamp_select_cap(void)
 		ok(0, "loose tolerances solve");
 		diag("%s", e.msg);
 	}
-	nvrtc_compiles(ramp, "solve.precision=float32", "per-run series, float32");
+	nvrtc_compiles(ramp, "solve.precision=float32", LOCAL0, "per-run series, float32");
 	r = solve(ramp, "drivers.wrap=error", NULL, &e);
 	ok(!r && e.code == CUBIE_ERR_CONFIG, "wrap = error refuses runs outside the samples");
 	like(e.msg, "wrap = error", "... saying why");

@@ -5,31 +5,20 @@
 # refuse to grow past ulimit -f; the kernel cache is trusted only when
 # private. TAP.
 cubie=${CUBIE_BUILDDIR:-.}/cubie
+src=${CUBIE_SRCDIR:-.}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cubie-hard.XXXXXX")
 trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
 # a private kernel cache: the build tree may be under a directory others
 # can write to, where cubie would warn on every run
 mkdir -m 700 "$tmp/kcache"
 CUBIE_CACHE_DIR=$tmp/kcache; export CUBIE_CACHE_DIR
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
-check() { # description, expected status, command...
-	desc=$1 want=$2; shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err"; got=$?
-	if [ "$got" = "$want" ]; then ok "$desc"
-	else not_ok "$desc (exit $got, want $want)"; sed 's/^/# /' "$tmp/err"; fi
-}
-has() { # description, pattern, file
-	if grep -q -- "$2" "$3"; then ok "$1"
-	else not_ok "$1"; echo "# expected '$2' in:"; sed 's/^/# /' "$3"; fi
-}
+. "$src/t/tap.sh"
 one_line() { # description: the last command's stderr is one line
-	if [ "$(wc -l <"$tmp/err")" -eq 1 ]; then ok "$1"
-	else not_ok "$1"; sed 's/^/# /' "$tmp/err"; fi
+	if [ "$(wc -l <"$tmp/err")" -eq 1 ]; then pass "$1"
+	else fail "$1"; sed 's/^/# /' "$tmp/err"; fi
 }
 absent() { # description, path
-	if [ -e "$2" ]; then not_ok "$1"; else ok "$1"; fi
+	if [ -e "$2" ]; then fail "$1"; else pass "$1"; fi
 }
 # bad FILE LINE PATTERN DESCRIPTION [ARGS]: exit 2, one line at FILE:LINE, no output
 bad() {
@@ -110,8 +99,8 @@ t0=$(date +%s)
 check "1.2 MB of continuation lines are read" 2 "$cubie" check "$tmp/long.ini"
 t1=$(date +%s)
 has "... to the end (the error on the last line)" "long.ini:200010: unknown name\|long.ini:200010:" "$tmp/err"
-if [ $((t1 - t0)) -le 10 ]; then ok "... in $((t1 - t0)) s (linear time)"
-else not_ok "... in $((t1 - t0)) s: too slow"; fi
+if [ $((t1 - t0)) -le 10 ]; then pass "... in $((t1 - t0)) s (linear time)"
+else fail "... in $((t1 - t0)) s: too slow"; fi
 # a long chain of definitions, each using the next, is no crash (the walk
 # is iterative), nor is the cycle that closes it
 awk 'BEGIN { print "[model]\nstates = x\n[equations]\ndx = -b0"
@@ -137,8 +126,8 @@ has "... saying so" "was not written by cubie" "$tmp/err"
 one_line "... in one line"
 check "... twice" 2 "$cubie" run "$tmp/ok.ini" -o "$tmp/mine.npy"
 if [ "$(cat "$tmp/mine.npy/values.npy" "$tmp/mine.npy/variables.txt" "$tmp/mine.npy/inputs.txt")" = \
-	"$(printf 'precious\nprecious\nprecious')" ]; then ok "... all 3 user files intact"
-else not_ok "... all 3 user files intact"; fi
+	"$(printf 'precious\nprecious\nprecious')" ]; then pass "... all 3 user files intact"
+else fail "... all 3 user files intact"; fi
 check "npy writes its own directory" 0 "$cubie" run "$tmp/ok.ini" -o "$tmp/own.npy"
 has "... with the marker listing its files" "^values.npy$" "$tmp/own.npy/.cubie-npy"
 check "... and replaces it" 0 "$cubie" run "$tmp/ok.ini" -o "$tmp/own.npy"
@@ -146,12 +135,12 @@ echo notes >"$tmp/own.npy/notes.txt"
 check "... but not once it holds a user's file" 2 "$cubie" run "$tmp/ok.ini" -o "$tmp/own.npy"
 has "... naming the file" "holds 'notes.txt', which cubie did not write" "$tmp/err"
 has "... which is kept" "^notes$" "$tmp/own.npy/notes.txt"
-if [ -f "$tmp/own.npy/values.npy" ]; then ok "... with the earlier output"; else not_ok "... with the earlier output"; fi
+if [ -f "$tmp/own.npy/values.npy" ]; then pass "... with the earlier output"; else fail "... with the earlier output"; fi
 echo text >"$tmp/file.npy"
 check "npy over a plain file: exit 2" 2 "$cubie" run "$tmp/ok.ini" -o "$tmp/file.npy"
 has "... kept" "^text$" "$tmp/file.npy"
 leftover=$(ls -a "$tmp" | grep -c '\.tmp-\|\.old-')
-if [ "$leftover" = 0 ]; then ok "no temporaries left by the refusals"; else not_ok "temporaries left: $leftover"; fi
+if [ "$leftover" = 0 ]; then pass "no temporaries left by the refusals"; else fail "temporaries left: $leftover"; fi
 
 # ---- temporaries of dead processes go; others stay ----
 dead=$(sh -c 'echo $$')
@@ -165,8 +154,8 @@ check "... npy too" 0 "$cubie" run "$tmp/ok.ini" -o "$tmp/st.npy"
 absent "... a dead process's temporary file is removed" "$tmp/st.csv.tmp-$dead-ghijkl"
 absent "... and its temporary directory" "$tmp/st.npy.tmp-$dead-abcdef"
 if [ -f "$tmp/st.csv.tmp-$$-mnopqr" ] && [ -f "$tmp/st.csv.tmp-notmine" ]; then
-	ok "... a live process's and one not named by cubie are kept"
-else not_ok "... a live process's and one not named by cubie are kept"; fi
+	pass "... a live process's and one not named by cubie are kept"
+else fail "... a live process's and one not named by cubie are kept"; fi
 
 # ---- signals ----
 # A big write, interrupted once its temporary file appears.
@@ -177,9 +166,9 @@ dflt=
 env --default-signal=INT true 2>/dev/null && dflt="env --default-signal=INT"
 for sig in TERM INT; do
 	if [ $sig = INT ] && [ -z "$dflt" ]; then
-		ok "# SKIP this env cannot restore SIGINT in a background job"
-		ok "# SKIP SIG$sig"
-		ok "# SKIP SIG$sig"
+		skip "this env cannot restore SIGINT in a background job"
+		skip "SIG$sig"
+		skip "SIG$sig"
 		continue
 	fi
 	# no usable cache (a file): the kernel goes to a private directory in TMPDIR
@@ -194,28 +183,28 @@ for sig in TERM INT; do
 	done
 	wait $pid; st=$?
 	if [ -z "$seen" ]; then
-		ok "# SKIP SIG$sig: the write ended before it could be interrupted"
-		ok "# SKIP SIG$sig"
-		ok "# SKIP SIG$sig"
+		skip "SIG$sig: the write ended before it could be interrupted"
+		skip "SIG$sig"
+		skip "SIG$sig"
 	else
-		if [ $st -gt 128 ]; then ok "SIG$sig during the write ends the process by the signal (exit $st)"
-		else not_ok "SIG$sig during the write: exit $st"; fi
+		if [ $st -gt 128 ]; then pass "SIG$sig during the write ends the process by the signal (exit $st)"
+		else fail "SIG$sig during the write: exit $st"; fi
 		left=$(ls "$tmp" | grep -c "^sig.csv")
-		if [ "$left" = 0 ]; then ok "... leaving neither output nor temporary file"
-		else not_ok "... left: $(ls "$tmp" | grep "^sig.csv")"; fi
-		if [ -z "$(ls -A "$tmp/sigtmp")" ]; then ok "... nor its private kernel cache"
-		else not_ok "... left in TMPDIR: $(ls "$tmp/sigtmp")"; fi
+		if [ "$left" = 0 ]; then pass "... leaving neither output nor temporary file"
+		else fail "... left: $(ls "$tmp" | grep "^sig.csv")"; fi
+		if [ -z "$(ls -A "$tmp/sigtmp")" ]; then pass "... nor its private kernel cache"
+		else fail "... left in TMPDIR: $(ls "$tmp/sigtmp")"; fi
 	fi
 done
 
 # ulimit -f: "File too large", exit 3, the earlier output intact
 echo earlier >"$tmp/fsz.csv"
 (ulimit -f 100; exec "$cubie" run "$tmp/big.ini" -o "$tmp/fsz.csv") >"$tmp/out" 2>"$tmp/err"; st=$?
-if [ $st = 3 ]; then ok "past ulimit -f: exit 3"; else not_ok "past ulimit -f: exit $st, want 3"; fi
+if [ $st = 3 ]; then pass "past ulimit -f: exit 3"; else fail "past ulimit -f: exit $st, want 3"; fi
 has "... File too large" "^cubie: .*File too large" "$tmp/err"
 has "... the earlier file intact" "^earlier$" "$tmp/fsz.csv"
-if ls "$tmp" | grep -q "^fsz.csv.tmp-"; then not_ok "... no temporary file left"
-else ok "... no temporary file left"; fi
+if ls "$tmp" | grep -q "^fsz.csv.tmp-"; then fail "... no temporary file left"
+else pass "... no temporary file left"; fi
 
 # ---- the kernel cache ----
 mkdir "$tmp/tmpdir"
@@ -223,25 +212,25 @@ mkdir -m 777 "$tmp/ww"
 CUBIE_CACHE_DIR=$tmp/ww/cache TMPDIR=$tmp/tmpdir check "a cache under a world-writable directory: runs" \
 	0 "$cubie" run "$tmp/ok.ini" -o "$tmp/c1.csv"
 has "... warning that it is not used" "^cubie: warning: not using the kernel cache .*: others may write" "$tmp/err"
-if [ -z "$(ls -A "$tmp/ww/cache" 2>/dev/null)" ]; then ok "... nothing cached there"
-else not_ok "... nothing cached there"; fi
-if [ -z "$(ls -A "$tmp/tmpdir")" ]; then ok "... and no private directory (cubie-cache-*, cubie-cc-*) left behind"
-else not_ok "... left behind: $(ls "$tmp/tmpdir")"; fi
+if [ -z "$(ls -A "$tmp/ww/cache" 2>/dev/null)" ]; then pass "... nothing cached there"
+else fail "... nothing cached there"; fi
+if [ -z "$(ls -A "$tmp/tmpdir")" ]; then pass "... and no private directory (cubie-cache-*, cubie-cc-*) left behind"
+else fail "... left behind: $(ls "$tmp/tmpdir")"; fi
 echo x >"$tmp/plain"
 CUBIE_CACHE_DIR=$tmp/plain TMPDIR=$tmp/tmpdir check "a cache path that is a file: runs" \
 	0 "$cubie" run "$tmp/ok.ini" -o "$tmp/c2.csv"
 has "... with a warning" "^cubie: warning: not using the kernel cache" "$tmp/err"
-if [ -z "$(ls -A "$tmp/tmpdir")" ]; then ok "... nothing left in TMPDIR"
-else not_ok "... left behind: $(ls "$tmp/tmpdir")"; fi
+if [ -z "$(ls -A "$tmp/tmpdir")" ]; then pass "... nothing left in TMPDIR"
+else fail "... left behind: $(ls "$tmp/tmpdir")"; fi
 mkdir -m 700 "$tmp/priv"
 CUBIE_CACHE_DIR=$tmp/priv/c check "a private cache: runs, no warning" 0 "$cubie" run "$tmp/ok.ini" -o "$tmp/c3.csv"
-if [ -s "$tmp/err" ] && grep -q warning "$tmp/err"; then not_ok "... no warning"; else ok "... no warning"; fi
-if [ "$(stat -c %a "$tmp/priv/c")" = 700 ]; then ok "... created 0700"; else not_ok "... created $(stat -c %a "$tmp/priv/c")"; fi
+if [ -s "$tmp/err" ] && grep -q warning "$tmp/err"; then fail "... no warning"; else pass "... no warning"; fi
+if [ "$(stat -c %a "$tmp/priv/c")" = 700 ]; then pass "... created 0700"; else fail "... created $(stat -c %a "$tmp/priv/c")"; fi
 # a second user: nobody may not use root's cache (nor the reverse), as root only
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 &&
    ! setpriv --reuid=65534 --regid=65534 --clear-groups "$cubie" --version >/dev/null 2>&1; then
-	ok "# SKIP nobody cannot run $cubie (a build tree under a private directory)"
-	ok "# SKIP nobody cannot run $cubie"
+	skip "nobody cannot run $cubie (a build tree under a private directory)"
+	skip "nobody cannot run $cubie"
 elif [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
 	chmod 755 "$tmp" "$tmp/priv"; chmod 777 "$tmp/tmpdir"
 	mkdir -m 777 "$tmp/nb"
@@ -250,9 +239,8 @@ elif [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
 	has "... without using it" "^cubie: warning: not using the kernel cache .*: it belongs to another user" "$tmp/err"
 	chmod 700 "$tmp/priv"
 else
-	ok "# SKIP not root: no second user"
-	ok "# SKIP not root: no second user"
+	skip "not root: no second user"
+	skip "not root: no second user"
 fi
 
-echo "1..$n"
-exit $failed
+done_testing

@@ -34,14 +34,7 @@ CUBIE_CACHE_DIR=$tmp/cache
 export CUBIE_SYSTEM_DEFAULTS XDG_CONFIG_HOME CUBIE_CACHE_DIR
 unset MAKEFLAGS MFLAGS MAKELEVEL CUBIE_PLUGIN_PATH
 
-n=0 failed=0
-pass() { n=$((n + 1)); echo "ok $n - $1"; }
-fail() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
-check() { # description, command...: passes when the command succeeds
-	desc=$1; shift
-	if "$@" >"$tmp/out" 2>"$tmp/err"; then pass "$desc"
-	else fail "$desc"; sed 's/^/# /' "$tmp/out" "$tmp/err" | tail -n 20; fi
-}
+. "$src/t/tap.sh"
 none() { # description, file listing what should not be there
 	if [ ! -s "$2" ]; then pass "$1"; else fail "$1"; sed 's/^/# /' "$2" | head -n 20; fi
 }
@@ -74,7 +67,7 @@ s_plugindir=$(pcvar "$tmp/pc-staged" plugindir)
 if [ "$pc" = "$dest$libdir/pkgconfig/cubie.pc" ]; then
 	pass "cubie.pc is in \$(libdir)/pkgconfig"
 else # configure --with-pkgconfigdir=...
-	n=$((n + 1)); echo "ok $n # SKIP cubie.pc is in ${pc#"$dest"}, not \$(libdir)/pkgconfig"
+	skip "cubie.pc is in ${pc#"$dest"}, not \$(libdir)/pkgconfig"
 fi
 if [ -n "$plugindir" ] && [ "$s_plugindir" = "$dest$plugindir" ]; then
 	pass "cubie.pc has a plugindir variable ($plugindir)"
@@ -93,7 +86,7 @@ if [ -z "$missing" ]; then pass "headers in \$(includedir)/cubie"
 else fail "headers in \$(includedir)/cubie"; echo "# missing:$missing under $s_includedir"; fi
 printf '#include <cubie/plugin.h>\nint main(void) { return CUBIE_ABI_MAJOR == 0; }\n' >"$tmp/h.c"
 # shellcheck disable=SC2086 # cflags is a list of words
-check "a program compiles with pkg-config --cflags cubie" $cc $cflags -c "$tmp/h.c" -o "$tmp/h.o"
+check "a program compiles with pkg-config --cflags cubie" 0 $cc $cflags -c "$tmp/h.c" -o "$tmp/h.o"
 
 # The library: a SONAME, and the development symlink.
 lib=$(ls "$dest$libdir"/libcubie.so.* 2>/dev/null | head -n 1)
@@ -174,14 +167,14 @@ if command -v objcopy >/dev/null 2>&1 && command -v strings >/dev/null 2>&1; the
 	done <"$tmp/files"
 	none "no build path, source path or build date in installed files" "$tmp/baked"
 else
-	n=$((n + 1)); echo "ok $n # SKIP no objcopy or strings"
+	skip "no objcopy or strings"
 fi
 
 # ---- the installed cubie ----
 cubie=$(find "$dest" -path '*/bin/cubie' -type f)
 LD_LIBRARY_PATH=$dest$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export LD_LIBRARY_PATH
-check "the installed cubie runs (--version)" "$cubie" --version
+check "the installed cubie runs (--version)" 0 "$cubie" --version
 LD_TRACE_LOADED_OBJECTS=1 "$cubie" >"$tmp/ldd" 2>&1
 if grep -F "libcubie" "$tmp/ldd" | grep -qF "$dest$libdir/"; then
 	pass "... with the installed libcubie"
@@ -218,11 +211,11 @@ dt = 0.01
 [device]
 backend = cpu
 INI
-check "the installed cubie solves with installed plugins" \
+check "the installed cubie solves with installed plugins" 0 \
 	"$cubie" run "$tmp/decay.ini" -q -o "$tmp/rk4.csv"
 ex=$(find "$dest" -path '*/doc/*/examples/lorenz.ini' | head -n 1)
 if [ -n "$ex" ]; then
-	check "the installed lorenz example runs" "$cubie" run "$ex" -q -s device.backend=cpu \
+	check "the installed lorenz example runs" 0 "$cubie" run "$ex" -q -s device.backend=cpu \
 		-o "$tmp/lorenz.npz"
 fi
 
@@ -230,13 +223,13 @@ fi
 cp -R "$src/plugins/template" "$tmp/template"
 chmod -R u+w "$tmp/template"
 tmake() { PKG_CONFIG_LIBDIR=$tmp/pc-staged PKG_CONFIG_PATH= make -C "$tmp/template" CC="$cc" "$@"; }
-check "the template builds with pkg-config only" tmake
-check "... and installs into the plugin directory" tmake install
+check "the template builds with pkg-config only" 0 tmake
+check "... and installs into the plugin directory" 0 tmake install
 for f in integrator/midpoint.so allocator/counting.so writer/tsv.so; do
 	if [ -f "$s_plugindir/$f" ]; then pass "plugindir/$f installed"
 	else fail "plugindir/$f installed"; fi
 done
-check "... and honours DESTDIR" tmake install DESTDIR="$tmp/stage2"
+check "... and honours DESTDIR" 0 tmake install DESTDIR="$tmp/stage2"
 if [ -f "$tmp/stage2$s_plugindir/integrator/midpoint.so" ] &&
 	[ -f "$tmp/stage2$s_plugindir/allocator/counting.so" ]; then
 	pass "... both plugins under DESTDIR"
@@ -256,7 +249,7 @@ else
 	pass "the template does not link libcubie"
 fi
 
-check "cubie plugins runs" "$cubie" plugins
+check "cubie plugins runs" 0 "$cubie" plugins
 cp "$tmp/out" "$tmp/plugins"
 for p in integrator/midpoint allocator/counting writer/tsv; do
 	if grep -q "^${p%/*} *${p#*/} .*$s_plugindir/$p.so" "$tmp/plugins"; then
@@ -266,7 +259,7 @@ for p in integrator/midpoint allocator/counting writer/tsv; do
 	fi
 done
 
-check "a solve loads the template plugins by name" "$cubie" run "$tmp/decay.ini" -v \
+check "a solve loads the template plugins by name" 0 "$cubie" run "$tmp/decay.ini" -v \
 	-s solve.integrator=midpoint -s memory.allocator=counting -o "$tmp/mid.csv"
 if grep -q "^cubie: counting: [1-9][0-9]* allocations" "$tmp/err"; then
 	pass "... the counting allocator served the solve"
@@ -283,18 +276,18 @@ if awk -F, '$6 == 1 { want = exp(-($1 + 1)); d = $7 - want; if (d < 0) d = -d;
 else
 	fail "... and the midpoint rule integrated x' = -k x"; sed 's/^/# /' "$tmp/mid.csv" | tail -n 4
 fi
-check "the template integrator loads by its alias too" "$cubie" run "$tmp/decay.ini" -q \
+check "the template integrator loads by its alias too" 0 "$cubie" run "$tmp/decay.ini" -q \
 	-s solve.integrator=explicit_midpoint -o "$tmp/alias.csv"
 if cmp -s "$tmp/mid.csv" "$tmp/alias.csv"; then pass "... with the same result"
 else fail "... with the same result"; fi
 
-check "the template writer writes a .tsv" "$cubie" run "$tmp/decay.ini" -q -o "$tmp/final.tsv"
+check "the template writer writes a .tsv" 0 "$cubie" run "$tmp/decay.ini" -q -o "$tmp/final.tsv"
 if [ "$(sed -n 1p "$tmp/final.tsv")" = "$(printf 'run\tstatus\tx')" ] && [ "$(wc -l <"$tmp/final.tsv")" -eq 4 ]; then
 	pass "... one row per run, under a header"
 else
 	fail "... one row per run, under a header"; sed 's/^/# /' "$tmp/final.tsv"
 fi
-check "the template installs elsewhere with make install plugindir=DIR" \
+check "the template installs elsewhere with make install plugindir=DIR" 0 \
 	tmake install plugindir="$tmp/mine"
 if [ -f "$tmp/mine/integrator/midpoint.so" ] && [ -f "$tmp/mine/writer/tsv.so" ]; then
 	pass "... into DIR/<kind>/"
@@ -308,10 +301,9 @@ else
 fi
 
 # ---- uninstall ----
-check "the template uninstalls" tmake uninstall
-check "make uninstall DESTDIR=..." make -C "$build" uninstall DESTDIR="$dest"
+check "the template uninstalls" 0 tmake uninstall
+check "make uninstall DESTDIR=..." 0 make -C "$build" uninstall DESTDIR="$dest"
 find "$dest" ! -type d >"$tmp/left"
 none "make uninstall leaves no file behind" "$tmp/left"
 
-echo "1..$n"
-exit $failed
+done_testing

@@ -172,19 +172,10 @@ static void check(const char *label, const char *ini)
 }
 
 /* The text of a file of the source tree, or NULL. */
-static char *slurp(const char *rel)
+static char *src_text(const char *rel)
 {
 	const char *srcdir = getenv("CUBIE_SRCDIR");
-	char *p = cb_printf("%s/%s", srcdir ? srcdir : ".", rel), *s = NULL;
-	FILE *f = fopen(p, "rb");
-	if (f) {
-		fseek(f, 0, SEEK_END);
-		long len = ftell(f);
-		fseek(f, 0, SEEK_SET);
-		if (len >= 0 && (s = calloc(1, (size_t)len + 1)) && fread(s, 1, (size_t)len, f) != (size_t)len)
-			s = (free(s), NULL);
-		fclose(f);
-	}
+	char *p = cb_printf("%s/%s", srcdir ? srcdir : ".", rel), *s = slurp(p, NULL);
 	free(p);
 	return s;
 }
@@ -222,7 +213,7 @@ int main(void)
 		check(stiff_problems[i].name, stiff_problems[i].ini);
 	static const char *const examples[] = {"examples/lorenz.ini", "bench/robertson.ini"};
 	for (size_t i = 0; i < sizeof examples / sizeof *examples; i++) {
-		char *ini = slurp(examples[i]);
+		char *ini = src_text(examples[i]);
 		if (!ok(ini != NULL, "read %s", examples[i]))
 			continue;
 		check(examples[i], ini);

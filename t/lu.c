@@ -19,39 +19,16 @@ typedef double cubie_real;
 #define CUBIE_R(x) ((cubie_real)(x))
 #include <cubie/device/status.h>
 
-/* lu.h once per size, its functions renamed */
+/* lu.h once per size, its functions renamed lu3*, lu8*, lu20* */
 #define CUBIE_NSTATES 3
-#define cubie_lu lu3
-#define cubie_lu_solve lu3_solve
-#define cubie_lu_c lu3_c
-#define cubie_lu_solve_c lu3_solve_c
-#include <cubie/device/lu.h>
-#undef CUBIE_DEVICE_LU_H
-#undef CUBIE_LU_UNROLL
-#undef CUBIE_NSTATES
-#undef cubie_lu
-#undef cubie_lu_solve
-#undef cubie_lu_c
-#undef cubie_lu_solve_c
+#define LU_P(x) lu3##x
+#include "lu_sized.h"
 #define CUBIE_NSTATES 8
-#define cubie_lu lu8
-#define cubie_lu_solve lu8_solve
-#define cubie_lu_c lu8_c
-#define cubie_lu_solve_c lu8_solve_c
-#include <cubie/device/lu.h>
-#undef CUBIE_DEVICE_LU_H
-#undef CUBIE_LU_UNROLL
-#undef CUBIE_NSTATES
-#undef cubie_lu
-#undef cubie_lu_solve
-#undef cubie_lu_c
-#undef cubie_lu_solve_c
+#define LU_P(x) lu8##x
+#include "lu_sized.h"
 #define CUBIE_NSTATES 20
-#define cubie_lu lu20
-#define cubie_lu_solve lu20_solve
-#define cubie_lu_c lu20_c
-#define cubie_lu_solve_c lu20_solve_c
-#include <cubie/device/lu.h>
+#define LU_P(x) lu20##x
+#include "lu_sized.h"
 
 #define NMAX 20
 

@@ -5,6 +5,7 @@
 # fails the job and leaves no output. Skips when cubie was built without
 # MPI or mpirun is missing. TAP.
 build=${CUBIE_BUILDDIR:-.}
+src=${CUBIE_SRCDIR:-.}
 cubie=$build/cubie
 if ! grep -q '^#define HAVE_MPI 1' "$build/config.h" 2>/dev/null; then
 	echo "1..0 # SKIP built without MPI (configure --with-mpi)"; exit 0
@@ -22,23 +23,10 @@ mpi() { # ranks, cubie arguments...
 	r=$1; shift
 	$to mpirun -n "$r" --oversubscribe "$cubie" "$@"
 }
-n=0 failed=0
-check() { # description, expected status, command...
-	desc=$1 want=$2; shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err"; got=$?
-	n=$((n + 1))
-	if [ "$got" = "$want" ]; then echo "ok $n - $desc"
-	else echo "not ok $n - $desc (exit $got, want $want)"; sed 's/^/# /' "$tmp/err" | head -n 8; failed=1; fi
-}
-ok() { # description, command...
+. "$src/t/tap.sh"
+ok() { # description, command...: exits 0 ($tmp/out and $tmp/err untouched)
 	desc=$1; shift
-	n=$((n + 1))
-	if "$@" >/dev/null 2>&1; then echo "ok $n - $desc"; else echo "not ok $n - $desc"; failed=1; fi
-}
-has() { # description, pattern, file
-	n=$((n + 1))
-	if grep -q -- "$2" "$3"; then echo "ok $n - $1"
-	else echo "not ok $n - $1"; sed 's/^/# /' "$3" | head -n 8; failed=1; fi
+	if "$@" >/dev/null 2>&1; then pass "$desc"; else fail "$desc"; fi
 }
 same_npz() {
 	python3 -c '
@@ -88,9 +76,8 @@ ok "... the serial file" cmp "$tmp/s.csv" "$tmp/1.csv"
 check "2 ranks: csv" 1 mpi 2 run "$tmp/m.ini" -o "$tmp/2.csv"
 ok "... the serial file" cmp "$tmp/s.csv" "$tmp/2.csv"
 has "... rank 0 alone names the failed runs" "^cubie: run [0-9]* failed (x=1, y=0, k=" "$tmp/err"
-n=$((n + 1))
-if [ "$(grep -c 'runs in' "$tmp/err")" = 1 ]; then echo "ok $n - ... and reports once"
-else echo "not ok $n - ... and reports once"; sed 's/^/# /' "$tmp/err" | head; failed=1; fi
+if [ "$(grep -c 'runs in' "$tmp/err")" = 1 ]; then pass "... and reports once"
+else fail "... and reports once"; show "$tmp/err"; fi
 check "2 ranks: npy (a writer that does not stream)" 1 mpi 2 run "$tmp/m.ini" -q -o "$tmp/2.npy"
 ok "... the serial files" diff -r "$tmp/s.npy" "$tmp/2.npy"
 check "4 ranks: csv, with the chunks forced smaller" 1 mpi 4 run "$tmp/m.ini" -q \
@@ -100,7 +87,7 @@ check "4 ranks: npz" 1 mpi 4 run "$tmp/m.ini" -q -o "$tmp/4.npz"
 if command -v python3 >/dev/null 2>&1; then
 	ok "... the serial members, with good CRCs" same_npz "$tmp/s.npz" "$tmp/4.npz"
 else
-	n=$((n + 1)); echo "ok $n # SKIP no python3"
+	skip "no python3"
 fi
 
 # a rank that dies mid-solve: the job fails, naming it, and writes nothing
@@ -108,20 +95,16 @@ CUBIE_MPI_BLOCK=2 CUBIE_TEST_MPI_KILL=1 check "a worker rank killed: the job fai
 	mpi 2 run "$tmp/m.ini" -q -o "$tmp/k.csv"
 has "... naming the rank and its runs" "runs \[[0-9]*, [0-9]*) of rank 1 unfinished" "$tmp/err"
 ls "$tmp" >"$tmp/list"
-n=$((n + 1))
-if grep -q '^k\.csv' "$tmp/list"; then echo "not ok $n - ... and leaves no output"; failed=1
-else echo "ok $n - ... and leaves no output, nor a temporary"; fi
+if grep -q '^k\.csv' "$tmp/list"; then fail "... and leaves no output"
+else pass "... and leaves no output, nor a temporary"; fi
 rm -rf "$tmp"/k.csv*
 CUBIE_MPI_BLOCK=2 CUBIE_TEST_MPI_KILL=0:2 check "rank 0 killed: the job fails" 137 \
 	mpi 2 run "$tmp/m.ini" -q -o "$tmp/k.csv"
-n=$((n + 1))
-if [ -e "$tmp/k.csv" ]; then echo "not ok $n - ... and leaves no output"; failed=1
-else echo "ok $n - ... and leaves no output"; fi
+if [ -e "$tmp/k.csv" ]; then fail "... and leaves no output"
+else pass "... and leaves no output"; fi
 check "the next job writes it" 1 mpi 2 run "$tmp/m.ini" -q -o "$tmp/k.csv"
 ok "... the serial file" cmp "$tmp/s.csv" "$tmp/k.csv"
 ls "$tmp" >"$tmp/list"
-n=$((n + 1))
-if grep -q 'tmp-' "$tmp/list"; then echo "not ok $n - ... removing the dead job's temporary"; failed=1
-else echo "ok $n - ... removing the dead job's temporary"; fi
-echo "1..$n"
-exit $failed
+if grep -q 'tmp-' "$tmp/list"; then fail "... removing the dead job's temporary"
+else pass "... removing the dead job's temporary"; fi
+done_testing

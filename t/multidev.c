@@ -17,27 +17,6 @@ static const char *lorenz =
 	"[solve]\nintegrator = dormand_prince_54\nduration = 0.5\ndt = 0.005\n"
 	"[output]\nsave = x, z, r, steps\nsave_every = 0.05\n[device]\nbackend = cpu\nthreads = 1\n";
 
-static int same(const cubie_result *a, const cubie_result *b)
-{
-	for (size_t i = 0; i < cubie_result_count(a); i++) {
-		const cubie_array *x = cubie_result_array(a, i), *y = cubie_result_find(b, x->name);
-		size_t n = 1, sz = x->dtype == CUBIE_DTYPE_FLOAT64 ? 8 : 4;
-		for (int d = 0; d < x->ndim; d++)
-			n *= x->shape[d];
-		if (!y || memcmp(x->shape, y->shape, sizeof x->shape) || memcmp(x->data, y->data, n * sz))
-			return 0;
-	}
-	return 1;
-}
-
-struct seen { size_t calls, last, runs; int monotonic; };
-static void on_progress(size_t done, size_t runs, void *user)
-{
-	struct seen *v = user;
-	v->monotonic &= done > v->last || v->calls == 0;
-	v->calls++, v->last = done, v->runs = runs;
-}
-
 /* Solve (to out when given) on devs devices, failing as faults says. */
 static cubie_result *solve(int devs, const char *faults, const char *out, const char *extra,
                            struct seen *v, char **plan, cubie_stats *st, cubie_error *e)
@@ -49,44 +28,12 @@ static cubie_result *solve(int devs, const char *faults, const char *out, const 
 		setenv("CUBIE_TEST_FAIL_GPU", faults, 1);
 	else
 		unsetenv("CUBIE_TEST_FAIL_GPU");
-	char *p = write_tmp("multidev", lorenz);
-	cubie_config *c = NULL;
-	cubie_solver *s = NULL;
-	cubie_result *r = NULL;
-	int rc = cubie_config_load(p, &c, e);
-	if (!rc && extra)
-		rc = cubie_config_set(c, extra, e);
-	if (!rc && !(rc = cubie_solver_create(c, &s, e))) {
-		if (plan)
-			*plan = cubie_solver_describe(s);
-		if (v)
-			cubie_solver_set_progress(s, on_progress, v);
-		rc = out ? cubie_solve_write(s, out, &r, e) : cubie_solve(s, &r, e);
-		if (st)
-			cubie_solver_stats(s, st);
-	}
-	cubie_solver_free(s);
-	cubie_config_free(c);
-	unlink(p);
-	free(p);
+	const char *ov[] = {extra, NULL};
+	struct solve_job job = {out, plan, v ? on_progress : NULL, v, st};
+	cubie_result *r = solve_job(lorenz, ov, &job, e);
 	unsetenv("CUBIE_TEST_CPU_DEVICES");
 	unsetenv("CUBIE_TEST_FAIL_GPU");
-	return rc ? NULL : r;
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	*len = 0;
-	if (f && !fseek(f, 0, SEEK_END)) {
-		long n = ftell(f);
-		if (n >= 0 && !fseek(f, 0, SEEK_SET) && (buf = malloc((size_t)n + 1)))
-			*len = fread(buf, 1, (size_t)n, f);
-	}
-	if (f)
-		fclose(f);
-	return buf;
+	return r;
 }
 
 int main(void)
@@ -98,7 +45,7 @@ int main(void)
 	if (!ok(ref != NULL, "one device: the reference"))
 		diag("%s", e.msg);
 	cubie_result *r = solve(3, NULL, NULL, NULL, NULL, &plan, &st, &e);
-	if (!ok(r && ref && same(ref, r) && st.chunks > 3,
+	if (!ok(same_result(ref, r) && st.chunks > 3,
 	        "three devices: identical, bit for bit (%zu chunks)", st.chunks))
 		diag("%s", r ? "" : e.msg);
 	like(plan, "chunks are handed to whichever device finishes first",
@@ -108,13 +55,13 @@ int main(void)
 	cubie_result_free(r);
 
 	r = solve(3, NULL, NULL, "memory.chunk_runs=7", NULL, NULL, &st, &e);
-	ok(r && ref && same(ref, r) && st.chunks == 143, "chunk_runs = 7 over three devices: "
-	   "143 chunks, identical");
+	ok(same_result(ref, r) && st.chunks == 143,
+	   "chunk_runs = 7 over three devices: 143 chunks, identical");
 	cubie_result_free(r);
 
 	r = solve(3, "1:2", NULL, NULL, NULL, NULL, &st, &e);
-	if (!ok(r && ref && same(ref, r), "device 1 fails at its third chunk: the others solve its "
-	        "runs, identical"))
+	if (!ok(same_result(ref, r),
+	        "device 1 fails at its third chunk: the others solve its runs, identical"))
 		diag("%s", r ? "" : e.msg);
 	cubie_result_free(r);
 

@@ -15,62 +15,16 @@ static const char *lorenz =
 	"[solve]\nintegrator = rk4\nduration = 1\ndt = 0.001\n"
 	"[output]\nsave = x, y, z, r, steps\nsave_every = 0.1\n[device]\nbackend = cuda\n";
 
-static int same(const cubie_result *a, const cubie_result *b)
-{
-	if (!a || !b)
-		return 0;
-	for (size_t i = 0; i < cubie_result_count(a); i++) {
-		const cubie_array *x = cubie_result_array(a, i), *y = cubie_result_find(b, x->name);
-		size_t n = 1, sz = x->dtype == CUBIE_DTYPE_FLOAT64 ? 8 : 4;
-		for (int d = 0; d < x->ndim; d++)
-			n *= x->shape[d];
-		if (!y || memcmp(x->shape, y->shape, sizeof x->shape) || memcmp(x->data, y->data, n * sz))
-			return 0;
-	}
-	return 1;
-}
-
 /* overrides: up to 4, NULL-terminated; faults: CUBIE_TEST_FAIL_GPU */
 static cubie_result *run(const char *const *ov, const char *faults, const char *out,
                          char **plan, cubie_stats *st, cubie_error *e)
 {
 	if (faults)
 		setenv("CUBIE_TEST_FAIL_GPU", faults, 1);
-	char *p = write_tmp("multigpu", lorenz);
-	cubie_config *c = NULL;
-	cubie_solver *s = NULL;
-	cubie_result *r = NULL;
-	int rc = cubie_config_load(p, &c, e);
-	for (size_t i = 0; !rc && ov[i]; i++)
-		rc = cubie_config_set(c, ov[i], e);
-	if (!rc && !(rc = cubie_solver_create(c, &s, e))) {
-		if (plan)
-			*plan = cubie_solver_describe(s);
-		rc = out ? cubie_solve_write(s, out, &r, e) : cubie_solve(s, &r, e);
-		if (st)
-			cubie_solver_stats(s, st);
-	}
-	cubie_solver_free(s);
-	cubie_config_free(c);
-	unlink(p);
-	free(p);
+	struct solve_job job = {.out = out, .plan = plan, .stats = st};
+	cubie_result *r = solve_job(lorenz, ov, &job, e);
 	unsetenv("CUBIE_TEST_FAIL_GPU");
-	return rc ? NULL : r;
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	*len = 0;
-	if (f && !fseek(f, 0, SEEK_END)) {
-		long n = ftell(f);
-		if (n >= 0 && !fseek(f, 0, SEEK_SET) && (buf = malloc((size_t)n + 1)))
-			*len = fread(buf, 1, (size_t)n, f);
-	}
-	if (f)
-		fclose(f);
-	return buf;
+	return r;
 }
 
 /* The same configuration on GPU 0 alone and on gpus, compared. */
@@ -85,7 +39,7 @@ static void versus(const char *what, const char *gpus, const char *const *extra,
 	cubie_result *a = run(one, NULL, NULL, NULL, NULL, &e), *b = NULL;
 	if (a)
 		b = run(many, faults, NULL, NULL, &st, &e);
-	if (!ok(same(a, b), "%s: %s = gpu 0, bit for bit (%zu chunks)", what, gpus, st.chunks))
+	if (!ok(same_result(a, b), "%s: %s = gpu 0, bit for bit (%zu chunks)", what, gpus, st.chunks))
 		diag("%s", e.msg);
 	cubie_result_free(a);
 	cubie_result_free(b);

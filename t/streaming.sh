@@ -3,25 +3,10 @@
 # the same file as one written whole; a writer that cannot stream refuses,
 # before solving, a result larger than host memory allows. TAP.
 cubie=${CUBIE_BUILDDIR:-.}/cubie
+src=${CUBIE_SRCDIR:-.}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cubie-streaming.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
-n=0 failed=0
-check() { # description, expected status, command...
-	desc=$1 want=$2; shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err"; got=$?
-	n=$((n + 1))
-	if [ "$got" = "$want" ]; then echo "ok $n - $desc"
-	else echo "not ok $n - $desc (exit $got, want $want)"; sed 's/^/# /' "$tmp/err" | head -n 5; failed=1; fi
-}
-same() { # description, file, file
-	n=$((n + 1))
-	if cmp -s "$2" "$3"; then echo "ok $n - $1"; else echo "not ok $n - $1"; failed=1; fi
-}
-has() { # description, pattern, file
-	n=$((n + 1))
-	if grep -q -- "$2" "$3"; then echo "ok $n - $1"
-	else echo "not ok $n - $1"; sed 's/^/# /' "$3" | head -n 5; failed=1; fi
-}
+. "$src/t/tap.sh"
 
 cat >"$tmp/m.ini" <<'INI'
 [model]
@@ -69,12 +54,11 @@ for m in a.namelist():
     assert a.read(m) == b.read(m), m
 ' "$tmp/one.npz" "$tmp/many.npz"
 else
-	n=$((n + 1)); echo "ok $n # SKIP no python3"
+	skip "no python3"
 fi
 ls "$tmp" >"$tmp/list"
-n=$((n + 1))
-if grep -q 'tmp-' "$tmp/list"; then echo "not ok $n - temporary files left"; failed=1
-else echo "ok $n - no temporary file left"; fi
+if grep -q 'tmp-' "$tmp/list"; then fail "temporary files left"
+else pass "no temporary file left"; fi
 
 # a writer that cannot stream, and a result larger than host memory allows
 avail=$(awk '/^MemAvailable:/ { print $2 * 1024 }' /proc/meminfo 2>/dev/null)
@@ -83,13 +67,11 @@ if [ -n "$avail" ]; then
 	check "npydir: a result larger than mem_proportion of host memory is refused" 2 \
 		"$cubie" run "$tmp/m.ini" -o "$tmp/big.npy" -s "memory.mem_proportion=$prop"
 	has "... before solving, saying why" "does not fit .* cannot stream" "$tmp/err"
-	n=$((n + 1))
-	if [ -e "$tmp/big.npy" ]; then echo "not ok $n - ... and writes nothing"; failed=1
-	else echo "ok $n - ... and writes nothing"; fi
+	if [ -e "$tmp/big.npy" ]; then fail "... and writes nothing"
+	else pass "... and writes nothing"; fi
 	check "npz streams the same result in the same memory" 0 \
 		"$cubie" run "$tmp/m.ini" -q -o "$tmp/big.npz" -s "memory.mem_proportion=$prop"
 else
-	for i in 1 2 3 4; do n=$((n + 1)); echo "ok $n # SKIP no /proc/meminfo"; done
+	for i in 1 2 3 4; do skip "no /proc/meminfo"; done
 fi
-echo "1..$n"
-exit $failed
+done_testing

@@ -59,7 +59,6 @@ TAP_FN void skip(const char *why) { printf("ok %d # SKIP %s\n", ++tap_n, why); }
 #define is_near(got, want, tol, ...) \
 	(ok(fabs((double)(got) - (double)(want)) <= (tol) * fmax(1.0, fabs((double)(want))), __VA_ARGS__) || \
 	 (diag("got %.17g, want %.17g, tol %g", (double)(got), (double)(want), (double)(tol)), 0))
-#endif
 
 /* Write text to a fresh file named after prefix in the current directory
  * (the build tree); returns its malloc'd name. */
@@ -76,3 +75,25 @@ TAP_FN char *write_tmp(const char *prefix, const char *text)
 	close(fd);
 	return name;
 }
+
+/* The bytes of the file at path, NUL-terminated, and their number in *len
+ * (when len is not NULL); NULL (and 0) when it cannot be read whole. */
+TAP_FN char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *s = NULL;
+	long n = -1;
+	if (f && !fseek(f, 0, SEEK_END) && (n = ftell(f)) >= 0 && !fseek(f, 0, SEEK_SET) &&
+	    (s = malloc((size_t)n + 1))) {
+		if (fread(s, 1, (size_t)n, f) == (size_t)n)
+			s[n] = 0;
+		else
+			s = (free(s), NULL);
+	}
+	if (f)
+		fclose(f);
+	if (len)
+		*len = s ? (size_t)n : 0;
+	return s;
+}
+#endif

@@ -7,25 +7,7 @@ build=${CUBIE_BUILDDIR:-.}
 src=${CUBIE_SRCDIR:-.}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cubie-usability.XXXXXX") || exit 1
 trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
-n=0 failed=0
-check() { # description, expected status, command...
-	desc=$1 want=$2; shift 2
-	"$@" >"$tmp/out" 2>"$tmp/err"; got=$?
-	n=$((n + 1))
-	if [ "$got" = "$want" ]; then echo "ok $n - $desc"
-	else echo "not ok $n - $desc (exit $got, want $want)"; sed 's/^/# /' "$tmp/err" | head -n 5; failed=1; fi
-}
-has() { # description, pattern, file
-	n=$((n + 1))
-	if grep -q -- "$2" "$3"; then echo "ok $n - $1"
-	else echo "not ok $n - $1"; echo "# expected '$2' in:"; sed 's/^/# /' "$3" | head -n 10; failed=1; fi
-}
-hasnt() { # description, pattern, file
-	n=$((n + 1))
-	if ! grep -q -- "$2" "$3"; then echo "ok $n - $1"
-	else echo "not ok $n - $1"; echo "# did not expect '$2' in:"; sed 's/^/# /' "$3" | head -n 10; failed=1; fi
-}
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
+. "$src/t/tap.sh"
 
 cat >"$tmp/m.ini" <<'INI'
 [model]
@@ -73,7 +55,7 @@ has "csv header: with step counts" "^run,x_0,k,status,reached,accepted_steps,rej
 has "csv row: run 2 took 100 steps" "^2,1,3,0,1,100,0,1,0.0497870" "$tmp/s.csv"
 
 check "npz run" 0 "$cubie" run "$tmp/m.ini" -q -o "$tmp/o.npz" -s "output.save=x, steps"
-n=$((n + 1)); if [ -f "$tmp/o.npz" ]; then echo "ok $n - .npz is one file"; else echo "not ok $n - .npz is one file"; failed=1; fi
+if [ -f "$tmp/o.npz" ]; then pass ".npz is one file"; else fail ".npz is one file"; fi
 check "npz with zip64 records" 0 env CUBIE_NPZ_ZIP64=1 "$cubie" run "$tmp/m.ini" -q \
 	-o "$tmp/o64.npz" -s "output.save=x, steps"
 if command -v python3 >/dev/null 2>&1; then
@@ -109,7 +91,7 @@ else
 	skip "no python3"; skip "no python3"
 fi
 check "a .npy path is the directory form (npydir)" 0 "$cubie" run "$tmp/m.ini" -q -o "$tmp/d.npy"
-n=$((n + 1)); if [ -f "$tmp/d.npy/values.npy" ]; then echo "ok $n - ... a directory"; else echo "not ok $n - ... a directory"; failed=1; fi
+if [ -f "$tmp/d.npy/values.npy" ]; then pass "... a directory"; else fail "... a directory"; fi
 check "format = npydir by name" 0 "$cubie" run "$tmp/m.ini" -q -o "$tmp/d2" -s output.format=npydir
 
 check "a missing output directory fails before the solve" 2 "$cubie" run "$tmp/m.ini" -o "$tmp/no/such/o.csv"
@@ -139,8 +121,8 @@ has "-v names the allocator and its file" "^cubie: allocator default .*/allocato
 has "-v names the writer and its file" "^cubie: writer csv .*/writer/csv.so" "$tmp/err"
 has "-v says whether the kernel came from the cache" "^cubie: kernel: cpu, float64, \(from the cache\|compiled in\)" "$tmp/err"
 check "check -q" 0 "$cubie" check -q "$tmp/m.ini"
-n=$((n + 1)); if [ ! -s "$tmp/out" ] && [ ! -s "$tmp/err" ]; then echo "ok $n - check -q prints nothing"
-else echo "not ok $n - check -q prints nothing"; failed=1; fi
+if [ ! -s "$tmp/out" ] && [ ! -s "$tmp/err" ]; then pass "check -q prints nothing"
+else fail "check -q prints nothing"; fi
 
 # ---- model language, through a file ----
 cat >"$tmp/lang.ini" <<'INI'
@@ -193,8 +175,8 @@ check "a plugin whose device source does not compile: exit 2" 2 "$cubie" run "$t
 has "... naming the plugin and its file" "integrator plugin 'broken_src' (.*broken_src.so): its device source does not compile" "$tmp/err"
 has "... the compiler's line, in the plugin's source" "integrator broken_src:3:.*no_such_name" "$tmp/err"
 kept=$(sed -n 's/.*kept as \([^)]*\)).*/\1/p' "$tmp/err")
-n=$((n + 1)); if [ -n "$kept" ] && [ -f "$kept" ]; then echo "ok $n - ... the kernel is kept ($kept)"
-else echo "not ok $n - ... the kernel is kept ('$kept')"; failed=1; fi
+if [ -n "$kept" ] && [ -f "$kept" ]; then pass "... the kernel is kept ($kept)"
+else fail "... the kernel is kept ('$kept')"; fi
 
 cp "$build/plugin-dir/integrator/rk4.so" "$tmp/pp/integrator/euler.so"
 check "cubie plugins with a misnamed plugin exits 2" 2 env "CUBIE_PLUGIN_PATH=$tmp/pp" "$cubie" plugins
@@ -221,5 +203,4 @@ has "... says what is missing and which packages give it" "CUBIE_CC='/nonexisten
 check "ccache-style compiler commands work word by word" 0 env "CUBIE_CC=env ${CUBIE_TEST_CC:-cc}" \
 	"$cubie" run "$tmp/m.ini" -q -o "$tmp/cc.csv"
 
-echo "1..$n"
-exit $failed
+done_testing

@@ -59,27 +59,6 @@ static void build(int dtype)
 /* An array as a plain pointer, for like(), which also tests for NULL. */
 static const char *text(const char *s) { return s; }
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	rewind(f);
-	char *s = malloc((size_t)n + 1);
-	if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-		free(s);
-		s = NULL;
-	}
-	if (s)
-		s[n] = 0;
-	if (len)
-		*len = (size_t)n;
-	fclose(f);
-	return s;
-}
-
 /* Entries of root whose name holds a writer's temporary marker. */
 static int leftovers(void)
 {

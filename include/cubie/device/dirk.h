@@ -50,12 +50,7 @@ CUBIE_DEV int cubie_step(double t, cubie_real h, const cubie_real *y, const cubi
 		const double ts = t + c[s] * (double)h;
 		CUBIE_UNROLL
 		for (int i = 0; i < CUBIE_NSTATES; i++) {
-			cubie_real acc = 0;
-			CUBIE_UNROLL
-			for (int j = 0; j < s; j++)
-				if (a[s][j] != 0.0)
-					acc += CUBIE_R(a[s][j]) * k[j][i];
-			r[i] = y[i] + h * acc;
+			r[i] = y[i] + h * cubie_stage_sum(a[s], k, i, s);
 			/* predictor: the last stage's slope */
 			z[i] = r[i] + hg * (s > 0 ? k[s - 1][i] : f0[i]);
 		}
@@ -91,26 +86,14 @@ CUBIE_DEV int cubie_step(double t, cubie_real h, const cubie_real *y, const cubi
 			k[s][i] = (z[i] - r[i]) / hg;
 	}
 	CUBIE_UNROLL
-	for (int i = 0; i < CUBIE_NSTATES; i++) {
-		cubie_real acc = 0;
-		CUBIE_UNROLL
-		for (int s = 0; s < DIRK_STAGES; s++)
-			if (b[s] != 0.0)
-				acc += CUBIE_R(b[s]) * k[s][i];
-		y_new[i] = y[i] + h * acc;
-	}
+	for (int i = 0; i < CUBIE_NSTATES; i++)
+		y_new[i] = y[i] + h * cubie_stage_sum(b, k, i, DIRK_STAGES);
 #ifdef DIRK_E
 	{
 		const double e[DIRK_STAGES] = DIRK_E;
 		CUBIE_UNROLL
-		for (int i = 0; i < CUBIE_NSTATES; i++) {
-			cubie_real acc = 0;
-			CUBIE_UNROLL
-			for (int s = 0; s < DIRK_STAGES; s++)
-				if (e[s] != 0.0)
-					acc += CUBIE_R(e[s]) * k[s][i];
-			err[i] = h * acc;
-		}
+		for (int i = 0; i < CUBIE_NSTATES; i++)
+			err[i] = h * cubie_stage_sum(e, k, i, DIRK_STAGES);
 	}
 #else
 	(void)err;

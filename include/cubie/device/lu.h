@@ -18,6 +18,31 @@
 #endif
 #define CUBIE_LU_N CUBIE_NSTATES
 
+/* An entry's size for pivoting: |A[i]|, or with Ai the imaginary parts
+ * (0: none, a constant at every call, so the test folds away) |re| + |im|. */
+CUBIE_DEV cubie_real cubie_lu_size(const cubie_real *A, const cubie_real *Ai, int i)
+{
+	return Ai ? CUBIE_M(fabs)(A[i]) + CUBIE_M(fabs)(Ai[i]) : CUBIE_M(fabs)(A[i]);
+}
+
+/* Step k's pivot: the first row from k down with the largest entry in
+ * column k; that entry's size in *best. */
+CUBIE_DEV int cubie_lu_pivot(const cubie_real *A, const cubie_real *Ai, int k, cubie_real *best)
+{
+	const int n = CUBIE_LU_N;
+	int pr = k;
+	*best = cubie_lu_size(A, Ai, k * n + k);
+	CUBIE_LU_UNROLL
+	for (int r = k + 1; r < n; r++) {
+		const cubie_real v = cubie_lu_size(A, Ai, r * n + k);
+		if (v > *best) {
+			*best = v;
+			pr = r;
+		}
+	}
+	return pr;
+}
+
 /* Gaussian elimination in LINPACK's layout (dgefa/dgesl, Hairer-Wanner's
  * DEC/SOL): piv[k] is the row exchanged with row k at step k, and a swap
  * moves only columns k.. of the two rows, so each multiplier stays where
@@ -31,16 +56,8 @@ CUBIE_DEV int cubie_lu(cubie_real *A, int *piv)
 	const int n = CUBIE_LU_N;
 	CUBIE_LU_UNROLL
 	for (int k = 0; k < n; k++) {
-		int pr = k;
-		cubie_real best = CUBIE_M(fabs)(A[k * n + k]);
-		CUBIE_LU_UNROLL
-		for (int r = k + 1; r < n; r++) {
-			const cubie_real v = CUBIE_M(fabs)(A[r * n + k]);
-			if (v > best) {
-				best = v;
-				pr = r;
-			}
-		}
+		cubie_real best;
+		const int pr = cubie_lu_pivot(A, 0, k, &best);
 		piv[k] = pr;
 		if (!(best > 0) || !isfinite(best))
 			return CUBIE_STATUS_SINGULAR;
@@ -103,16 +120,8 @@ CUBIE_DEV int cubie_lu_c(cubie_real *Ar, cubie_real *Ai, int *piv)
 	const int n = CUBIE_LU_N;
 	CUBIE_LU_UNROLL
 	for (int k = 0; k < n; k++) {
-		int pr = k;
-		cubie_real best = CUBIE_M(fabs)(Ar[k * n + k]) + CUBIE_M(fabs)(Ai[k * n + k]);
-		CUBIE_LU_UNROLL
-		for (int r = k + 1; r < n; r++) {
-			const cubie_real v = CUBIE_M(fabs)(Ar[r * n + k]) + CUBIE_M(fabs)(Ai[r * n + k]);
-			if (v > best) {
-				best = v;
-				pr = r;
-			}
-		}
+		cubie_real best;
+		const int pr = cubie_lu_pivot(Ar, Ai, k, &best);
 		piv[k] = pr;
 		if (!(best > 0) || !isfinite(best))
 			return CUBIE_STATUS_SINGULAR;

@@ -1,6 +1,7 @@
 /* What the implicit methods share besides the LU: the weighted RMS norm
  * of the loop's error test (atol, rtol per state), by which Newton's
- * progress is measured, and the iteration matrix a I - b J. */
+ * progress is measured, the iteration matrix a I - b J, Newton's rate
+ * test, and the sums of stages by tableau weights. */
 #ifndef CUBIE_DEVICE_NEWTON_H
 #define CUBIE_DEVICE_NEWTON_H
 #include <cubie/device/lu.h>
@@ -44,5 +45,17 @@ CUBIE_DEV int cubie_newton_test(double nd, double prev, int it, double *eta)
 			*eta = theta / (1 - theta);
 	}
 	return *eta * nd <= CUBIE_NEWTON_TOL || nd == 0 ? 1 : 0;
+}
+
+/* sum over the first n stages of w[s] k[s][i], skipping zero weights
+ * (known at compile time once the loops are unrolled and this inlined) */
+CUBIE_DEV cubie_real cubie_stage_sum(const double *w, cubie_real (*k)[CUBIE_NSTATES], int i, int n)
+{
+	cubie_real acc = 0;
+	CUBIE_UNROLL
+	for (int s = 0; s < n; s++)
+		if (w[s] != 0.0)
+			acc += CUBIE_R(w[s]) * k[s][i];
+	return acc;
 }
 #endif

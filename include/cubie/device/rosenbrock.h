@@ -49,14 +49,8 @@ CUBIE_DEV int cubie_step(double t, cubie_real h, const cubie_real *y, const cubi
 				fs[i] = f0[i];
 		} else if (!same) {
 			CUBIE_UNROLL
-			for (int i = 0; i < CUBIE_NSTATES; i++) {
-				cubie_real acc = 0;
-				CUBIE_UNROLL
-				for (int j = 0; j < s; j++)
-					if (a[s][j] != 0.0)
-						acc += CUBIE_R(a[s][j]) * U[j][i];
-				ys[i] = y[i] + acc;
-			}
+			for (int i = 0; i < CUBIE_NSTATES; i++)
+				ys[i] = y[i] + cubie_stage_sum(a[s], U, i, s);
 			cubie_rhs(t + al[s] * (double)h, ys, p, fs);
 		}
 		CUBIE_UNROLL
@@ -77,16 +71,8 @@ CUBIE_DEV int cubie_step(double t, cubie_real h, const cubie_real *y, const cubi
 	(void)d;
 	CUBIE_UNROLL
 	for (int i = 0; i < CUBIE_NSTATES; i++) {
-		cubie_real acc = 0, ea = 0;
-		CUBIE_UNROLL
-		for (int s = 0; s < ROS_STAGES; s++) {
-			if (b[s] != 0.0)
-				acc += CUBIE_R(b[s]) * U[s][i];
-			if (e[s] != 0.0)
-				ea += CUBIE_R(e[s]) * U[s][i];
-		}
-		y_new[i] = y[i] + acc;
-		err[i] = ea;
+		y_new[i] = y[i] + cubie_stage_sum(b, U, i, ROS_STAGES);
+		err[i] = cubie_stage_sum(e, U, i, ROS_STAGES);
 	}
 	return 0;
 }
