@@ -8,11 +8,17 @@
  * block's inputs, then cubie_solve): the same kernel on the same inputs
  * gives the same bits as the one-process solve.
  *
- * The output: the finished blocks go back to rank 0, which writes them.
- * Every writer can take them that way (csv and the streaming writers need
- * runs in increasing order: rank 0 holds a block until those before it
- * are written; a writer that does not stream gets the whole result at the
- * end), so the file is the same, byte for byte, as one process writes.
+ * The output, with a writer that offers join (npy): rank 0 lays out the
+ * output's temporary before handing out blocks and broadcasts its path;
+ * every rank (rank 0's solving thread too) joins it and writes the blocks
+ * it solves there, in any order, and sends rank 0 only what the summary
+ * keeps (status, steps, reached); a worker reports its handle closed
+ * before rank 0 commits. Otherwise, the finished blocks go back to rank 0,
+ * which writes them. Every writer can take them that way (csv and the
+ * streaming writers need runs in increasing order: rank 0 holds a block
+ * until those before it are written; a writer that does not stream gets
+ * the whole result at the end), so the file is the same, byte for byte,
+ * as one process writes.
  * Rank 0 solves blocks too, on its main thread, while a second thread does
  * all of its MPI traffic and the writing (MPI_THREAD_SERIALIZED: one
  * thread calls MPI at a time); where MPI gives no threads, rank 0 only
