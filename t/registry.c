@@ -266,7 +266,7 @@ int main(void)
 	like(list, at("real/integrator/euler.so"), "list: euler with its path");
 	like(list, "classical_rk4", "list: rk4's alias");
 	like(list, "(shadowed)", "list: the shadowed rk4 is marked");
-	like(list, "ABI 1.2", "list: ABI version");
+	like(list, "ABI 1.3", "list: ABI version");
 	like(list, at("real/allocator/default.so"), "list: allocator");
 	like(list, at("real/writer/npydir.so"), "list: npydir writer");
 	like(list, at("real/writer/csv.so"), "list: csv writer");
