@@ -365,10 +365,12 @@ static int solve_block(cubie_solver *s, const struct run_table *full, size_t fir
 		p += pad8(b);
 	}
 	cubie_result_free(r);
-	if ((size_t)(p - *out) != *bytes) {
+	size_t packed = (size_t)(p - *out);
+	if (packed != *bytes) {
 		free(*out);
+		*out = NULL; /* the callers free it on failure too */
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "internal error: a block of %zu runs packs to "
-		               "%zu bytes, not %zu", n, (size_t)(p - *out), *bytes);
+		               "%zu bytes, not %zu", n, packed, *bytes);
 	}
 	return 0;
 }

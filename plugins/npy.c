@@ -394,8 +394,10 @@ static void *npy_join(const cubie_host *host, const cubie_output *whole, const c
 			free(w->tmp), w->tmp = NULL;
 			goto fail;
 		}
-		if (strlen(w->tmp) >= tmplen)
+		if (strlen(w->tmp) >= tmplen) {
+			err = ENAMETOOLONG;
 			goto fail;
+		}
 		strcpy(tmp, w->tmp);
 		what = "cannot write the name lists";
 		if (put_lists(w->tmp, whole) != 0) {
