@@ -8,11 +8,17 @@
  * block's inputs, then cubie_solve): the same kernel on the same inputs
  * gives the same bits as the one-process solve.
  *
- * The output: the finished blocks go back to rank 0, which writes them.
- * Every writer can take them that way (csv and the streaming writers need
- * runs in increasing order: rank 0 holds a block until those before it
- * are written; a writer that does not stream gets the whole result at the
- * end), so the file is the same, byte for byte, as one process writes.
+ * The output, with a writer that offers join (npy): rank 0 lays out the
+ * output's temporary before handing out blocks and broadcasts its path;
+ * every rank (rank 0's solving thread too) joins it and writes the blocks
+ * it solves there, in any order, and sends rank 0 only what the summary
+ * keeps (status, steps, reached); a worker reports its handle closed
+ * before rank 0 commits. Otherwise, the finished blocks go back to rank 0,
+ * which writes them. Every writer can take them that way (csv and the
+ * streaming writers need runs in increasing order: rank 0 holds a block
+ * until those before it are written; a writer that does not stream gets
+ * the whole result at the end), so the file is the same, byte for byte,
+ * as one process writes.
  * Rank 0 solves blocks too, on its main thread, while a second thread does
  * all of its MPI traffic and the writing (MPI_THREAD_SERIALIZED: one
  * thread calls MPI at a time); where MPI gives no threads, rank 0 only
@@ -41,7 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { TAG_REQ = 1, TAG_DATA, TAG_FAIL, TAG_BLOCK, MSG = 1024 };
+enum { TAG_REQ = 1, TAG_DATA, TAG_FAIL, TAG_BLOCK, TAG_CLOSED, MSG = 1024 };
 
 static int inited, rank, size = 1, local_rank, local_size = 1, threads_ok;
 static int job_over; /* this rank has been through mpi_solve_write */
@@ -183,7 +189,9 @@ struct job {
 	const cubie_writer_ops *wo;
 	const char *writer;
 	int streams; /* the writer streams: blocks go to it in order */
-	void *w;     /* the open streaming writer */
+	int joins;   /* every rank writes its own blocks (the writer's join) */
+	void *w;     /* the open streaming writer; joined: rank 0's layout */
+	void *mine;  /* joined: this rank's handle, for the blocks it solves */
 	cubie_progress_fn progress;
 	void *progress_user;
 };
@@ -221,6 +229,61 @@ static size_t pad8(size_t bytes)
 static size_t run_bytes(const cubie_solver *s)
 {
 	return out_rows(s) * real_size(s) + int_rows(s) * 4 + 8 + s->runs.n_inputs * 8;
+}
+
+/* Joined, a block goes to rank 0 with only what its summary keeps (status,
+ * steps, reached: the arrays it holds data for); the rest is in the file. */
+static int kept(const struct job *j, const cubie_array *a)
+{
+	const cubie_array *to = strcmp(a->name, "inputs") ? cubie_result_find(j->sum, a->name) : NULL;
+	return to && to->data;
+}
+
+/* Is a packed block's array sent to rank 0? */
+static int carried(const struct job *j, const cubie_array *a)
+{
+	return !shared_time(a) && (!j->joins || kept(j, a));
+}
+
+/* Cut a written block (packed whole) to what is carried, in place; its bytes. */
+static size_t slim(const struct job *j, unsigned char *buf, size_t n)
+{
+	unsigned char *from = buf + 16, *to = buf + 16;
+	for (size_t i = 0; i < j->n_arr; i++) {
+		const cubie_array *a = &j->arr[i];
+		if (shared_time(a))
+			continue;
+		size_t b = pad8(array_rows(a) * n * dtype_bytes(a->dtype));
+		if (carried(j, a)) {
+			memmove(to, from, b);
+			to += b;
+		}
+		from += b;
+	}
+	return (size_t)(to - buf);
+}
+
+/* A packed (whole) block of n runs to the writer's handle w. */
+static int write_block(const struct job *j, void *w, const unsigned char *buf, size_t n,
+                       char *msg, size_t len)
+{
+	cubie_array part[CB_MAX_ARRAYS];
+	const unsigned char *p = buf + 16;
+	uint64_t first;
+	memcpy(&first, buf, 8);
+	for (size_t i = 0; i < j->n_arr; i++) {
+		part[i] = j->arr[i];
+		if (shared_time(&part[i]))
+			continue;
+		part[i].shape[part[i].ndim - 1] = n;
+		part[i].data = p;
+		p += pad8(array_rows(&part[i]) * n * dtype_bytes(part[i].dtype));
+	}
+	cubie_output out = j->sum->out;
+	out.arrays = part;
+	out.n_arrays = j->n_arr;
+	out.settings = NULL;
+	return j->wo->write_runs(w, &out, (size_t)first, msg, len);
 }
 
 static void fail_once(struct job *j, int code, const char *fmt, ...) CB_PRINTF(3, 4);
@@ -302,10 +365,12 @@ static int solve_block(cubie_solver *s, const struct run_table *full, size_t fir
 		p += pad8(b);
 	}
 	cubie_result_free(r);
-	if ((size_t)(p - *out) != *bytes) {
+	size_t packed = (size_t)(p - *out);
+	if (packed != *bytes) {
 		free(*out);
+		*out = NULL; /* the callers free it on failure too */
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "internal error: a block of %zu runs packs to "
-		               "%zu bytes, not %zu", n, (size_t)(p - *out), *bytes);
+		               "%zu bytes, not %zu", n, packed, *bytes);
 	}
 	return 0;
 }
@@ -316,15 +381,11 @@ static int solve_block(cubie_solver *s, const struct run_table *full, size_t fir
 static void deliver(struct job *j, struct piece *pc)
 {
 	const unsigned char *p = pc->buf + 16;
-	cubie_array part[CB_MAX_ARRAYS];
 	for (size_t i = 0; i < j->n_arr; i++) {
 		const cubie_array *a = &j->arr[i];
-		part[i] = *a;
-		if (shared_time(a))
+		if (!carried(j, a))
 			continue;
 		size_t es = dtype_bytes(a->dtype), rows = array_rows(a), b = rows * pc->n * es;
-		part[i].shape[a->ndim - 1] = pc->n;
-		part[i].data = p;
 		const cubie_array *to = strcmp(a->name, "inputs") ? cubie_result_find(j->sum, a->name)
 		                                                  : NULL;
 		for (size_t r = 0; to && to->data && r < rows; r++)
@@ -351,21 +412,8 @@ static void deliver(struct job *j, struct piece *pc)
 		int failed = j->failed;
 		pthread_mutex_unlock(&j->lock);
 		if (!failed && j->w) {
-			cubie_output out = j->sum->out;
 			char msg[MSG] = "";
-			p = pc->buf + 16;
-			for (size_t i = 0; i < j->n_arr; i++) {
-				if (shared_time(&j->arr[i]))
-					continue;
-				part[i] = j->arr[i];
-				part[i].shape[part[i].ndim - 1] = pc->n;
-				part[i].data = p;
-				p += pad8(array_rows(&part[i]) * pc->n * dtype_bytes(part[i].dtype));
-			}
-			out.arrays = part;
-			out.n_arrays = j->n_arr;
-			out.settings = NULL;
-			if (j->wo->write_runs(j->w, &out, pc->first, msg, sizeof msg))
+			if (write_block(j, j->w, pc->buf, pc->n, msg, sizeof msg))
 				fail_once(j, CUBIE_ERR_RUNTIME, "writer %s: %s", j->writer,
 				          *msg ? msg : "cannot write");
 		}
@@ -382,7 +430,7 @@ static void hand_out(struct job *j, int to)
 	size_t first, n;
 	if (take(j, to, &first, &n))
 		b[0] = first, b[1] = n;
-	else
+	else if (!j->joins) /* joined, it is done once it closed its handle */
 		j->workers_left--;
 	MPI_Send(b, 2, MPI_UINT64_T, to, TAG_BLOCK, MPI_COMM_WORLD);
 }
@@ -425,11 +473,20 @@ static void *serve(void *arg)
 		if (st.MPI_TAG == TAG_FAIL) {
 			buf[count > 0 ? count - 1 : 0] = 0;
 			/* the code first, then the message */
-			fail_once(j, count > 0 && buf[0] ? buf[0] : CUBIE_ERR_RUNTIME,
-			          "rank %d, runs [%zu, %zu): %s", from, inflight[2 * from],
-			          inflight[2 * from] + inflight[2 * from + 1],
-			          count > 1 ? (char *)buf + 1 : "failed");
+			if (inflight[2 * from + 1])
+				fail_once(j, count > 0 && buf[0] ? buf[0] : CUBIE_ERR_RUNTIME,
+				          "rank %d, runs [%zu, %zu): %s", from, inflight[2 * from],
+				          inflight[2 * from] + inflight[2 * from + 1],
+				          count > 1 ? (char *)buf + 1 : "failed");
+			else
+				fail_once(j, count > 0 && buf[0] ? buf[0] : CUBIE_ERR_RUNTIME,
+				          "rank %d: %s", from, count > 1 ? (char *)buf + 1 : "failed");
 			inflight[2 * from + 1] = 0;
+			j->workers_left--;
+			free(buf);
+			continue;
+		}
+		if (st.MPI_TAG == TAG_CLOSED) { /* joined: its blocks are all in the file */
 			j->workers_left--;
 			free(buf);
 			continue;
@@ -446,7 +503,7 @@ static void *serve(void *arg)
 			pc = malloc(sizeof *pc);
 			size_t want = 16;
 			for (size_t i = 0; i < j->n_arr; i++)
-				if (!shared_time(&j->arr[i]))
+				if (carried(j, &j->arr[i]))
 					want += pad8(array_rows(&j->arr[i]) * head[1] *
 					             dtype_bytes(j->arr[i].dtype));
 			if (!pc || (size_t)count != want ||
@@ -475,7 +532,44 @@ struct ending {
 	char msg[MSG];
 };
 
-static int worker(cubie_solver *s, const struct run_table *full, cubie_error *e)
+/* A worker's failure, to rank 0: the code first, then the message. */
+static void send_fail(int rc, const char *msg)
+{
+	char m[MSG];
+	m[0] = (char)(rc > 0 && rc < 128 ? rc : CUBIE_ERR_RUNTIME);
+	size_t len = strnlen(msg, sizeof m - 2);
+	memcpy(m + 1, msg, len);
+	m[1 + len] = 0;
+	MPI_Send(m, (int)len + 2, MPI_BYTE, 0, TAG_FAIL, MPI_COMM_WORLD);
+}
+
+/* A joined block: into the file, then cut to what rank 0 keeps. */
+static int write_own(struct job *j, unsigned char *buf, size_t n, size_t *bytes,
+                     cubie_error *e)
+{
+	char msg[MSG] = "";
+	if (!j->mine)
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "no output to write into");
+	if (write_block(j, j->mine, buf, n, msg, sizeof msg))
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "writer %s: %s", j->writer,
+		               *msg ? msg : "cannot write");
+	*bytes = slim(j, buf, n);
+	return 0;
+}
+
+/* Joined: this rank's handle closed (its blocks are in the file); 0 or -1. */
+static int close_own(struct job *j, cubie_error *e)
+{
+	char msg[MSG] = "";
+	void *w = j->mine;
+	j->mine = NULL;
+	if (w && j->wo->close(w, 0, msg, sizeof msg))
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "writer %s: %s", j->writer,
+		               *msg ? msg : "cannot finish the output");
+	return 0;
+}
+
+static int worker(struct job *j, const struct run_table *full, cubie_error *e)
 {
 	uint64_t b[2];
 	int rc = 0;
@@ -486,19 +580,71 @@ static int worker(cubie_solver *s, const struct run_table *full, cubie_error *e)
 			break;
 		unsigned char *buf = NULL;
 		size_t bytes = 0;
-		if ((rc = solve_block(s, full, b[0], b[1], &buf, &bytes, e))) {
-			char m[MSG];
-			m[0] = (char)(rc > 0 && rc < 128 ? rc : CUBIE_ERR_RUNTIME);
-			size_t len = strnlen(e->msg, sizeof m - 2);
-			memcpy(m + 1, e->msg, len);
-			m[1 + len] = 0;
-			MPI_Send(m, (int)strlen(m + 1) + 2, MPI_BYTE, 0, TAG_FAIL, MPI_COMM_WORLD);
+		if (j->failed) /* its join */
+			rc = cb_fail(e, j->code, "%s", j->msg);
+		else
+			rc = solve_block(j->s, full, b[0], b[1], &buf, &bytes, e);
+		if (!rc && j->joins)
+			rc = write_own(j, buf, b[1], &bytes, e);
+		if (rc) {
+			free(buf);
+			send_fail(rc, e->msg);
 			break;
 		}
 		MPI_Send(buf, (int)bytes, MPI_BYTE, 0, TAG_DATA, MPI_COMM_WORLD);
 		free(buf);
 	}
+	if (j->joins && !rc) {
+		if (j->failed)
+			rc = cb_fail(e, j->code, "%s", j->msg);
+		else
+			rc = close_own(j, e);
+		if (rc)
+			send_fail(rc, e->msg);
+		else
+			MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_CLOSED, MPI_COMM_WORLD);
+	}
+	close_own(j, e); /* after a failure: nothing more to say */
 	return rc;
+}
+
+/* The whole output's shapes and names, with no data but shared "time"'s,
+ * as a streaming writer takes it; j->sum keeps status, steps, reached. */
+static void describe(struct job *j, cubie_output *whole)
+{
+	*whole = j->sum->out;
+	whole->arrays = j->arr;
+	whole->n_arrays = j->n_arr = solver_stream_arrays(j->s, j->sum, j->N, j->arr);
+	whole->settings = j->sum->settings = cubie_config_describe(j->s->cfg);
+	whole->compression = solver_compression(j->s);
+}
+
+/* A writer with join: rank 0 lays out the output's temporary before any
+ * block is handed out and sends its path; then every rank, rank 0 too,
+ * joins it to write the blocks it solves, so that no rank's link or
+ * writing thread carries every block. Every rank, collectively. */
+static void join_all(struct job *j, const char *path)
+{
+	char tmp[PATH_MAX + 1] = "", msg[MSG] = "";
+	cubie_output whole = {0};
+	if (!(j->sum = solver_new_result(j->s, 0)))
+		fail_once(j, CUBIE_ERR_RUNTIME, "rank %d: out of memory for the result's summary", rank);
+	else
+		describe(j, &whole);
+	if (rank == 0 && j->sum) {
+		tmp_begin(path); /* the writer's temporaries: see tmpfiles.c */
+		if (!(j->w = j->wo->join(&j->s->host, &whole, path, tmp, sizeof tmp, msg, sizeof msg)))
+			fail_once(j, CUBIE_ERR_RUNTIME, "writer %s: %s", j->writer,
+			          *msg ? msg : "cannot open");
+	}
+	MPI_Bcast(tmp, sizeof tmp, MPI_CHAR, 0, MPI_COMM_WORLD);
+	if (*tmp && j->sum &&
+	    !(j->mine = j->wo->join(&j->s->host, &whole, path, tmp, sizeof tmp, msg, sizeof msg)))
+		fail_once(j, CUBIE_ERR_RUNTIME, "rank %d: writer %s: %s", rank, j->writer,
+		          *msg ? msg : "cannot open");
+	if (rank == 0 && *tmp)
+		cb_log(CUBIE_LOG_DEBUG, "MPI: every rank writes its own runs into %s (writer %s's join)",
+		       tmp, j->writer);
 }
 
 /* Rank 0: open the output, solve and serve, commit or remove the output. */
@@ -508,21 +654,17 @@ static int leader(struct job *j, const struct plugin *wp, const char *path,
 	cubie_solver *s = j->s;
 	int rc = 0;
 	char msg[MSG] = "";
-	j->sum = solver_new_result(s, !j->streams);
-	if (!j->sum)
-		fail_once(j, CUBIE_ERR_RUNTIME, "out of memory for the result of %zu runs", j->N);
 	cubie_output whole = {0};
-	if (j->sum && j->streams) {
-		whole = j->sum->out;
-		whole.arrays = j->arr;
-		whole.n_arrays = j->n_arr = solver_stream_arrays(s, j->sum, j->N, j->arr);
-		whole.settings = j->sum->settings = cubie_config_describe(s->cfg);
-		whole.compression = solver_compression(s);
+	/* joined, join_all made the summary and the output */
+	if (!j->joins && !(j->sum = solver_new_result(s, !j->streams)))
+		fail_once(j, CUBIE_ERR_RUNTIME, "out of memory for the result of %zu runs", j->N);
+	else if (j->streams) {
+		describe(j, &whole);
 		tmp_begin(path); /* the writer's temporaries: see tmpfiles.c */
 		if (!(j->w = j->wo->open(&s->host, &whole, path, msg, sizeof msg)))
 			fail_once(j, CUBIE_ERR_RUNTIME, "writer %s: %s", wp->desc->name,
 			          *msg ? msg : "cannot open");
-	} else if (j->sum) {
+	} else if (!j->joins) {
 		j->n_arr = j->sum->out.n_arrays;
 		memcpy(j->arr, j->sum->arrays, j->n_arr * sizeof *j->arr);
 	}
@@ -545,7 +687,9 @@ static int leader(struct job *j, const struct plugin *wp, const char *path,
 		cubie_error be = {0};
 		if (!take(j, 0, &first, &n))
 			break;
-		if (solve_block(s, full, first, n, &buf, &bytes, &be)) {
+		if (solve_block(s, full, first, n, &buf, &bytes, &be) ||
+		    (j->joins && write_own(j, buf, n, &bytes, &be))) {
+			free(buf);
 			fail_once(j, be.code, "rank 0, runs [%zu, %zu): %s", first, first + n, be.msg);
 			break;
 		}
@@ -564,6 +708,9 @@ static int leader(struct job *j, const struct plugin *wp, const char *path,
 		inflight[1] = 0;
 		pthread_mutex_unlock(&j->lock);
 	}
+	cubie_error ce = {0};
+	if (close_own(j, &ce)) /* rank 0's own blocks are in the file */
+		fail_once(j, ce.code, "rank 0: %s", ce.msg);
 	if (threaded) {
 		pthread_mutex_lock(&j->lock);
 		j->local_done = 1;
@@ -587,7 +734,7 @@ static int leader(struct job *j, const struct plugin *wp, const char *path,
 		for (size_t i = 0; i < j->N; i++)
 			j->sum->n_failed += j->sum->status[i] != 0;
 	/* Every block is in: commit (the writer's one rename), or remove. */
-	if (j->streams) {
+	if (j->streams || j->joins) {
 		*msg = 0;
 		if (j->w && j->wo->close(j->w, !j->failed, msg, sizeof msg) && !j->failed)
 			fail_once(j, CUBIE_ERR_RUNTIME, "writer %s: %s", wp->desc->name,
@@ -613,7 +760,8 @@ int mpi_solve_write(cubie_solver *s, const struct plugin *wp, const char *path,
 	int streams = wp->desc->abi_minor >= 1 && wo->open;
 	j.wo = wo;
 	j.writer = wp->desc->name;
-	j.streams = streams;
+	j.joins = wp->desc->abi_minor >= 3 && wo->join;
+	j.streams = streams && !j.joins;
 	pthread_mutex_init(&j.lock, NULL);
 	/* Blocks: eight a rank, so that uneven ranks finish together, each of
 	 * at least 4096 runs (a GPU's worth), at most 1 GiB packed (one MPI
@@ -639,6 +787,11 @@ int mpi_solve_write(cubie_solver *s, const struct plugin *wp, const char *path,
 	inflight = calloc(2 * (size_t)size, sizeof *inflight);
 	if (!inflight)
 		MPI_Abort(MPI_COMM_WORLD, CUBIE_ERR_RUNTIME);
+	if (j.joins)
+		join_all(&j, path);
+	else if (rank == 0)
+		cb_log(CUBIE_LOG_DEBUG, "MPI: rank 0 writes every rank's runs (writer %s has no join)",
+		       j.writer);
 	if (rank == 0) {
 		j.progress = progress, j.progress_user = progress_user;
 		job_active = 1;
@@ -649,7 +802,8 @@ int mpi_solve_write(cubie_solver *s, const struct plugin *wp, const char *path,
 		snprintf(end.msg, sizeof end.msg, "%s", rc ? e->msg : "");
 	} else {
 		cubie_error we = {0};
-		worker(s, &full, &we);
+		worker(&j, &full, &we);
+		cubie_result_free(j.sum);
 	}
 	MPI_Bcast(&end, sizeof end, MPI_BYTE, 0, MPI_COMM_WORLD);
 	job_over = 1;

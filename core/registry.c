@@ -177,8 +177,9 @@ static const char *missing_ops(const cubie_plugin *p)
 		const cubie_writer_ops *o = p->ops;
 		if (!o->write)
 			return "write function";
-		return p->abi_minor < 1 || !o->open || (o->write_runs && o->close)
-		       ? NULL : "write_runs or close function (it has open)";
+		int more = (p->abi_minor >= 1 && o->open) || (p->abi_minor >= 3 && o->join);
+		return !more || (o->write_runs && o->close)
+		       ? NULL : "write_runs or close function (it has open or join)";
 	}
 	}
 	return NULL;

@@ -1,8 +1,9 @@
 #!/bin/sh
 # MPI: `mpirun -n R cubie run` on the cpu backend writes the same file as
 # one process, byte for byte (csv, npy; npz member by member, its zip
-# times aside), with chunked and failed runs; a rank killed mid-solve
-# fails the job and leaves no output. Skips when cubie was built without
+# times aside), with chunked and failed runs; npy is written by every rank
+# into its own runs (the writer's join), the others gathered to rank 0; a
+# rank killed mid-solve fails the job and leaves no output. Skips when cubie was built without
 # MPI or mpirun is missing. TAP.
 build=${CUBIE_BUILDDIR:-.}
 src=${CUBIE_SRCDIR:-.}
@@ -78,8 +79,15 @@ ok "... the serial file" cmp "$tmp/s.csv" "$tmp/2.csv"
 has "... rank 0 alone names the failed runs" "^cubie: run [0-9]* failed (x=1, y=0, k=" "$tmp/err"
 if [ "$(grep -c 'runs in' "$tmp/err")" = 1 ]; then pass "... and reports once"
 else fail "... and reports once"; show "$tmp/err"; fi
-check "2 ranks: npy (a writer that does not stream)" 1 mpi 2 run "$tmp/m.ini" -q -o "$tmp/2.npy"
+check "2 ranks: npy (every rank writes its runs: the writer's join)" 1 \
+	mpi 2 run "$tmp/m.ini" -v -o "$tmp/2.npy"
+has "... through the join path" "MPI: every rank writes its own runs into .*2\.npy\.tmp-.*npydir's join" "$tmp/err"
 ok "... the serial files" diff -r "$tmp/s.npy" "$tmp/2.npy"
+check "4 ranks: npy, with the chunks forced smaller" 1 mpi 4 run "$tmp/m.ini" -q \
+	-o "$tmp/4.npy" -s memory.chunk_runs=2
+ok "... the serial files" diff -r "$tmp/s.npy" "$tmp/4.npy"
+check "2 ranks: csv under -v" 1 mpi 2 run "$tmp/m.ini" -v -o "$tmp/2v.csv"
+has "... gathered to rank 0 (csv has no join)" "MPI: rank 0 writes every rank's runs (writer csv has no join)" "$tmp/err"
 check "4 ranks: csv, with the chunks forced smaller" 1 mpi 4 run "$tmp/m.ini" -q \
 	-o "$tmp/4.csv" -s memory.chunk_runs=2
 ok "... the serial file" cmp "$tmp/s.csv" "$tmp/4.csv"
@@ -98,6 +106,11 @@ ls "$tmp" >"$tmp/list"
 if grep -q '^k\.csv' "$tmp/list"; then fail "... and leaves no output"
 else pass "... and leaves no output, nor a temporary"; fi
 rm -rf "$tmp"/k.csv*
+CUBIE_MPI_BLOCK=2 CUBIE_TEST_MPI_KILL=1 check "a worker rank killed during a joined npy job: the job fails" \
+	137 mpi 2 run "$tmp/m.ini" -q -o "$tmp/k.npy"
+ls "$tmp" >"$tmp/list"
+if grep -q '^k\.npy' "$tmp/list"; then fail "... and leaves no output, nor a temporary"; show "$tmp/list"
+else pass "... and leaves no output, nor a temporary"; fi
 CUBIE_MPI_BLOCK=2 CUBIE_TEST_MPI_KILL=0:2 check "rank 0 killed: the job fails" 137 \
 	mpi 2 run "$tmp/m.ini" -q -o "$tmp/k.csv"
 if [ -e "$tmp/k.csv" ]; then fail "... and leaves no output"

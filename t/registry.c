@@ -217,10 +217,10 @@ int main(void)
 	/* Refusals. */
 	refused("ABI major", I, "abi_major", bad, 1, at("bad/integrator/abi_major.so"),
 	        "rebuild the plugin against cubie");
-	refused("ABI major", I, "abi_major", bad, 1, NULL, "ABI 2.x, this cubie has 1.2");
+	refused("ABI major", I, "abi_major", bad, 1, NULL, "ABI 2.x, this cubie has 1.3");
 	refused("ABI minor", I, "abi_minor", bad, 1, at("bad/integrator/abi_minor.so"),
 	        "upgrade cubie");
-	refused("ABI minor", I, "abi_minor", bad, 1, NULL, "ABI 1.3, newer");
+	refused("ABI minor", I, "abi_minor", bad, 1, NULL, "ABI 1.4, newer");
 	refused("wrong kind", I, "wrong_kind", bad, 1, at("bad/integrator/wrong_kind.so"),
 	        "is an allocator plugin, found where an integrator plugin was expected");
 	refused("missing entry", I, "no_entry", bad, 1, at("bad/integrator/no_entry.so"),
@@ -266,7 +266,7 @@ int main(void)
 	like(list, at("real/integrator/euler.so"), "list: euler with its path");
 	like(list, "classical_rk4", "list: rk4's alias");
 	like(list, "(shadowed)", "list: the shadowed rk4 is marked");
-	like(list, "ABI 1.2", "list: ABI version");
+	like(list, "ABI 1.3", "list: ABI version");
 	like(list, at("real/allocator/default.so"), "list: allocator");
 	like(list, at("real/writer/npydir.so"), "list: npydir writer");
 	like(list, at("real/writer/csv.so"), "list: csv writer");

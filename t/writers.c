@@ -184,6 +184,96 @@ static void test_npy_failures(const struct plugin *w)
 }
 
 /* Rows "r,t,x,y" for every run and save, each value read back exactly. */
+/* The same file, byte for byte, in two npy output directories. */
+static int same_file(const char *a, const char *b, const char *name)
+{
+	char pa[1300], pb[1300];
+	snprintf(pa, sizeof pa, "%s/%s", a, name);
+	snprintf(pb, sizeof pb, "%s/%s", b, name);
+	size_t la = 0, lb = 0;
+	char *sa = slurp(pa, &la), *sb = slurp(pb, &lb);
+	int same = sa && sb && la == lb && !memcmp(sa, sb, la);
+	free(sa);
+	free(sb);
+	return same;
+}
+
+/* The runs [first, first + n) of the hand-built result, as a chunk. */
+static cubie_output chunk(cubie_array part[4], size_t first, size_t n, double *v, double *in,
+                          int32_t *st)
+{
+	for (int k = 0; k < SAVES; k++)
+		for (int j = 0; j < VARS; j++)
+			for (size_t r = 0; r < n; r++)
+				v[(k * VARS + j) * n + r] = v64[k][j][first + r];
+	for (int i = 0; i < INPUTS; i++)
+		for (size_t r = 0; r < n; r++)
+			in[i * n + r] = in_data[i][first + r];
+	memcpy(st, status_data + first, n * sizeof *st);
+	part[0] = arrays[0];
+	part[1] = (cubie_array){"values", CUBIE_DTYPE_FLOAT64, 3, {SAVES, VARS, n}, v};
+	part[2] = (cubie_array){"status", CUBIE_DTYPE_INT32, 1, {n}, st};
+	part[3] = (cubie_array){"inputs", CUBIE_DTYPE_FLOAT64, 2, {INPUTS, n}, in};
+	cubie_output o = out;
+	o.arrays = part;
+	return o;
+}
+
+/* join: a layout and a second handle (another rank's) write the runs out
+ * of order; the committed directory is the one write makes, byte for byte. */
+static void test_npy_join(const struct plugin *w)
+{
+	const cubie_writer_ops *ops = w->desc->ops;
+	char errbuf[512] = "", tmp[1300] = "";
+	build(CUBIE_DTYPE_FLOAT64);
+	if (!ok(w->desc->abi_minor >= 3 && ops->join && ops->write_runs && ops->close,
+	        "npy: offers join")) {
+		skip("no join");
+		return;
+	}
+	is_int(ops->write(&host, &out, at("whole.npy"), errbuf, sizeof errbuf), 0,
+	       "npy: written whole");
+	cubie_output whole = out;
+	cubie_array shapes[4];
+	memcpy(shapes, arrays, sizeof shapes);
+	for (int i = 1; i < 4; i++)
+		shapes[i].data = NULL; /* "time" keeps its data, as the core gives it */
+	whole.arrays = shapes;
+	void *lay = ops->join(&host, &whole, at("joined.npy"), tmp, sizeof tmp, errbuf,
+	                      sizeof errbuf);
+	ok(lay && strstr(tmp, "joined.npy.tmp-"), "npy: join lays out a temporary");
+	void *other = lay ? ops->join(&host, &whole, at("joined.npy"), tmp, sizeof tmp, errbuf,
+	                              sizeof errbuf) : NULL;
+	ok(other != NULL, "npy: a second handle joins it");
+	double v[SAVES * VARS * RUNS], in[INPUTS * RUNS];
+	int32_t st[RUNS];
+	cubie_array part[4];
+	cubie_output c = chunk(part, 3, 1, v, in, st);
+	int rc = other ? ops->write_runs(other, &c, 3, errbuf, sizeof errbuf) : -1;
+	c = chunk(part, 0, 2, v, in, st);
+	rc |= lay ? ops->write_runs(lay, &c, 0, errbuf, sizeof errbuf) : -1;
+	c = chunk(part, 2, 1, v, in, st);
+	rc |= other ? ops->write_runs(other, &c, 2, errbuf, sizeof errbuf) : -1;
+	is_int(rc, 0, "npy: runs written out of order, from both handles");
+	is_int(other ? ops->close(other, 1, errbuf, sizeof errbuf) : -1, 0,
+	       "npy: the joined handle closes");
+	ok(access(tmp, F_OK) == 0 && access(at("joined.npy"), F_OK) != 0,
+	   "npy: ... and neither renames nor removes");
+	is_int(lay ? ops->close(lay, 1, errbuf, sizeof errbuf) : -1, 0, "npy: the layout commits");
+	static const char *const files[] = {"time.npy", "values.npy", "status.npy", "inputs.npy",
+	                                    "variables.txt", "inputs.txt", ".cubie-npy"};
+	int same = 1;
+	for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+		if (!same_file(at("whole.npy"), at("joined.npy"), files[i]))
+			same = 0, diag("differs: %s", files[i]);
+	ok(same, "npy: the joined output is the one written whole");
+	*tmp = 0;
+	lay = ops->join(&host, &whole, at("dropped.npy"), tmp, sizeof tmp, errbuf, sizeof errbuf);
+	is_int(lay ? ops->close(lay, 0, errbuf, sizeof errbuf) : -1, 0, "npy: a layout dropped");
+	ok(access(at("dropped.npy"), F_OK) != 0, "npy: ... leaves no output");
+	is_int(leftovers(), 0, "npy: ... and no temporary");
+}
+
 static void test_csv(const struct plugin *w, int dtype)
 {
 	const cubie_writer_ops *ops = w->desc->ops;
@@ -296,6 +386,7 @@ int main(void)
 		test_npy(&npy, CUBIE_DTYPE_FLOAT64);
 		test_npy(&npy, CUBIE_DTYPE_FLOAT32);
 		test_npy_failures(&npy);
+		test_npy_join(&npy);
 		plugin_close(&npy);
 	}
 	if (open_writer(builddir, "csv", &csv) == 0) {

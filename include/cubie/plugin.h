@@ -15,8 +15,9 @@ extern "C" {
 #endif
 
 #define CUBIE_ABI_MAJOR 1
-/* minor 1: streaming writer ops; 2: cubie_integrator_ops.jacobian */
-#define CUBIE_ABI_MINOR 2
+/* minor 1: streaming writer ops; 2: cubie_integrator_ops.jacobian;
+ * 3: cubie_writer_ops.join */
+#define CUBIE_ABI_MINOR 3
 
 enum cubie_plugin_kind {
 	CUBIE_PLUGIN_INTEGRATOR = 1,
@@ -149,6 +150,22 @@ typedef struct cubie_writer_ops {
 	int (*close)(void *self, int commit, char *errbuf, size_t errlen);
 	int compresses; /* honours [output] compression (the core refuses it otherwise) */
 	int summaries;  /* writes "summaries" ([output] summaries is refused otherwise) */
+	/* ABI minor 3 (read only from plugins that declare abi_minor >= 3;
+	 * optional): one output written by several processes at once, each
+	 * its own runs (an MPI job's ranks). With *tmp empty, join lays out a
+	 * new temporary beside path as open would, but in full: every array
+	 * at its final size and place, so that any run can be written first;
+	 * it puts the temporary's path in tmp (tmplen bytes) and its handle
+	 * commits by rename in close(self, 1), removes in close(self, 0).
+	 * With tmp set (another process's layout, already made), join opens
+	 * that temporary to write into it; close on such a handle only
+	 * closes (it neither renames nor removes), whatever commit says.
+	 * write_runs on a join handle takes chunks in any order, from any of
+	 * the processes, with disjoint run ranges (the caller guarantees
+	 * that); the layout's close(self, 1) comes after every other handle
+	 * was closed without error. Needs write_runs and close. */
+	void *(*join)(const cubie_host *host, const cubie_output *whole, const char *path,
+	              char *tmp, size_t tmplen, char *errbuf, size_t errlen);
 } cubie_writer_ops;
 
 typedef struct cubie_plugin {
