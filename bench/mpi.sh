@@ -3,7 +3,7 @@
 # found MPI; run it as `sh bench/mpi.sh [DIR]`, or through bench/device.sh
 # as CUBIE_BENCH=mpi): Lorenz rk4 float32 final state, and
 # dormand_prince_54 at atol = rtol = 1e-6, 2^24 runs each, written to .npz
-# in DIR, by one process on one GPU, by two MPI ranks (one GPU each) and,
+# (CUBIE_MPI_FORMAT=npy: to .npy, which every rank writes itself) in DIR, by one process on one GPU, by two MPI ranks (one GPU each) and,
 # where the build has it, by one process on both GPUs ([device] gpu = all).
 # Prints the walls (end to end: setup, solve, gather, write), the speedups,
 # and whether the files hold the same arrays. Arguments after DIR are
@@ -15,6 +15,7 @@ extra="$*" # more -s settings for every run (e.g. -s device.backend=cpu to try i
 cubie=./cubie
 n=${CUBIE_MPI_LOG2N:-24}
 runs=$((1 << n))
+ext=${CUBIE_MPI_FORMAT:-npz}
 export CUBIE_PLUGIN_PATH=${CUBIE_PLUGIN_PATH:-$PWD/plugin-dir}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 grep -q '^#define HAVE_MPI 1' config.h || { echo "built without MPI: nothing to compare"; exit 1; }
@@ -35,7 +36,11 @@ ratio() { # one process's wall and solve-and-write, against the last command's
 	awk -v a="$1" -v b="$(cat "$work/wall")" -v c="$2" -v d="$(cat "$work/sw")" \
 		'BEGIN { printf "%.2fx wall, %.2fx solve and write", a / b, (d > 0 ? c / d : 0) }'
 }
-same() { # npz, npz
+same() { # two outputs: npy directories byte for byte, npz member by member
+	if [ "$ext" = npy ]; then
+		diff -rq "$1" "$2" >/dev/null && echo "same arrays" || echo "DIFFERENT"
+		return
+	fi
 	python3 -c '
 import sys, zipfile
 a, b = zipfile.ZipFile(sys.argv[1]), zipfile.ZipFile(sys.argv[2])
@@ -52,19 +57,19 @@ for m in rk4 dormand_prince_54 rk4-long; do
 	[ $m = rk4-long ] && set -- "$@" -s solve.duration=100
 	echo "== $m, 2^$n runs"
 	# the kernels into the cache (a rank's may differ: cpu threads)
-	$cubie run bench/lorenz.ini "$@" -q -s "parameters.rho=linspace(0, 21, 4096)" -o "$work/warm.npz"
+	$cubie run bench/lorenz.ini "$@" -q -s "parameters.rho=linspace(0, 21, 4096)" -o "$work/warm.$ext"
 	mpirun -n 2 $cubie run bench/lorenz.ini "$@" -q -s "parameters.rho=linspace(0, 21, 4096)" \
-		-o "$work/warm.npz"
-	wall "one process, one GPU" $cubie run bench/lorenz.ini "$@" -v -o "$work/one.npz" || continue
+		-o "$work/warm.$ext"
+	wall "one process, one GPU" $cubie run bench/lorenz.ini "$@" -v -o "$work/one.$ext" || continue
 	w1=$(cat "$work/wall") s1=$(cat "$work/sw")
 	if wall "two ranks, one GPU each" mpirun -n 2 $cubie run bench/lorenz.ini "$@" \
-		-v -o "$work/mpi.npz"; then
-		echo "  speedup $(ratio "$w1" "$s1"); $(same "$work/one.npz" "$work/mpi.npz")"
+		-v -o "$work/mpi.$ext"; then
+		echo "  speedup $(ratio "$w1" "$s1"); $(same "$work/one.$ext" "$work/mpi.$ext")"
 	fi
 	if $cubie check bench/lorenz.ini -q -s device.gpu=all >/dev/null 2>&1 &&
 		wall "one process, both GPUs" $cubie run bench/lorenz.ini "$@" -s device.gpu=all \
-			-v -o "$work/two.npz"; then
-		echo "  speedup $(ratio "$w1" "$s1"); $(same "$work/one.npz" "$work/two.npz")"
+			-v -o "$work/two.$ext"; then
+		echo "  speedup $(ratio "$w1" "$s1"); $(same "$work/one.$ext" "$work/two.$ext")"
 	fi
-	rm -f "$work"/*.npz
+	rm -rf "$work"/*."$ext"
 done
