@@ -65,6 +65,8 @@ for b in ${CUBIE_BENCH:-spine adaptive pipeline stiff cpu}; do
 			echo "-- block $bs: $(./bench/lorenz-bench bench/lorenz.ini 22 -s device.block_size=$bs \
 				-s memory.streams=1 | grep '^N =')"
 		done ;;
+	copybw) # the host <-> GPU copy ceiling, each GPU alone and all at once
+		"${CUDA_HOME:-/usr/local/cuda}"/bin/nvcc -O2 -o copybw bench/copybw.cu && ./copybw 256 ;;
 	multigpu) # one GPU against every GPU in one process, 2^24 runs (nvidia-h200-x2)
 		sh bench/multigpu.sh ;;
 	mpi) sh bench/mpi.sh "${CUBIE_BENCH_DIR:-$work}" ;; # issue 14: 1 GPU vs 2 ranks

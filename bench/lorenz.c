@@ -74,8 +74,16 @@ static cubie_result *solve(cubie_config *c)
 	return r;
 }
 
+/* CUBIE_BENCH_LOG=1: the library's log, debug lines included, on stderr */
+static void log_line(int level, const char *msg, void *user)
+{
+	(void)level, (void)user;
+	fprintf(stderr, "log: %s\n", msg);
+}
+
 int main(int argc, char **argv)
 {
+
 	char *sets[32];
 	int logs[8], nl = 0, ns = 0;
 	if (argc < 3) {
@@ -106,6 +114,8 @@ int main(int argc, char **argv)
 			free(plan);
 		}
 		double kernel[REPEATS], wall[REPEATS], first = 0;
+		if (getenv("CUBIE_BENCH_LOG")) /* of the timed solves only */
+			cubie_set_log(log_line, NULL);
 		for (int r = -1; r < REPEATS; r++) { /* r = -1: warm-up */
 			cubie_result *res;
 			if (cubie_solve(s, &res, &e)) {
@@ -124,6 +134,7 @@ int main(int argc, char **argv)
 				printf("warning: %zu runs failed\n", cubie_result_failed(res));
 			cubie_result_free(res);
 		}
+		cubie_set_log(NULL, NULL);
 		cubie_solver_free(s);
 		cubie_config_free(c);
 		/* Steps and accuracy from solves of their own, so that the timed

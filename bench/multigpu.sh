@@ -22,6 +22,10 @@ for m in rk4 dormand_prince_54; do
 	echo "$out1" | grep -E '^(N =|plan:|backend:)'
 	outn=$("$bench" bench/lorenz.ini "$log2n" "$@" -s "device.gpu=$gpus" 2>&1)
 	echo "$outn" | grep -E '^(N =|plan:|gpu [0-9]+:)'
+	if [ -n "${CUBIE_BENCH_LOG:-}" ]; then # the host's share of the last solve
+		echo "one GPU:"; echo "$out1" | grep '^log: solve' | tail -3
+		echo "gpu = $gpus:"; echo "$outn" | grep '^log: solve' | tail -5
+	fi
 	w1=$(echo "$out1" | wall) wn=$(echo "$outn" | wall)
 	if [ -n "$w1" ] && [ -n "$wn" ]; then
 		echo "$m: one GPU $w1 ms, gpu = $gpus $wn ms: speed-up $(echo "$w1 $wn" |

@@ -355,6 +355,14 @@ static int cpu_copy_d2h(backend *b, void *dst, uint64_t src, size_t n, void *s, 
 	return 0;
 }
 
+static int cpu_copy_h2d_rows(backend *b, uint64_t dst, size_t dpitch, const void *src,
+                             size_t spitch, size_t width, size_t rows, void *s, cubie_error *e)
+{
+	for (size_t k = 0; k < rows; k++)
+		memcpy((char *)(uintptr_t)dst + k * dpitch, (const char *)src + k * spitch, width);
+	return 0;
+}
+
 static int cpu_copy_d2h_rows(backend *b, void *dst, size_t dpitch, uint64_t src, size_t spitch,
                              size_t width, size_t rows, void *s, cubie_error *e)
 {
@@ -407,6 +415,7 @@ static const struct backend_ops cpu_ops = {
 	.stream_sync = cpu_stream_sync,
 	.copy_h2d = cpu_copy_h2d,
 	.copy_d2h = cpu_copy_d2h,
+	.copy_h2d_rows = cpu_copy_h2d_rows,
 	.copy_d2h_rows = cpu_copy_d2h_rows,
 	.after = cpu_after,
 	.stream_idle = cpu_stream_idle,

@@ -576,6 +576,22 @@ static int cuda_copy_d2h(backend *b, void *dst, uint64_t src, size_t n, void *s,
 	return rc;
 }
 
+static int cuda_copy_h2d_rows(backend *b, uint64_t dst, size_t dpitch, const void *src,
+                              size_t spitch, size_t width, size_t rows, void *s, cubie_error *e)
+{
+	struct cuda_backend *c = CB(b);
+	BIND(c);
+	if (!width || !rows)
+		return 0;
+	CUDA_MEMCPY2D m = {.srcMemoryType = CU_MEMORYTYPE_HOST, .srcHost = src, .srcPitch = spitch,
+	                   .dstMemoryType = CU_MEMORYTYPE_DEVICE, .dstDevice = (CUdeviceptr)dst,
+	                   .dstPitch = dpitch, .WidthInBytes = width, .Height = rows};
+	CUevent start = c->epoch ? timed_begin(c, s) : NULL;
+	int rc = ck(c, c->cuMemcpy2DAsync(&m, (CUstream)s), "cuMemcpy2DAsync", e);
+	timed_end(c, start, !rc, 1, s);
+	return rc;
+}
+
 static int cuda_copy_d2h_rows(backend *b, void *dst, size_t dpitch, uint64_t src, size_t spitch,
                               size_t width, size_t rows, void *s, cubie_error *e)
 {
@@ -686,6 +702,7 @@ static const struct backend_ops cuda_ops = {
 	.launch = cuda_launch, .stream_create = cuda_stream_create,
 	.stream_destroy = cuda_stream_destroy, .stream_sync = cuda_stream_sync,
 	.copy_h2d = cuda_copy_h2d, .copy_d2h = cuda_copy_d2h, .copy_d2h_rows = cuda_copy_d2h_rows,
+	.copy_h2d_rows = cuda_copy_h2d_rows,
 	.host_register = cuda_host_register, .host_unregister = cuda_host_unregister,
 	.after = cuda_after, .stream_idle = cuda_stream_idle,
 	.mem_alloc = cuda_mem_alloc,

@@ -294,6 +294,9 @@ struct backend_ops {
 	int (*stream_sync)(backend *b, void *s, cubie_error *e);
 	int (*copy_h2d)(backend *b, uint64_t dst, const void *src, size_t n, void *s, cubie_error *e);
 	int (*copy_d2h)(backend *b, void *dst, uint64_t src, size_t n, void *s, cubie_error *e);
+	/* rows of width bytes, from pitch spitch on the host to dpitch on the device */
+	int (*copy_h2d_rows)(backend *b, uint64_t dst, size_t dpitch, const void *src, size_t spitch,
+	                     size_t width, size_t rows, void *s, cubie_error *e);
 	/* rows of width bytes, from pitch spitch on the device to dpitch on the host */
 	int (*copy_d2h_rows)(backend *b, void *dst, size_t dpitch, uint64_t src, size_t spitch,
 	                     size_t width, size_t rows, void *s, cubie_error *e);

@@ -569,13 +569,30 @@ static int close_own(struct job *j, cubie_error *e)
 	return 0;
 }
 
+/* A rank's seconds, logged at the end (cubie run -v): where its time went. */
+struct rank_times {
+	size_t blocks;
+	double solve, write, wait;
+};
+
+static void log_times(const struct rank_times *t)
+{
+	cb_log(CUBIE_LOG_DEBUG, "MPI: rank %d: %zu blocks; solving %.1f ms, writing %.1f ms, "
+	       "waiting on rank 0 %.1f ms", rank, t->blocks, t->solve * 1e3, t->write * 1e3,
+	       t->wait * 1e3);
+}
+
 static int worker(struct job *j, const struct run_table *full, cubie_error *e)
 {
 	uint64_t b[2];
 	int rc = 0;
+	struct rank_times tm = {0};
+	double t0 = cb_now();
 	MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_REQ, MPI_COMM_WORLD);
 	for (;;) {
 		MPI_Recv(b, 2, MPI_UINT64_T, 0, TAG_BLOCK, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+		double t1 = cb_now();
+		tm.wait += t1 - t0;
 		if (!b[1])
 			break;
 		unsigned char *buf = NULL;
@@ -584,6 +601,7 @@ static int worker(struct job *j, const struct run_table *full, cubie_error *e)
 			rc = cb_fail(e, j->code, "%s", j->msg);
 		else
 			rc = solve_block(j->s, full, b[0], b[1], &buf, &bytes, e);
+		double t2 = cb_now();
 		if (!rc && j->joins)
 			rc = write_own(j, buf, b[1], &bytes, e);
 		if (rc) {
@@ -591,9 +609,12 @@ static int worker(struct job *j, const struct run_table *full, cubie_error *e)
 			send_fail(rc, e->msg);
 			break;
 		}
+		t0 = cb_now();
+		tm.solve += t2 - t1, tm.write += t0 - t2, tm.blocks++;
 		MPI_Send(buf, (int)bytes, MPI_BYTE, 0, TAG_DATA, MPI_COMM_WORLD);
 		free(buf);
 	}
+	log_times(&tm);
 	if (j->joins && !rc) {
 		if (j->failed)
 			rc = cb_fail(e, j->code, "%s", j->msg);
@@ -681,18 +702,21 @@ static int leader(struct job *j, const struct plugin *wp, const char *path,
 		asked = j->failed ? size : j->asked;
 		pthread_mutex_unlock(&j->lock);
 	}
+	struct rank_times tm = {0};
 	while (threaded) {
 		size_t first, n, bytes;
 		unsigned char *buf = NULL;
 		cubie_error be = {0};
 		if (!take(j, 0, &first, &n))
 			break;
+		double t0 = cb_now(), t1 = t0;
 		if (solve_block(s, full, first, n, &buf, &bytes, &be) ||
-		    (j->joins && write_own(j, buf, n, &bytes, &be))) {
+		    ((t1 = cb_now()), j->joins && write_own(j, buf, n, &bytes, &be))) {
 			free(buf);
 			fail_once(j, be.code, "rank 0, runs [%zu, %zu): %s", first, first + n, be.msg);
 			break;
 		}
+		tm.solve += t1 - t0, tm.write += cb_now() - t1, tm.blocks++;
 		struct piece *pc = malloc(sizeof *pc);
 		if (!pc) {
 			free(buf);
@@ -708,6 +732,7 @@ static int leader(struct job *j, const struct plugin *wp, const char *path,
 		inflight[1] = 0;
 		pthread_mutex_unlock(&j->lock);
 	}
+	log_times(&tm);
 	cubie_error ce = {0};
 	if (close_own(j, &ce)) /* rank 0's own blocks are in the file */
 		fail_once(j, ce.code, "rank 0: %s", ce.msg);
@@ -732,7 +757,7 @@ static int leader(struct job *j, const struct plugin *wp, const char *path,
 		          j->N);
 	if (j->sum && !j->failed)
 		for (size_t i = 0; i < j->N; i++)
-			j->sum->n_failed += j->sum->status[i] != 0;
+			j->sum->n_failed += CUBIE_STATUS_FAILED(j->sum->status[i]) != 0;
 	/* Every block is in: commit (the writer's one rename), or remove. */
 	if (j->streams || j->joins) {
 		*msg = 0;

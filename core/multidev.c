@@ -21,7 +21,6 @@
 /* Chunks on a GPU below this many runs cost more in launch tails than the
  * balance they buy. */
 #define MIN_GPU_CHUNK 65536
-#define PACK_RUNS (4 * 65536) /* inputs x runs above which packing is threaded */
 #define REPORT_NS 100000000L
 
 struct shared {
@@ -96,6 +95,7 @@ int multi_open(cubie_solver *s, const char *src, cubie_error *e)
 		d->be = NULL, d->alloc = NULL, d->group = NULL, d->slots = NULL, d->n_slots = 0;
 		d->staged_runs = 0, d->workers = NULL, d->store = NULL, d->devs = NULL;
 		d->n_devs = 0, d->gpus = NULL, d->n_gpus = 0, d->progress = NULL, d->runs_done = 0;
+		d->packed = NULL, d->packed_bytes = 0, d->packed_gen = 0; /* s's serves all */
 		memset(&d->stats, 0, sizeof d->stats);
 		s->devs[s->n_devs++] = d;
 		int rc = s->be->host_memory ? backend_cpu_open(s->threads_req, &d->be, e)
@@ -321,7 +321,9 @@ static void *drive(void *arg)
 	cubie_solver *d = r->d;
 	struct shared *sh = r->sh;
 	cubie_error e = {0};
+	double t0 = cb_now();
 	int rc = pipe_prepare(d, sh->k, &e);
+	double t1 = cb_now();
 	size_t S = d->plan.streams, c = 0;
 	while (!rc) {
 		struct slot *sl = &d->slots[c % S];
@@ -374,7 +376,11 @@ static void *drive(void *arg)
 		cb_log(CUBIE_LOG_WARN, "%s failed (%s); its unfinished runs go to the other devices",
 		       name, e.msg);
 	}
+	double t2 = cb_now();
 	pipe_release(d);
+	cb_log(CUBIE_LOG_DEBUG, "solve: device %zu: prepare %.1f ms, chunks %.1f ms, release %.1f ms, "
+	       "%zu chunks of up to %zu runs", r->index, (t1 - t0) * 1e3, (t2 - t1) * 1e3,
+	       (cb_now() - t2) * 1e3, r->taken, d->plan.chunk_runs);
 	pthread_mutex_lock(&sh->lock);
 	sh->running--;
 	pthread_cond_broadcast(&sh->cond);
@@ -407,10 +413,8 @@ int multi_solve(cubie_solver *s, struct sink *k, cubie_error *e)
 	size_t stream_cap = k->w ? solver_stream_chunk(s) : 0, usable = 0;
 	for (size_t i = 0; i < G; i++) {
 		cubie_solver *d = s->devs[i];
-		if (d != s) {
+		if (d != s)
 			d->runs = s->runs; /* shared, owned by s */
-			d->runs_gen = s->runs_gen;
-		}
 		d->runs_done = 0;
 		d->stats.chunks = 0;
 		d->be->kernel_s = 0;
@@ -427,8 +431,6 @@ int multi_solve(cubie_solver *s, struct sink *k, cubie_error *e)
 		}
 		sh.held_cap += d->plan.streams * d->plan.chunk_runs *
 		               (out_rows(d) * real_size(d) + run_block_bytes(int_rows(d), 1));
-		if (!d->workers && N * s->runs.n_inputs > PACK_RUNS)
-			d->workers = workers_new(workers_default() / (int)G);
 		usable++;
 	}
 	k->deliver = deliver;

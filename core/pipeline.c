@@ -120,11 +120,24 @@ static void unstage(cubie_solver *s)
 	s->staged_runs = 0;
 }
 
+/* The packed run table (pack_table) goes. */
+static void unpack(cubie_solver *s)
+{
+	if (s->packed && s->packed_pinned)
+		s->host.pinned_free(s->host.ctx, s->packed);
+	else
+		free(s->packed);
+	s->packed = NULL;
+	s->packed_bytes = 0;
+	s->packed_gen = 0;
+}
+
 void solver_release(cubie_solver *s)
 {
 	workers_free(s->workers);
 	s->workers = NULL;
 	unstage(s);
+	unpack(s);
 	free(s->slots);
 	s->slots = NULL;
 	s->n_slots = 0;
@@ -138,14 +151,21 @@ void solver_release(cubie_solver *s)
 	}
 }
 
-/* Bytes of a slot's device buffers for a chunk of runs: inputs, saved
- * values, status (and step counts when kept). */
+/* Where the chunk's count of failed runs (args.h) sits in its inputs: last,
+ * so that the copy in zeroes it, both ways through the pinned staging. */
+static size_t failed_offset(const cubie_solver *s, size_t runs)
+{
+	size_t in = s->runs.spans ? spans_offset(s, runs) + RUNS_SPANS * runs * sizeof(double)
+	                          : (s->runs.n_inputs ? s->runs.n_inputs : 1) * runs * real_size(s);
+	return (in + 7) / 8 * 8;
+}
+
+/* Bytes of a slot's device buffers for a chunk of runs: inputs and the
+ * failed count, saved values, status (and step counts when kept). */
 static void slot_bytes(const cubie_solver *s, size_t runs, size_t b[3])
 {
-	size_t r = real_size(s);
-	b[0] = s->runs.spans ? spans_offset(s, runs) + RUNS_SPANS * runs * sizeof(double)
-	                     : (s->runs.n_inputs ? s->runs.n_inputs : 1) * runs * r;
-	b[1] = out_rows(s) * runs * r;
+	b[0] = failed_offset(s, runs) + 8;
+	b[1] = out_rows(s) * runs * real_size(s);
 	b[2] = run_block_bytes(int_rows(s), runs);
 }
 
@@ -194,47 +214,74 @@ static int alloc_slots(cubie_solver *s, int streaming, cubie_error *e)
 				               "cannot allocate %zu bytes of %s memory for a chunk of %zu runs",
 				               b[k], s->be->ops->name, chunk);
 		void **h[] = {&sl->h_in, &sl->h_out, &sl->h_int};
+		const size_t hb[3] = {sizeof(int64_t), b[1], b[2]};
 		for (int k = 0; k < (streaming ? 3 : 1); k++)
-			if (!*h[k] && s->host.pinned_alloc(s->host.ctx, b[k], h[k]))
+			if (!*h[k] && s->host.pinned_alloc(s->host.ctx, hb[k], h[k]))
 				return cb_fail(e, CUBIE_ERR_RUNTIME,
-				               "cannot allocate %zu bytes of pinned host memory", b[k]);
+				               "cannot allocate %zu bytes of pinned host memory", hb[k]);
+		*(int32_t *)sl->h_in = 0;
 	}
 	s->staged_runs = chunk;
 	return 0;
 }
 
-/* Input rows of one chunk from the run table ([row][N], double) into a
- * slot's staging ([row][stride], the working precision), cut into pieces
- * so that the host threads share them. */
-#define PIECE 65536 /* runs */
 /* Output staged per stream when streaming to a writer: host memory stays
  * at a few of these however large the result. */
 #define STREAM_CHUNK_BYTES ((size_t)256 << 20)
 #define STREAM_ALIGN 65536
+
+/* The run table ([row][N], double) into the pinned table that chunks are
+ * copied in from: the model's inputs in the working precision, the time
+ * spans in double after them, as a chunk's inputs lie on the device with
+ * N for the stride. Cut into pieces so that the host threads share them. */
+#define PIECE 65536 /* runs */
 struct rows {
 	cubie_solver *s;
-	struct slot *sl;
-	size_t first, n, pieces; /* pieces per row */
+	size_t pieces; /* per row */
 };
 
 static void pack_rows(void *ctx, size_t lo, size_t hi)
 {
 	const struct rows *c = ctx;
-	size_t N = c->s->runs.n_runs, stride = c->s->plan.chunk_runs;
+	cubie_solver *s = c->s;
+	size_t N = s->runs.n_runs, nm = s->model->n_states + s->model->n_params;
 	for (size_t it = lo; it < hi; it++) {
 		size_t i = it / c->pieces, j0 = it % c->pieces * PIECE;
-		size_t j1 = j0 + PIECE < c->n ? j0 + PIECE : c->n;
-		const double *src = c->s->runs.v + i * N + c->first;
-		const size_t nm = c->s->model->n_states + c->s->model->n_params;
-		if (i >= nm) /* a time span: in double, after the model's inputs */
-			memcpy((double *)((char *)c->sl->h_in + spans_offset(c->s, stride)) +
-			       (i - nm) * stride + j0, src + j0, (j1 - j0) * sizeof(double));
-		else if (real_size(c->s) == 4)
+		size_t j1 = j0 + PIECE < N ? j0 + PIECE : N;
+		const double *src = s->runs.v + i * N;
+		if (i >= nm) /* a time span */
+			memcpy((double *)((char *)s->packed + spans_offset(s, N)) + (i - nm) * N + j0,
+			       src + j0, (j1 - j0) * sizeof(double));
+		else if (real_size(s) == 4)
 			for (size_t j = j0; j < j1; j++)
-				((float *)c->sl->h_in)[i * stride + j] = (float)src[j];
+				((float *)s->packed)[i * N + j] = (float)src[j];
 		else
-			memcpy((double *)c->sl->h_in + i * stride + j0, src + j0, (j1 - j0) * sizeof(double));
+			memcpy((double *)s->packed + i * N + j0, src + j0, (j1 - j0) * sizeof(double));
 	}
+}
+
+/* Pack the run table unless these runs are packed already. */
+static int pack_table(cubie_solver *s, cubie_error *e)
+{
+	size_t N = s->runs.n_runs, bytes = failed_offset(s, N);
+	if (s->packed_gen == s->runs_gen + 1)
+		return 0;
+	if (s->packed && s->packed_bytes != bytes)
+		unpack(s);
+	if (!s->packed && s->host.pinned_alloc(s->host.ctx, bytes, &s->packed)) {
+		/* pageable, then: the copies are slower, not wrong */
+		cb_log(CUBIE_LOG_DEBUG, "the packed inputs could not be pinned; copies will be slower");
+		s->packed_pinned = 0;
+		if (!(s->packed = malloc(bytes)))
+			return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory for the inputs of %zu runs", N);
+	} else {
+		s->packed_pinned = 1;
+	}
+	s->packed_bytes = bytes;
+	struct rows c = {s, (N + PIECE - 1) / PIECE};
+	workers_for(s->workers, pack_rows, &c, s->runs.n_inputs * c.pieces);
+	s->packed_gen = s->runs_gen + 1;
+	return 0;
 }
 
 #define PROGRESS_POLL_NS 100000000L
@@ -264,14 +311,7 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 	const struct backend_ops *o = s->be->ops;
 	size_t r = real_size(s), stride = s->plan.chunk_runs, N = s->runs.n_runs, b[3];
 	slot_bytes(s, stride, b);
-	/* The staging may still hold these runs' inputs from the last solve. */
-	if (!(sl->packed_gen == s->runs_gen + 1 && sl->packed_first == first && sl->packed_n == n)) {
-		struct rows c = {s, sl, first, n, (n + PIECE - 1) / PIECE};
-		workers_for(s->workers, pack_rows, &c, s->runs.n_inputs * c.pieces);
-		sl->packed_gen = s->runs_gen + 1;
-		sl->packed_first = first;
-		sl->packed_n = n;
-	}
+	double t1 = cb_now();
 	/* fixed steps in a whole tick and their length: no double division per
 	 * tick on the device */
 	const double tick_steps = s->dt > 0 ? ceil(s->grid.tick / s->dt - 1e-9) : 0;
@@ -302,13 +342,23 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 		.spans = s->runs.spans ? (const double *)(uintptr_t)(sl->d_in + spans_offset(s, stride))
 		                       : NULL,
 		.events = (void *)(uintptr_t)(sl->d_out + (out_rows(s) - s->events.rows) * stride * r),
+		.failed = (int *)(uintptr_t)(sl->d_in + failed_offset(s, stride)),
 	};
 	const size_t i4 = sizeof(int32_t), pitch = k->w ? n : N;
 	void *values = k->w ? sl->h_out : (char *)k->res->values + first * r;
 	void *ints = k->w ? sl->h_int : k->res->status + first;
 	void *reached = k->w ? (char *)sl->h_int + run_block_reached(int_rows(s), n)
 	                     : (void *)(k->res->reached + first);
-	int rc = o->copy_h2d(s->be, sl->d_in, sl->h_in, b[0], sl->stream, e);
+	/* the chunk's inputs from the packed table, and its failed count zeroed */
+	const size_t nm = s->model->n_states + s->model->n_params, fo = failed_offset(s, stride);
+	int rc = o->copy_h2d_rows(s->be, sl->d_in, stride * r, k->packed + first * r, N * r, n * r,
+	                          nm, sl->stream, e);
+	if (!rc && s->runs.spans)
+		rc = o->copy_h2d_rows(s->be, sl->d_in + spans_offset(s, stride), stride * 8,
+		                      k->packed + spans_offset(s, N) + first * 8, N * 8, n * 8,
+		                      RUNS_SPANS, sl->stream, e);
+	if (!rc)
+		rc = o->copy_h2d(s->be, sl->d_in + fo, sl->h_in, sizeof(int32_t), sl->stream, e);
 	/* With a progress report, the chunk runs as slices that each count
 	 * their runs done when they finish; the result is the same. */
 	size_t slice = n;
@@ -332,8 +382,10 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 	    (rc = o->copy_d2h_rows(s->be, ints, pitch * i4, sl->d_int, stride * i4, n * i4,
 	                           int_rows(s), sl->stream, e)) ||
 	    (rc = o->copy_d2h_rows(s->be, reached, n * 8, sl->d_int + run_block_reached(int_rows(s),
-	                           stride), n * 8, n * 8, 1, sl->stream, e)))
+	                           stride), n * 8, n * 8, 1, sl->stream, e)) ||
+	    (rc = o->copy_d2h(s->be, sl->h_in, sl->d_in + fo, sizeof(int32_t), sl->stream, e)))
 		return rc;
+	s->t_queue += cb_now() - t1;
 	sl->first = first;
 	sl->n = n;
 	return 0;
@@ -424,11 +476,19 @@ static int finish(cubie_solver *s, struct slot *sl, struct sink *k, cubie_error 
 		nanosleep(&(struct timespec){0, PROGRESS_POLL_NS}, NULL);
 	}
 	sl->n_slices = 0;
+	double t0 = cb_now();
 	int rc = s->be->ops->stream_sync(s->be, sl->stream, e);
+	double t1 = cb_now();
+	s->t_wait += t1 - t0;
 	if (rc || !sl->n)
 		return rc;
+	/* the kernel counted the failed runs (stopped ones are not) */
+	int32_t *failed = sl->h_in;
+	__atomic_fetch_add(&k->res->n_failed, (size_t)*failed, __ATOMIC_RELAXED);
+	*failed = 0;
 	if (k->deliver ? (rc = k->deliver(k, s, sl, e)) : k->w && (rc = stream_chunk(s, sl, k, e)))
 		return rc;
+	s->t_deliver += cb_now() - t1;
 	sl->n = 0;
 	s->stats.chunks++;
 	report(s);
@@ -581,6 +641,11 @@ static int solve_into(cubie_solver *s, struct sink *k, cubie_error *e)
 	s->runs_done = s->runs_reported = 0;
 	if (!s->workers && s->runs.n_runs * s->runs.n_inputs > 4 * PIECE)
 		s->workers = workers_new(workers_default());
+	double t0 = cb_now();
+	if (N > 0 && (rc = pack_table(s, e)))
+		return rc;
+	k->packed = s->packed;
+	s->t_pack = cb_now() - t0;
 	if (s->n_devs > 1) {
 		rc = multi_solve(s, k, e);
 	} else if (N > 0) {
@@ -593,11 +658,17 @@ static int solve_into(cubie_solver *s, struct sink *k, cubie_error *e)
 		cb_log(CUBIE_LOG_DEBUG, "solve: setup %.1f ms, chunks %.1f ms, release %.1f ms",
 		       (t1 - t_start) * 1e3, (t2 - t1) * 1e3, (cb_now() - t2) * 1e3);
 	}
-	for (size_t i = 0; !rc && i < N; i++)
-		k->res->n_failed += CUBIE_STATUS_FAILED(k->res->status[i]) != 0; /* stopped: not failed */
 	if (s->n_devs <= 1)
 		s->stats.kernel_s = s->be->kernel_s;
 	s->stats.solve_s = cb_now() - t_start;
+	for (size_t i = 0; i < (s->n_devs ? s->n_devs : 1); i++) {
+		cubie_solver *d = s->n_devs ? s->devs[i] : s;
+		cb_log(CUBIE_LOG_DEBUG, "solve: device %zu: queue %.1f ms, wait %.1f ms, deliver %.1f ms",
+		       i, d->t_queue * 1e3, d->t_wait * 1e3, d->t_deliver * 1e3);
+		d->t_queue = d->t_wait = d->t_deliver = 0;
+	}
+	cb_log(CUBIE_LOG_DEBUG, "solve: wall %.1f ms, packing inputs %.1f ms", s->stats.solve_s * 1e3,
+	       s->t_pack * 1e3);
 	return rc;
 }
 

@@ -74,8 +74,7 @@ int plan_chunks(size_t bytes_per_run, size_t streams, size_t runs, size_t block,
 		chunk = p->budget / (streams * bytes_per_run);
 		if (chunk >= runs && p->overlap && streams > 1 && runs >= streams * OVERLAP_RUNS) {
 			/* It all fits, but in one chunk per stream the copies of one
-			 * chunk run under the kernel of another (and each stream's
-			 * staging keeps its chunk's inputs for the next solve). */
+			 * chunk run under the kernel of another. */
 			chunk = (runs + streams - 1) / streams;
 			chunk += (block - chunk % block) % block;
 		} else if (chunk >= runs) {

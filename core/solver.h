@@ -15,10 +15,9 @@ struct slice_done {
 struct slot {
 	void *stream;
 	uint64_t d_in, d_out, d_int; /* inputs, saved values, status (+ steps) */
-	void *h_in, *h_out, *h_int;   /* h_out, h_int: only when streaming */
+	void *h_in;                  /* the chunk's failed count, to and from the device */
+	void *h_out, *h_int;         /* only when streaming */
 	size_t first, n;             /* the chunk in flight; n = 0: idle */
-	unsigned packed_gen;         /* h_in holds runs_gen + 1's runs packed_first.. */
-	size_t packed_first, packed_n;
 	struct slice_done slices[PROGRESS_SLICES]; /* when progress is reported */
 	size_t n_slices;
 };
@@ -80,11 +79,20 @@ struct cubie_solver {
 	size_t staged_runs;  /* capacity of the pinned staging in slots */
 	struct workers *workers; /* host threads for packing */
 	unsigned runs_gen;             /* counts new run tables (set_inputs) */
+	/* The run table in the device's layout and precision, pinned, packed
+	 * once for every solve of these runs on every device. */
+	void *packed;
+	size_t packed_bytes;
+	int packed_pinned;             /* else malloc'd: pinning failed */
+	unsigned packed_gen;           /* runs_gen + 1 of what packed holds; 0: none */
 	struct result_store *store;    /* result arrays kept for the next solve */
 	cubie_progress_fn progress;
 	size_t runs_done, runs_reported; /* runs_done: counted as slices finish */
 	void *progress_user;
 	cubie_stats stats;
+	/* host seconds of the last solve, logged at debug level: packing inputs,
+	 * queueing copies and launches, waiting on streams, delivering chunks */
+	double t_pack, t_queue, t_wait, t_deliver;
 	/* [device] gpu: the devices (multidev.c); devs[0] is the solver itself,
 	 * the others share its settings and runs with a backend, allocator,
 	 * streams and staging of their own. One device: n_devs 0 or 1. */
@@ -128,6 +136,7 @@ struct sink {
 	const cubie_writer_ops *wo; /* streaming */
 	void *w;
 	double *inputs;             /* the chunk's inputs, [inputs][n] */
+	const char *packed;         /* the solver's packed run table, which chunks copy in */
 	char msg[1024];
 	/* several devices: a finished chunk goes here (multidev.c) */
 	int (*deliver)(struct sink *k, cubie_solver *s, struct slot *sl, cubie_error *e);

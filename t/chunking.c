@@ -121,6 +121,13 @@ static void lanes_checks(void)
 	if (!ok(same_result(a, b) && failed > 10 && failed < 101,
 	        "cpu lanes: %zu of 101 runs fail; with their neighbours the same in chunks of 3", failed))
 		diag("%s", e.msg);
+	/* the kernel counts them; the statuses say which */
+	const cubie_array *st = b ? cubie_result_find(b, "status") : NULL;
+	size_t counted = 0;
+	for (size_t i = 0; st && i < st->shape[0]; i++)
+		counted += CUBIE_STATUS_FAILED(((const int *)st->data)[i]) != 0;
+	is_int(b ? (long)cubie_result_failed(b) : -1, (long)counted,
+	       "... the failed count in chunks of 3 is the statuses' count");
 	cubie_result_free(a);
 	cubie_result_free(b);
 }

@@ -28,5 +28,7 @@ struct cubie_args {
 	const void *drivers; /* the drivers' coefficients (driver.h); NULL: none */
 	const double *spans; /* [3][stride] each run's t0, duration, settling time
 	                      * (CUBIE_SPANS, span.h); NULL: t0, duration, settle above */
+	int *failed;        /* counts the chunk's failed runs, so that the host
+	                     * need not read every status to know; NULL: not counted */
 };
 #endif

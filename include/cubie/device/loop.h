@@ -384,6 +384,8 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i0)
 	CUBIE_LANES(l) {
 		if (CUBIE_W == 1 || i0 + l < a->n) {
 			a->status[i0 + l] = b.status[l];
+			if (CUBIE_STATUS_FAILED(b.status[l]) && a->failed)
+				CUBIE_COUNT(a->failed);
 			a->reached[i0 + l] = b.reached[l];
 			if (a->steps) {
 				a->steps[i0 + l] = b.accepted[l];

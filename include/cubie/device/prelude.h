@@ -14,6 +14,7 @@
 #define CUBIE_UNROLL_STEPS _Pragma("unroll 8")
 #define CUBIE_NAN __longlong_as_double(0x7ff8000000000000ULL)
 #define CUBIE_INF __longlong_as_double(0x7ff0000000000000ULL)
+#define CUBIE_COUNT(p) atomicAdd((p), 1)
 #else
 #include <math.h>
 #if defined(__GNUC__)
@@ -24,6 +25,7 @@
 #endif
 #define CUBIE_NAN ((double)NAN)
 #define CUBIE_INF ((double)INFINITY)
+#define CUBIE_COUNT(p) __atomic_fetch_add((p), 1, __ATOMIC_RELAXED)
 #if defined(__clang__)
 #define CUBIE_UNROLL _Pragma("unroll")
 #define CUBIE_UNROLL_STEPS _Pragma("unroll 4")
