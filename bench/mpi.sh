@@ -29,6 +29,8 @@ wall() { # label, command...: the wall of the command in seconds
 	printf '%-26s %7.2f s wall; %s; %s\n' "$label" "$w" \
 		"$(grep -o 'setup [0-9.]* ms, solve and write [0-9.]* ms' "$work/log" | head -1)" \
 		"$(grep -o 'runs in [0-9.]* s' "$work/log" | head -1)"
+	# where each rank's time went, block by block
+	grep -o -E '(MPI: rank|solve: (setup|wall)).*' "$work/log" | sed 's/^/  /'
 	echo "$w" >"$work/wall"
 	grep -o 'solve and write [0-9.]*' "$work/log" | head -1 | awk '{ print $4 }' >"$work/sw"
 }
@@ -50,7 +52,7 @@ print("same arrays" if all(a.read(m) == b.read(m) for m in a.namelist()) else "D
 # the issue's two cases, then rk4 over 100 time units (100x the steps): a
 # 2^24-run solve of the first two takes tens of ms on one H200, so that
 # their walls are mostly start-up and writing; the third is solve-bound.
-for m in rk4 dormand_prince_54 rk4-long; do
+for m in ${CUBIE_MPI_CASES:-rk4 dormand_prince_54 rk4-long}; do
 	# shellcheck disable=SC2086
 	set -- $extra -s "parameters.rho=linspace(0, 21, $runs)" -s solve.integrator=${m%-long}
 	[ $m = dormand_prince_54 ] && set -- "$@" -s solve.atol=1e-6 -s solve.rtol=1e-6

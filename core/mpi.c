@@ -4,8 +4,8 @@
  *
  * Work: rank 0 hands out blocks of runs, in order, one at a time to each
  * rank that asks, so that fast and slow ranks finish together. A rank
- * solves a block as a solve of its own (cubie_solver_set_inputs with the
- * block's inputs, then cubie_solve): the same kernel on the same inputs
+ * solves a block as a solve of its own (solver_set_runs with the block's
+ * inputs, then cubie_solve): the same kernel on the same inputs
  * gives the same bits as the one-process solve.
  *
  * The output, with a writer that offers join (npy): rank 0 lays out the
@@ -245,24 +245,6 @@ static int carried(const struct job *j, const cubie_array *a)
 	return !shared_time(a) && (!j->joins || kept(j, a));
 }
 
-/* Cut a written block (packed whole) to what is carried, in place; its bytes. */
-static size_t slim(const struct job *j, unsigned char *buf, size_t n)
-{
-	unsigned char *from = buf + 16, *to = buf + 16;
-	for (size_t i = 0; i < j->n_arr; i++) {
-		const cubie_array *a = &j->arr[i];
-		if (shared_time(a))
-			continue;
-		size_t b = pad8(array_rows(a) * n * dtype_bytes(a->dtype));
-		if (carried(j, a)) {
-			memmove(to, from, b);
-			to += b;
-		}
-		from += b;
-	}
-	return (size_t)(to - buf);
-}
-
 /* A packed (whole) block of n runs to the writer's handle w. */
 static int write_block(const struct job *j, void *w, const unsigned char *buf, size_t n,
                        char *msg, size_t len)
@@ -317,9 +299,18 @@ static int take(struct job *j, int to, size_t *first, size_t *n)
 	return got;
 }
 
-/* Solve runs [first, first + n) of the full table into a packed block. */
-static int solve_block(cubie_solver *s, const struct run_table *full, size_t first, size_t n,
-                       unsigned char **out, size_t *bytes, cubie_error *e)
+/* A rank's seconds, logged at the end (cubie run -v): where its time went. */
+struct rank_times {
+	size_t blocks;
+	double solve, write, wait;
+};
+
+/* Solve runs [first, first + n) of the full table. Joined, the block goes
+ * into the file from the result's own arrays; what rank 0 is sent (or, on
+ * rank 0, given) is packed: every array, or joined only what the summary
+ * keeps. */
+static int solve_block(struct job *j, const struct run_table *full, size_t first, size_t n,
+                       unsigned char **out, size_t *bytes, struct rank_times *tm, cubie_error *e)
 {
 	/* Tests: $CUBIE_TEST_MPI_KILL=R[:K] kills rank R as it starts its
 	 * K-th block (default 1), as a crash or the OOM killer would. */
@@ -328,43 +319,63 @@ static int solve_block(cubie_solver *s, const struct run_table *full, size_t fir
 	if (kill_at && *kill_at && atoi(kill_at) == rank &&
 	    ++blocks == (strchr(kill_at, ':') ? atoi(strchr(kill_at, ':') + 1) : 1))
 		raise(SIGKILL);
-	size_t ni = full->n_inputs, N = full->n_runs;
-	double *v = malloc((ni ? ni : 1) * n * sizeof *v);
-	if (!v)
-		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
-	for (size_t i = 0; i < ni; i++)
-		memcpy(v + i * n, full->v + i * N + first, n * sizeof *v);
 	cubie_result *r = NULL;
-	int rc = cubie_solver_set_inputs(s, v, n, e);
-	free(v);
+	double t0 = cb_now();
+	int rc = solver_set_runs(j->s, full->v + first, full->n_runs, n, e);
 	if (!rc)
-		rc = cubie_solve(s, &r, e);
+		rc = cubie_solve(j->s, &r, e);
 	if (rc)
 		return rc;
+	double t1 = cb_now();
+	if (j->joins) { /* result_new's order, as solver_stream_arrays lists them */
+		cubie_array part[CB_MAX_ARRAYS];
+		char msg[MSG] = "";
+		for (size_t i = 0; i < j->n_arr; i++) {
+			part[i] = j->arr[i];
+			if (!shared_time(&part[i])) {
+				part[i].shape[part[i].ndim - 1] = n;
+				part[i].data = cubie_result_array(r, i)->data;
+			}
+		}
+		cubie_output o = j->sum->out;
+		o.arrays = part;
+		o.n_arrays = j->n_arr;
+		o.settings = NULL;
+		if (!j->mine)
+			rc = cb_fail(e, CUBIE_ERR_RUNTIME, "no output to write into");
+		else if (j->wo->write_runs(j->mine, &o, first, msg, sizeof msg))
+			rc = cb_fail(e, CUBIE_ERR_RUNTIME, "writer %s: %s", j->writer,
+			             *msg ? msg : "cannot write");
+	}
+	double t2 = cb_now();
 	*bytes = 16;
 	for (size_t i = 0; i < cubie_result_count(r); i++) {
 		const cubie_array *a = cubie_result_array(r, i);
-		if (!shared_time(a))
+		if (carried(j, a))
 			*bytes += pad8(array_rows(a) * n * dtype_bytes(a->dtype));
 	}
-	unsigned char *p = *out = calloc(1, *bytes);
+	unsigned char *p = *out = rc ? NULL : calloc(1, *bytes);
 	if (!p) {
 		cubie_result_free(r);
-		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+		return rc ? rc : cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
 	}
 	uint64_t head[2] = {first, n};
 	memcpy(p, head, 16);
 	p += 16;
-	/* result_new's order, as solver_stream_arrays lists them */
 	for (size_t i = 0; i < cubie_result_count(r); i++) {
 		const cubie_array *a = cubie_result_array(r, i);
-		if (shared_time(a))
+		if (!carried(j, a))
 			continue;
 		size_t b = array_rows(a) * n * dtype_bytes(a->dtype);
 		memcpy(p, a->data, b);
 		p += pad8(b);
 	}
 	cubie_result_free(r);
+	double t3 = cb_now();
+	cb_log(CUBIE_LOG_DEBUG, "MPI: rank %d, runs [%zu, %zu): solve %.1f ms, write %.1f ms, "
+	       "pack %.1f ms", rank, first, first + n, (t1 - t0) * 1e3, (t2 - t1) * 1e3,
+	       (t3 - t2) * 1e3);
+	tm->solve += t1 - t0 + t3 - t2, tm->write += t2 - t1, tm->blocks++;
 	size_t packed = (size_t)(p - *out);
 	if (packed != *bytes) {
 		free(*out);
@@ -543,20 +554,6 @@ static void send_fail(int rc, const char *msg)
 	MPI_Send(m, (int)len + 2, MPI_BYTE, 0, TAG_FAIL, MPI_COMM_WORLD);
 }
 
-/* A joined block: into the file, then cut to what rank 0 keeps. */
-static int write_own(struct job *j, unsigned char *buf, size_t n, size_t *bytes,
-                     cubie_error *e)
-{
-	char msg[MSG] = "";
-	if (!j->mine)
-		return cb_fail(e, CUBIE_ERR_RUNTIME, "no output to write into");
-	if (write_block(j, j->mine, buf, n, msg, sizeof msg))
-		return cb_fail(e, CUBIE_ERR_RUNTIME, "writer %s: %s", j->writer,
-		               *msg ? msg : "cannot write");
-	*bytes = slim(j, buf, n);
-	return 0;
-}
-
 /* Joined: this rank's handle closed (its blocks are in the file); 0 or -1. */
 static int close_own(struct job *j, cubie_error *e)
 {
@@ -568,12 +565,6 @@ static int close_own(struct job *j, cubie_error *e)
 		               *msg ? msg : "cannot finish the output");
 	return 0;
 }
-
-/* A rank's seconds, logged at the end (cubie run -v): where its time went. */
-struct rank_times {
-	size_t blocks;
-	double solve, write, wait;
-};
 
 static void log_times(const struct rank_times *t)
 {
@@ -589,10 +580,9 @@ static int worker(struct job *j, const struct run_table *full, cubie_error *e)
 	struct rank_times tm = {0};
 	double t0 = cb_now();
 	MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_REQ, MPI_COMM_WORLD);
-	for (;;) {
+	for (;;) { /* waiting: for a block, and sending the last */
 		MPI_Recv(b, 2, MPI_UINT64_T, 0, TAG_BLOCK, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-		double t1 = cb_now();
-		tm.wait += t1 - t0;
+		tm.wait += cb_now() - t0;
 		if (!b[1])
 			break;
 		unsigned char *buf = NULL;
@@ -600,17 +590,13 @@ static int worker(struct job *j, const struct run_table *full, cubie_error *e)
 		if (j->failed) /* its join */
 			rc = cb_fail(e, j->code, "%s", j->msg);
 		else
-			rc = solve_block(j->s, full, b[0], b[1], &buf, &bytes, e);
-		double t2 = cb_now();
-		if (!rc && j->joins)
-			rc = write_own(j, buf, b[1], &bytes, e);
+			rc = solve_block(j, full, b[0], b[1], &buf, &bytes, &tm, e);
 		if (rc) {
 			free(buf);
 			send_fail(rc, e->msg);
 			break;
 		}
 		t0 = cb_now();
-		tm.solve += t2 - t1, tm.write += t0 - t2, tm.blocks++;
 		MPI_Send(buf, (int)bytes, MPI_BYTE, 0, TAG_DATA, MPI_COMM_WORLD);
 		free(buf);
 	}
@@ -709,14 +695,11 @@ static int leader(struct job *j, const struct plugin *wp, const char *path,
 		cubie_error be = {0};
 		if (!take(j, 0, &first, &n))
 			break;
-		double t0 = cb_now(), t1 = t0;
-		if (solve_block(s, full, first, n, &buf, &bytes, &be) ||
-		    ((t1 = cb_now()), j->joins && write_own(j, buf, n, &bytes, &be))) {
+		if (solve_block(j, full, first, n, &buf, &bytes, &tm, &be)) {
 			free(buf);
 			fail_once(j, be.code, "rank 0, runs [%zu, %zu): %s", first, first + n, be.msg);
 			break;
 		}
-		tm.solve += t1 - t0, tm.write += cb_now() - t1, tm.blocks++;
 		struct piece *pc = malloc(sizeof *pc);
 		if (!pc) {
 			free(buf);

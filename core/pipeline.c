@@ -798,11 +798,46 @@ int cubie_solve_write(cubie_solver *s, const char *path, cubie_result **summary,
 
 int cubie_solver_set_inputs(cubie_solver *s, const double *values, size_t n_runs, cubie_error *e)
 {
+	return solver_set_runs(s, values, n_runs, n_runs, e);
+}
+
+/* The table of the last inputs but one, kept when nothing else holds it:
+ * solves of one block after another (mpi.c) reuse two tables' memory
+ * rather than fault in a fresh one each time. */
+static double *spare_take(cubie_solver *s, size_t values)
+{
+	double *v = s->spare_values == values ? s->spare : NULL;
+	if (v)
+		s->spare = NULL, s->spare_values = 0;
+	return v ? v : malloc((values ? values : 1) * sizeof *v);
+}
+
+static void spare_keep(cubie_solver *s, struct run_table *rt)
+{
+	if (!s->spare && (!rt->refs || *rt->refs == 1)) {
+		s->spare = rt->v, s->spare_values = rt->n_inputs * rt->n_runs;
+		free(rt->refs);
+		memset(rt, 0, sizeof *rt);
+	} else {
+		runs_free(rt);
+	}
+}
+
+void solver_free_spare(cubie_solver *s)
+{
+	free(s->spare);
+	s->spare = NULL, s->spare_values = 0;
+}
+
+int solver_set_runs(cubie_solver *s, const double *values, size_t pitch, size_t n_runs,
+                    cubie_error *e)
+{
 	size_t ni = s->runs.n_inputs;
-	double *v = malloc((ni ? ni : 1) * (n_runs ? n_runs : 1) * sizeof *v);
+	double *v = spare_take(s, ni * n_runs);
 	if (!v)
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory for %zu runs", n_runs);
-	memcpy(v, values, ni * n_runs * sizeof *v);
+	for (size_t i = 0; i < ni; i++)
+		memcpy(v + i * n_runs, values + i * pitch, n_runs * sizeof *v);
 	struct run_table old = s->runs;
 	s->runs = (struct run_table){n_runs, ni, v, NULL, old.spans, {old.span[0], old.span[1],
 	                             old.span[2]}};
@@ -810,7 +845,7 @@ int cubie_solver_set_inputs(cubie_solver *s, const double *values, size_t n_runs
 	spans_range(s, &lo, &hi);
 	if ((s->runs.spans && spans_check_inputs(s, e)) ||
 	    drivers_check_runs(s->model->drv, &s->runs, s->model->n_states, lo, hi, e)) {
-		free(v);
+		spare_keep(s, &s->runs);
 		s->runs = old;
 		return CUBIE_ERR_CONFIG;
 	}
@@ -820,14 +855,14 @@ int cubie_solver_set_inputs(cubie_solver *s, const double *values, size_t n_runs
 	size_t block = s->be->block_size > 0 ? (size_t)s->be->block_size : 1;
 	struct plan p = s->plan;
 	if (plan_chunks(s->bytes_per_run, s->streams_wanted, n_runs, block, s->forced_chunk, &p)) {
-		free(v);
+		spare_keep(s, &s->runs);
 		s->runs = old;
 		s->runs_gen--;
 		return cb_fail(e, CUBIE_ERR_CONFIG, "one run needs %zu bytes, over the budget of %zu",
 		               s->bytes_per_run, p.budget);
 	}
 	s->plan = p;
-	runs_free(&old); /* staging follows the new plan at the next solve */
+	spare_keep(s, &old); /* staging follows the new plan at the next solve */
 	return 0;
 }
 

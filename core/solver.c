@@ -458,6 +458,7 @@ void cubie_solver_free(cubie_solver *s)
 	free(s->save);
 	free(s->out_path);
 	runs_free(&s->runs);
+	solver_free_spare(s);
 	model_free(s->model);
 	settings_free(&s->set);
 	free(s);

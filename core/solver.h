@@ -79,6 +79,8 @@ struct cubie_solver {
 	size_t staged_runs;  /* capacity of the pinned staging in slots */
 	struct workers *workers; /* host threads for packing */
 	unsigned runs_gen;             /* counts new run tables (set_inputs) */
+	double *spare;                 /* a free table of spare_values (set_inputs) */
+	size_t spare_values;
 	/* The run table in the device's layout and precision, pinned, packed
 	 * once for every solve of these runs on every device. */
 	void *packed;
@@ -143,6 +145,11 @@ struct sink {
 	void *ctx;
 };
 /* The pipeline's steps (pipeline.c), for the several-device driver. */
+/* cubie_solver_set_inputs from rows pitch values apart (a block of a
+ * larger table); the spare table goes with the solver. */
+int solver_set_runs(cubie_solver *s, const double *values, size_t pitch, size_t n_runs,
+                    cubie_error *e);
+void solver_free_spare(cubie_solver *s);
 int pipe_prepare(cubie_solver *s, struct sink *k, cubie_error *e);
 int pipe_submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, struct sink *k,
                 cubie_error *e);
