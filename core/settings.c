@@ -28,12 +28,50 @@ int settings_require(const struct settings *s, const struct cfg_entry *at, const
 	               settings_loc(s, at, loc, sizeof loc), sec, key, what);
 }
 
-/* A value list's key ([solve] atol, rtol), set or its default. */
-static int values(const cubie_config *c, const char *key, const struct cfg_entry *at,
+/* Readers that name each key once: *at gets the entry that set it (NULL:
+ * the default), kept for later messages, and the value is read as config.c
+ * reads it. */
+static const char *str(const cubie_config *c, const char *sec, const char *key,
+                       const struct cfg_entry **at)
+{
+	*at = cfg_get(c, sec, key);
+	return cfg_str(c, sec, key);
+}
+
+/* Unset with no default ([events] chatter_spacing alone): *v is kept. */
+static int num(const cubie_config *c, const char *sec, const char *key,
+               const struct cfg_entry **at, double *v, cubie_error *e)
+{
+	return str(c, sec, key, at) ? cfg_num(c, sec, key, v, e) : 0;
+}
+
+static int integer(const cubie_config *c, const char *sec, const char *key,
+                   const struct cfg_entry **at, long long *v, cubie_error *e)
+{
+	*at = cfg_get(c, sec, key);
+	return cfg_int(c, sec, key, v, e);
+}
+
+static int names(const cubie_config *c, const char *sec, const char *key,
+                 const struct cfg_entry **at, char ***v, size_t *n, cubie_error *e)
+{
+	*at = cfg_get(c, sec, key);
+	return cfg_names(c, sec, key, v, n, e);
+}
+
+static int gpus(const cubie_config *c, const char *sec, const char *key,
+                const struct cfg_entry **at, int **v, size_t *n, int *all, cubie_error *e)
+{
+	*at = cfg_get(c, sec, key);
+	return cfg_gpus(c, sec, key, v, n, all, e);
+}
+
+/* A value list of [solve] (atol, rtol), set or its default. */
+static int values(const cubie_config *c, const char *key, const struct cfg_entry **at,
                   double **v, size_t *n, cubie_error *e)
 {
-	struct cfg_entry def = {"solve", (char *)key, (char *)cfg_str(c, "solve", key), "default", 0};
-	return cfg_values(at ? at : &def, v, n, e);
+	struct cfg_entry def = {"solve", (char *)key, (char *)str(c, "solve", key, at), "default", 0};
+	return cfg_values(*at ? *at : &def, v, n, e);
 }
 
 static int read_solve(const cubie_config *c, struct settings *st, cubie_error *e)
@@ -41,46 +79,30 @@ static int read_solve(const cubie_config *c, struct settings *st, cubie_error *e
 	struct settings_solve *s = &st->solve;
 	static const char *const ctl[] = {"fixed", "i", "pi", "pid", "gustafsson"};
 	int rc;
-	s->at.integrator = cfg_get(c, "solve", "integrator");
-	s->at.dt = cfg_get(c, "solve", "dt");
-	s->at.precision = cfg_get(c, "solve", "precision");
-	s->at.controller = cfg_get(c, "solve", "controller");
-	s->at.atol = cfg_get(c, "solve", "atol");
-	s->at.rtol = cfg_get(c, "solve", "rtol");
-	s->at.dt_min = cfg_get(c, "solve", "dt_min");
-	s->at.dt_max = cfg_get(c, "solve", "dt_max");
-	s->at.max_steps = cfg_get(c, "solve", "max_steps");
-	s->at.safety = cfg_get(c, "solve", "safety");
-	s->at.min_gain = cfg_get(c, "solve", "min_gain");
-	s->at.max_gain = cfg_get(c, "solve", "max_gain");
-	s->at.newton_tol = cfg_get(c, "solve", "newton_tol");
-	s->at.newton_max_iter = cfg_get(c, "solve", "newton_max_iter");
-	s->at.jacobian_update = cfg_get(c, "solve", "jacobian_update");
-	for (int k = 0; k < RUNS_SPANS; k++) {
-		s->span_at[k] = cfg_get(c, "solve", runs_span_keys[k]);
-		s->span_def[k] = atof(cfg_str(c, "solve", runs_span_keys[k]));
-	}
-	s->integrator = cfg_str(c, "solve", "integrator");
-	s->precision = !strcmp(cfg_str(c, "solve", "precision"), "float32") ? PRECISION_FLOAT32
-	                                                                    : PRECISION_FLOAT64;
-	const char *want = cfg_str(c, "solve", "controller");
+	for (int k = 0; k < RUNS_SPANS; k++)
+		s->span_def[k] = atof(str(c, "solve", runs_span_keys[k], &s->span_at[k]));
+	s->integrator = str(c, "solve", "integrator", &s->at.integrator);
+	s->precision = !strcmp(str(c, "solve", "precision", &s->at.precision), "float32")
+	               ? PRECISION_FLOAT32 : PRECISION_FLOAT64;
+	const char *want = str(c, "solve", "controller", &s->at.controller);
 	s->controller = CONTROLLER_AUTO;
 	for (int k = 0; k < 5; k++)
 		if (!strcmp(want, ctl[k]))
 			s->controller = (enum controller)k;
-	s->jacobian_update = !strcmp(cfg_str(c, "solve", "jacobian_update"), "iteration")
-	                     ? JACOBIAN_ITERATION : JACOBIAN_STEP;
-	if ((rc = cfg_num(c, "solve", "dt", &s->dt, e)) ||
-	    (rc = cfg_num(c, "solve", "safety", &s->safety, e)) ||
-	    (rc = cfg_num(c, "solve", "min_gain", &s->min_gain, e)) ||
-	    (rc = cfg_num(c, "solve", "max_gain", &s->max_gain, e)) ||
-	    (rc = cfg_num(c, "solve", "dt_min", &s->dt_min, e)) ||
-	    (rc = cfg_num(c, "solve", "dt_max", &s->dt_max, e)) ||
-	    (rc = cfg_int(c, "solve", "max_steps", &s->max_steps, e)) ||
-	    (rc = cfg_num(c, "solve", "newton_tol", &s->newton_tol, e)) ||
-	    (rc = cfg_int(c, "solve", "newton_max_iter", &s->newton_max_iter, e)) ||
-	    (rc = values(c, "atol", s->at.atol, &s->atol, &s->n_atol, e)) ||
-	    (rc = values(c, "rtol", s->at.rtol, &s->rtol, &s->n_rtol, e)))
+	s->jacobian_update = !strcmp(str(c, "solve", "jacobian_update", &s->at.jacobian_update),
+	                             "iteration") ? JACOBIAN_ITERATION : JACOBIAN_STEP;
+	if ((rc = num(c, "solve", "dt", &s->at.dt, &s->dt, e)) ||
+	    (rc = num(c, "solve", "safety", &s->at.safety, &s->safety, e)) ||
+	    (rc = num(c, "solve", "min_gain", &s->at.min_gain, &s->min_gain, e)) ||
+	    (rc = num(c, "solve", "max_gain", &s->at.max_gain, &s->max_gain, e)) ||
+	    (rc = num(c, "solve", "dt_min", &s->at.dt_min, &s->dt_min, e)) ||
+	    (rc = num(c, "solve", "dt_max", &s->at.dt_max, &s->dt_max, e)) ||
+	    (rc = integer(c, "solve", "max_steps", &s->at.max_steps, &s->max_steps, e)) ||
+	    (rc = num(c, "solve", "newton_tol", &s->at.newton_tol, &s->newton_tol, e)) ||
+	    (rc = integer(c, "solve", "newton_max_iter", &s->at.newton_max_iter,
+	                  &s->newton_max_iter, e)) ||
+	    (rc = values(c, "atol", &s->at.atol, &s->atol, &s->n_atol, e)) ||
+	    (rc = values(c, "rtol", &s->at.rtol, &s->rtol, &s->n_rtol, e)))
 		return rc;
 	/* dt against the duration, dt_min against dt, and Newton's keys for
 	 * implicit methods only: where the runs and integrator are known */
@@ -106,24 +128,17 @@ static int read_output(const cubie_config *c, struct settings *st, cubie_error *
 {
 	struct settings_output *o = &st->output;
 	int rc;
-	o->at.file = cfg_get(c, "output", "file");
-	o->at.format = cfg_get(c, "output", "format");
-	o->at.save_every = cfg_get(c, "output", "save_every");
-	o->at.save = cfg_get(c, "output", "save");
-	o->at.compression = cfg_get(c, "output", "compression");
-	o->at.summaries = cfg_get(c, "output", "summaries");
-	o->at.summarise = cfg_get(c, "output", "summarise");
-	o->at.sample_every = cfg_get(c, "output", "sample_every");
-	o->at.summarise_every = cfg_get(c, "output", "summarise_every");
-	o->file = cfg_str(c, "output", "file");
-	o->format = cfg_str(c, "output", "format");
-	o->summaries = cfg_str(c, "output", "summaries");
-	o->compression = cfg_str(c, "output", "compression");
-	if ((rc = cfg_num(c, "output", "save_every", &o->save_every, e)) ||
-	    (rc = cfg_num(c, "output", "sample_every", &o->sample_every, e)) ||
-	    (rc = cfg_num(c, "output", "summarise_every", &o->summarise_every, e)) ||
-	    (rc = cfg_names(c, "output", "save", &o->save, &o->n_save, e)) ||
-	    (rc = cfg_names(c, "output", "summarise", &o->summarise, &o->n_summarise, e)))
+	o->file = str(c, "output", "file", &o->at.file);
+	o->format = str(c, "output", "format", &o->at.format);
+	o->summaries = str(c, "output", "summaries", &o->at.summaries);
+	o->compression = str(c, "output", "compression", &o->at.compression);
+	if ((rc = num(c, "output", "save_every", &o->at.save_every, &o->save_every, e)) ||
+	    (rc = num(c, "output", "sample_every", &o->at.sample_every, &o->sample_every, e)) ||
+	    (rc = num(c, "output", "summarise_every", &o->at.summarise_every, &o->summarise_every,
+	              e)) ||
+	    (rc = names(c, "output", "save", &o->at.save, &o->save, &o->n_save, e)) ||
+	    (rc = names(c, "output", "summarise", &o->at.summarise, &o->summarise, &o->n_summarise,
+	                e)))
 		return rc;
 	/* at most the duration: checked with the runs (solver.c, summaries.c) */
 	if (settings_require(st, o->at.save_every, "output", "save_every", o->save_every >= 0,
@@ -141,33 +156,22 @@ static int read_events(const cubie_config *c, struct settings *st, cubie_error *
 {
 	struct settings_events *v = &st->events;
 	int rc;
-	v->at.tolerance = cfg_get(c, "events", "tolerance");
-	v->at.max_chatter = cfg_get(c, "events", "max_chatter");
-	v->at.chatter_spacing = cfg_get(c, "events", "chatter_spacing");
-	if ((rc = cfg_num(c, "events", "tolerance", &v->tolerance, e)) ||
-	    (rc = cfg_int(c, "events", "max_chatter", &v->max_chatter, e)) ||
-	    (v->at.chatter_spacing &&
-	     (rc = cfg_num(c, "events", "chatter_spacing", &v->chatter_spacing, e))))
+	if ((rc = num(c, "events", "tolerance", &v->at.tolerance, &v->tolerance, e)) ||
+	    (rc = integer(c, "events", "max_chatter", &v->at.max_chatter, &v->max_chatter, e)))
 		return rc;
-	if (!v->at.chatter_spacing)
-		v->chatter_spacing = 100 * v->tolerance;
-	return 0;
+	v->chatter_spacing = 100 * v->tolerance; /* kept when unset (no default) */
+	return num(c, "events", "chatter_spacing", &v->at.chatter_spacing, &v->chatter_spacing, e);
 }
 
 static int read_memory(const cubie_config *c, struct settings *st, cubie_error *e)
 {
 	struct settings_memory *m = &st->memory;
 	int rc;
-	m->at.allocator = cfg_get(c, "memory", "allocator");
-	m->at.mem_proportion = cfg_get(c, "memory", "mem_proportion");
-	m->at.streams = cfg_get(c, "memory", "streams");
-	m->at.chunk_runs = cfg_get(c, "memory", "chunk_runs");
-	m->at.stream_group = cfg_get(c, "memory", "stream_group");
-	m->allocator = cfg_str(c, "memory", "allocator");
-	m->stream_group = cfg_str(c, "memory", "stream_group");
-	if ((rc = cfg_num(c, "memory", "mem_proportion", &m->mem_proportion, e)) ||
-	    (rc = cfg_int(c, "memory", "streams", &m->streams, e)) ||
-	    (rc = cfg_int(c, "memory", "chunk_runs", &m->chunk_runs, e)))
+	m->allocator = str(c, "memory", "allocator", &m->at.allocator);
+	m->stream_group = str(c, "memory", "stream_group", &m->at.stream_group);
+	if ((rc = num(c, "memory", "mem_proportion", &m->at.mem_proportion, &m->mem_proportion, e)) ||
+	    (rc = integer(c, "memory", "streams", &m->at.streams, &m->streams, e)) ||
+	    (rc = integer(c, "memory", "chunk_runs", &m->at.chunk_runs, &m->chunk_runs, e)))
 		return rc;
 	if (settings_require(st, m->at.mem_proportion, "memory", "mem_proportion",
 	                     m->mem_proportion > 0 && m->mem_proportion <= 1, "in (0, 1]", e) ||
@@ -183,16 +187,12 @@ static int read_device(const cubie_config *c, struct settings *st, cubie_error *
 {
 	struct settings_device *d = &st->device;
 	int rc;
-	d->at.backend = cfg_get(c, "device", "backend");
-	d->at.gpu = cfg_get(c, "device", "gpu");
-	d->at.block_size = cfg_get(c, "device", "block_size");
-	d->at.threads = cfg_get(c, "device", "threads");
-	const char *be = cfg_str(c, "device", "backend");
+	const char *be = str(c, "device", "backend", &d->at.backend);
 	d->backend = !strcmp(be, "cuda") ? BACKEND_CUDA : !strcmp(be, "cpu") ? BACKEND_CPU
 	                                                                    : BACKEND_AUTO;
-	if ((rc = cfg_gpus(c, "device", "gpu", &d->gpus, &d->n_gpus, &d->gpu_all, e)) ||
-	    (rc = cfg_int(c, "device", "block_size", &d->block_size, e)) ||
-	    (rc = cfg_int(c, "device", "threads", &d->threads, e)))
+	if ((rc = gpus(c, "device", "gpu", &d->at.gpu, &d->gpus, &d->n_gpus, &d->gpu_all, e)) ||
+	    (rc = integer(c, "device", "block_size", &d->at.block_size, &d->block_size, e)) ||
+	    (rc = integer(c, "device", "threads", &d->at.threads, &d->threads, e)))
 		return rc;
 	if (settings_require(st, d->at.threads, "device", "threads",
 	                     d->threads >= 0 && d->threads <= 1024, "auto or between 1 and 1024", e))
@@ -202,10 +202,9 @@ static int read_device(const cubie_config *c, struct settings *st, cubie_error *
 
 static void read_runs(const cubie_config *c, struct settings *st)
 {
-	st->runs.at.combine = cfg_get(c, "runs", "combine");
-	st->runs.at.file = cfg_get(c, "runs", "file");
-	st->runs.combine = !strcmp(cfg_str(c, "runs", "combine"), "zip") ? COMBINE_ZIP
-	                                                                 : COMBINE_GRID;
+	st->runs.at.file = cfg_get(c, "runs", "file"); /* its path is read by cfg_path */
+	st->runs.combine = !strcmp(str(c, "runs", "combine", &st->runs.at.combine), "zip")
+	                   ? COMBINE_ZIP : COMBINE_GRID;
 }
 
 int settings_read(const cubie_config *c, struct settings *s, cubie_error *e)
