@@ -708,7 +708,7 @@ size_t solver_result_bytes(const cubie_solver *s)
 {
 	size_t N = s->runs.n_runs;
 	return out_rows(s) * N * real_size(s) + run_block_bytes(int_rows(s), N) +
-	       s->runs.n_inputs * N * sizeof(double);
+	       s->runs.n_inputs * N * sizeof(double) + failed_offset(s, N); /* + packed inputs */
 }
 
 /* A streamed solve: chunks no larger than STREAM_CHUNK_BYTES of output go

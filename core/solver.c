@@ -505,10 +505,10 @@ char *cubie_solver_describe(const cubie_solver *s)
 		size_t chunk = solver_stream_chunk(s) < p->chunk_runs ? solver_stream_chunk(s)
 		                                                       : p->chunk_runs;
 		sb_add(&b, "host memory: %.3f GiB: the result streams to the writer through %zu "
-		           "staging buffers of %zu runs\n",
+		           "staging buffers of %zu runs, beside the inputs\n",
 		       (double)(s->bytes_per_run * chunk * p->streams) / 1073741824.0, p->streams, chunk);
 	} else {
-		sb_add(&b, "host memory: %.3f GiB: the whole result\n",
+		sb_add(&b, "host memory: %.3f GiB: the whole result and the inputs\n",
 		       solver_result_bytes(s) / 1073741824.0);
 	}
 	return b.s;

@@ -98,6 +98,32 @@ else
 	skip "no python3"
 fi
 
+# runs stopped by an event are no failures, on any rank
+cat >"$tmp/stop.ini" <<'INI'
+[model]
+states = x, v
+parameters = w
+[equations]
+dx = v
+dv = -w^2 * x
+[initial]
+x = 1
+v = 0
+[parameters]
+w = linspace(0.5, 3, 37)
+[events]
+zero = x
+zero.direction = down
+zero.action = stop
+[solve]
+integrator = rk45
+duration = 4
+[device]
+backend = cpu
+INI
+check "2 ranks: runs stopped by an event" 0 mpi 2 run "$tmp/stop.ini" -o "$tmp/stop.npy"
+has "... are not counted as failed" "37 runs in .*, 0 failed" "$tmp/err"
+
 # a rank that dies mid-solve: the job fails, naming it, and writes nothing
 CUBIE_MPI_BLOCK=2 CUBIE_TEST_MPI_KILL=1 check "a worker rank killed: the job fails" 137 \
 	mpi 2 run "$tmp/m.ini" -q -o "$tmp/k.csv"
