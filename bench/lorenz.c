@@ -83,7 +83,6 @@ static void log_line(int level, const char *msg, void *user)
 
 int main(int argc, char **argv)
 {
-
 	char *sets[32];
 	int logs[8], nl = 0, ns = 0;
 	if (argc < 3) {

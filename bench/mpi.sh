@@ -6,7 +6,9 @@
 # (CUBIE_MPI_FORMAT=npy: to .npy, which every rank writes itself) in DIR, by one process on one GPU, by two MPI ranks (one GPU each) and,
 # where the build has it, by one process on both GPUs ([device] gpu = all).
 # Prints the walls (end to end: setup, solve, gather, write), the speedups,
-# and whether the files hold the same arrays. Arguments after DIR are
+# and whether the files hold the same arrays, and under each rank run where
+# its ranks' time went (cubie run -v). CUBIE_MPI_CASES picks among rk4,
+# dormand_prince_54 and rk4-long (default: all three). Arguments after DIR are
 # added to every run (-s device.backend=cpu tries the script on a CPU).
 set -u
 work=${1:-$(mktemp -d)}

@@ -245,27 +245,40 @@ static int carried(const struct job *j, const cubie_array *a)
 	return !shared_time(a) && (!j->joins || kept(j, a));
 }
 
-/* A packed (whole) block of n runs to the writer's handle w. */
-static int write_block(const struct job *j, void *w, const unsigned char *buf, size_t n,
-                       char *msg, size_t len)
+/* Runs [first, first + n) to the writer's handle w, each array's data at
+ * data[i] (in j->arr's order; "time" shared by every run is the job's). */
+static int write_part(const struct job *j, void *w, size_t first, size_t n,
+                      const void *const *data, char *msg, size_t len)
 {
 	cubie_array part[CB_MAX_ARRAYS];
-	const unsigned char *p = buf + 16;
-	uint64_t first;
-	memcpy(&first, buf, 8);
 	for (size_t i = 0; i < j->n_arr; i++) {
 		part[i] = j->arr[i];
 		if (shared_time(&part[i]))
 			continue;
 		part[i].shape[part[i].ndim - 1] = n;
-		part[i].data = p;
-		p += pad8(array_rows(&part[i]) * n * dtype_bytes(part[i].dtype));
+		part[i].data = data[i];
 	}
 	cubie_output out = j->sum->out;
 	out.arrays = part;
 	out.n_arrays = j->n_arr;
 	out.settings = NULL;
-	return j->wo->write_runs(w, &out, (size_t)first, msg, len);
+	return j->wo->write_runs(w, &out, first, msg, len);
+}
+
+/* A packed (whole) block of n runs to the writer's handle w. */
+static int write_block(const struct job *j, void *w, const unsigned char *buf, size_t n,
+                       char *msg, size_t len)
+{
+	const void *data[CB_MAX_ARRAYS];
+	const unsigned char *p = buf + 16;
+	uint64_t first;
+	memcpy(&first, buf, 8);
+	for (size_t i = 0; i < j->n_arr; i++)
+		if (!shared_time(&j->arr[i])) {
+			data[i] = p;
+			p += pad8(array_rows(&j->arr[i]) * n * dtype_bytes(j->arr[i].dtype));
+		}
+	return write_part(j, w, (size_t)first, n, data, msg, len);
 }
 
 static void fail_once(struct job *j, int code, const char *fmt, ...) CB_PRINTF(3, 4);
@@ -328,22 +341,13 @@ static int solve_block(struct job *j, const struct run_table *full, size_t first
 		return rc;
 	double t1 = cb_now();
 	if (j->joins) { /* result_new's order, as solver_stream_arrays lists them */
-		cubie_array part[CB_MAX_ARRAYS];
+		const void *data[CB_MAX_ARRAYS];
 		char msg[MSG] = "";
-		for (size_t i = 0; i < j->n_arr; i++) {
-			part[i] = j->arr[i];
-			if (!shared_time(&part[i])) {
-				part[i].shape[part[i].ndim - 1] = n;
-				part[i].data = cubie_result_array(r, i)->data;
-			}
-		}
-		cubie_output o = j->sum->out;
-		o.arrays = part;
-		o.n_arrays = j->n_arr;
-		o.settings = NULL;
+		for (size_t i = 0; i < j->n_arr; i++)
+			data[i] = cubie_result_array(r, i)->data;
 		if (!j->mine)
 			rc = cb_fail(e, CUBIE_ERR_RUNTIME, "no output to write into");
-		else if (j->wo->write_runs(j->mine, &o, first, msg, sizeof msg))
+		else if (write_part(j, j->mine, first, n, data, msg, sizeof msg))
 			rc = cb_fail(e, CUBIE_ERR_RUNTIME, "writer %s: %s", j->writer,
 			             *msg ? msg : "cannot write");
 	}

@@ -151,9 +151,10 @@ void solver_release(cubie_solver *s)
 	}
 }
 
-/* Where the chunk's count of failed runs (args.h) sits in its inputs: last,
- * so that the copy in zeroes it, both ways through the pinned staging. */
-static size_t failed_offset(const cubie_solver *s, size_t runs)
+/* Bytes of the inputs of runs laid out as on the device (the model's in
+ * the working precision, then the spans in double), 8-aligned. On the
+ * device the chunk's count of failed runs (args.h) follows them. */
+static size_t in_bytes(const cubie_solver *s, size_t runs)
 {
 	size_t in = s->runs.spans ? spans_offset(s, runs) + RUNS_SPANS * runs * sizeof(double)
 	                          : (s->runs.n_inputs ? s->runs.n_inputs : 1) * runs * real_size(s);
@@ -164,7 +165,7 @@ static size_t failed_offset(const cubie_solver *s, size_t runs)
  * failed count, saved values, status (and step counts when kept). */
 static void slot_bytes(const cubie_solver *s, size_t runs, size_t b[3])
 {
-	b[0] = failed_offset(s, runs) + 8;
+	b[0] = in_bytes(s, runs) + 8;
 	b[1] = out_rows(s) * runs * real_size(s);
 	b[2] = run_block_bytes(int_rows(s), runs);
 }
@@ -263,7 +264,7 @@ static void pack_rows(void *ctx, size_t lo, size_t hi)
 /* Pack the run table unless these runs are packed already. */
 static int pack_table(cubie_solver *s, cubie_error *e)
 {
-	size_t N = s->runs.n_runs, bytes = failed_offset(s, N);
+	size_t N = s->runs.n_runs, bytes = in_bytes(s, N);
 	if (s->packed_gen == s->runs_gen + 1)
 		return 0;
 	if (s->packed && s->packed_bytes != bytes)
@@ -342,15 +343,16 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 		.spans = s->runs.spans ? (const double *)(uintptr_t)(sl->d_in + spans_offset(s, stride))
 		                       : NULL,
 		.events = (void *)(uintptr_t)(sl->d_out + (out_rows(s) - s->events.rows) * stride * r),
-		.failed = (int *)(uintptr_t)(sl->d_in + failed_offset(s, stride)),
+		.failed = (int *)(uintptr_t)(sl->d_in + in_bytes(s, stride)),
 	};
 	const size_t i4 = sizeof(int32_t), pitch = k->w ? n : N;
 	void *values = k->w ? sl->h_out : (char *)k->res->values + first * r;
 	void *ints = k->w ? sl->h_int : k->res->status + first;
 	void *reached = k->w ? (char *)sl->h_int + run_block_reached(int_rows(s), n)
 	                     : (void *)(k->res->reached + first);
-	/* the chunk's inputs from the packed table, and its failed count zeroed */
-	const size_t nm = s->model->n_states + s->model->n_params, fo = failed_offset(s, stride);
+	/* the chunk's inputs from the packed table; its failed count zeroed
+	 * from the slot's h_in, where it comes back */
+	const size_t nm = s->model->n_states + s->model->n_params, fo = in_bytes(s, stride);
 	int rc = o->copy_h2d_rows(s->be, sl->d_in, stride * r, k->packed + first * r, N * r, n * r,
 	                          nm, sl->stream, e);
 	if (!rc && s->runs.spans)
@@ -708,7 +710,7 @@ size_t solver_result_bytes(const cubie_solver *s)
 {
 	size_t N = s->runs.n_runs;
 	return out_rows(s) * N * real_size(s) + run_block_bytes(int_rows(s), N) +
-	       s->runs.n_inputs * N * sizeof(double) + failed_offset(s, N); /* + packed inputs */
+	       s->runs.n_inputs * N * sizeof(double) + in_bytes(s, N); /* + packed inputs */
 }
 
 /* A streamed solve: chunks no larger than STREAM_CHUNK_BYTES of output go
