@@ -576,36 +576,38 @@ static int cuda_copy_d2h(backend *b, void *dst, uint64_t src, size_t n, void *s,
 	return rc;
 }
 
-static int cuda_copy_h2d_rows(backend *b, uint64_t dst, size_t dpitch, const void *src,
-                              size_t spitch, size_t width, size_t rows, void *s, cubie_error *e)
+/* Rows of width bytes between pitched host and device memory (h2d: host
+ * to device), timed as a copy of that direction. */
+static int copy_rows(struct cuda_backend *c, int h2d, uint64_t d, size_t dpitch, const void *h,
+                     size_t hpitch, size_t width, size_t rows, void *s, cubie_error *e)
 {
-	struct cuda_backend *c = CB(b);
 	BIND(c);
 	if (!width || !rows)
 		return 0;
-	CUDA_MEMCPY2D m = {.srcMemoryType = CU_MEMORYTYPE_HOST, .srcHost = src, .srcPitch = spitch,
-	                   .dstMemoryType = CU_MEMORYTYPE_DEVICE, .dstDevice = (CUdeviceptr)dst,
-	                   .dstPitch = dpitch, .WidthInBytes = width, .Height = rows};
+	CUDA_MEMCPY2D m = {.WidthInBytes = width, .Height = rows};
+	if (h2d) {
+		m.srcMemoryType = CU_MEMORYTYPE_HOST, m.srcHost = h, m.srcPitch = hpitch;
+		m.dstMemoryType = CU_MEMORYTYPE_DEVICE, m.dstDevice = (CUdeviceptr)d, m.dstPitch = dpitch;
+	} else {
+		m.srcMemoryType = CU_MEMORYTYPE_DEVICE, m.srcDevice = (CUdeviceptr)d, m.srcPitch = dpitch;
+		m.dstMemoryType = CU_MEMORYTYPE_HOST, m.dstHost = (void *)h, m.dstPitch = hpitch;
+	}
 	CUevent start = c->epoch ? timed_begin(c, s) : NULL;
 	int rc = ck(c, c->cuMemcpy2DAsync(&m, (CUstream)s), "cuMemcpy2DAsync", e);
-	timed_end(c, start, !rc, 1, s);
+	timed_end(c, start, !rc, h2d ? 1 : 2, s);
 	return rc;
+}
+
+static int cuda_copy_h2d_rows(backend *b, uint64_t dst, size_t dpitch, const void *src,
+                              size_t spitch, size_t width, size_t rows, void *s, cubie_error *e)
+{
+	return copy_rows(CB(b), 1, dst, dpitch, src, spitch, width, rows, s, e);
 }
 
 static int cuda_copy_d2h_rows(backend *b, void *dst, size_t dpitch, uint64_t src, size_t spitch,
                               size_t width, size_t rows, void *s, cubie_error *e)
 {
-	struct cuda_backend *c = CB(b);
-	BIND(c);
-	if (!width || !rows)
-		return 0;
-	CUDA_MEMCPY2D m = {.srcMemoryType = CU_MEMORYTYPE_DEVICE, .srcDevice = (CUdeviceptr)src,
-	                   .srcPitch = spitch, .dstMemoryType = CU_MEMORYTYPE_HOST, .dstHost = dst,
-	                   .dstPitch = dpitch, .WidthInBytes = width, .Height = rows};
-	CUevent start = c->epoch ? timed_begin(c, s) : NULL;
-	int rc = ck(c, c->cuMemcpy2DAsync(&m, (CUstream)s), "cuMemcpy2DAsync", e);
-	timed_end(c, start, !rc, 2, s);
-	return rc;
+	return copy_rows(CB(b), 0, src, spitch, dst, dpitch, width, rows, s, e);
 }
 
 static int cuda_after(backend *b, void *s, void (*fn)(void *), void *ctx)
