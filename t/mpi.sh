@@ -2,8 +2,10 @@
 # MPI: `mpirun -n R cubie run` on the cpu backend writes the same file as
 # one process, byte for byte (csv, npy; npz member by member, its zip
 # times aside), with chunked and failed runs; npy is written by every rank
-# into its own runs (the writer's join), the others gathered to rank 0; a
-# rank killed mid-solve fails the job and leaves no output. Skips when cubie was built without
+# into its own runs (the writer's join), the others gathered to rank 0,
+# also with several devices a rank; runs stopped by an event are no
+# failures; a rank killed mid-solve fails the job and leaves no output.
+# Skips when cubie was built without
 # MPI or mpirun is missing. TAP.
 build=${CUBIE_BUILDDIR:-.}
 src=${CUBIE_SRCDIR:-.}
@@ -86,6 +88,9 @@ ok "... the serial files" diff -r "$tmp/s.npy" "$tmp/2.npy"
 check "4 ranks: npy, with the chunks forced smaller" 1 mpi 4 run "$tmp/m.ini" -q \
 	-o "$tmp/4.npy" -s memory.chunk_runs=2
 ok "... the serial files" diff -r "$tmp/s.npy" "$tmp/4.npy"
+CUBIE_TEST_CPU_DEVICES=3 check "2 ranks of 3 (cpu test) devices each: npy" 1 \
+	mpi 2 run "$tmp/m.ini" -q -o "$tmp/2d.npy"
+ok "... the serial files" diff -r "$tmp/s.npy" "$tmp/2d.npy"
 check "2 ranks: csv under -v" 1 mpi 2 run "$tmp/m.ini" -v -o "$tmp/2v.csv"
 has "... gathered to rank 0 (csv has no join)" "MPI: rank 0 writes every rank's runs (writer csv has no join)" "$tmp/err"
 check "4 ranks: csv, with the chunks forced smaller" 1 mpi 4 run "$tmp/m.ini" -q \
