@@ -475,10 +475,11 @@ int multi_solve(cubie_solver *s, struct sink *k, cubie_error *e)
 	for (size_t i = 1; i < G; i++)
 		s->devs[i]->progress = NULL;
 	size_t chunks = 0;
-	double kernel_s = 0;
+	double kernel_s = 0; /* the busiest device's: the devices run at once */
 	for (size_t i = 0; i < G; i++) {
 		chunks += s->devs[i]->stats.chunks;
-		kernel_s += s->devs[i]->be->kernel_s;
+		if (s->devs[i]->be->kernel_s > kernel_s)
+			kernel_s = s->devs[i]->be->kernel_s;
 	}
 	s->stats.chunks = chunks;
 	s->stats.kernel_s = kernel_s;

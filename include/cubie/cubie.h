@@ -63,7 +63,8 @@ char *cubie_compile_check(const cubie_config *cfg, const char *arch, cubie_error
 typedef struct cubie_stats {
 	double compile_s;  /* kernel compilation in cubie_solver_create; 0 when cached */
 	int cache_hit;     /* the kernel came from the on-disk cache */
-	double kernel_s;   /* device time of the kernels of the last solve */
+	double kernel_s;   /* device time of the kernels of the last solve (several
+	                    * devices: the busiest one's) */
 	double solve_s;    /* wall time of the last cubie_solve, host arrays in and out */
 	size_t chunks;     /* chunks the last solve ran in */
 } cubie_stats;
