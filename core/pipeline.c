@@ -110,7 +110,7 @@ static void unstage(cubie_solver *s)
 {
 	for (size_t i = 0; i < s->n_slots; i++) {
 		struct slot *sl = &s->slots[i];
-		void **h[] = {&sl->h_in, &sl->h_out, &sl->h_int};
+		void **h[] = {&sl->h_failed, &sl->h_out, &sl->h_int};
 		for (int k = 0; k < 3; k++) {
 			if (*h[k])
 				s->host.pinned_free(s->host.ctx, *h[k]);
@@ -214,13 +214,13 @@ static int alloc_slots(cubie_solver *s, int streaming, cubie_error *e)
 				return cb_fail(e, CUBIE_ERR_RUNTIME,
 				               "cannot allocate %zu bytes of %s memory for a chunk of %zu runs",
 				               b[k], s->be->ops->name, chunk);
-		void **h[] = {&sl->h_in, &sl->h_out, &sl->h_int};
+		void **h[] = {&sl->h_failed, &sl->h_out, &sl->h_int};
 		const size_t hb[3] = {sizeof(int64_t), b[1], b[2]};
 		for (int k = 0; k < (streaming ? 3 : 1); k++)
 			if (!*h[k] && s->host.pinned_alloc(s->host.ctx, hb[k], h[k]))
 				return cb_fail(e, CUBIE_ERR_RUNTIME,
 				               "cannot allocate %zu bytes of pinned host memory", hb[k]);
-		*(int32_t *)sl->h_in = 0;
+		*(int32_t *)sl->h_failed = 0;
 	}
 	s->staged_runs = chunk;
 	return 0;
@@ -351,7 +351,7 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 	void *reached = k->w ? (char *)sl->h_int + run_block_reached(int_rows(s), n)
 	                     : (void *)(k->res->reached + first);
 	/* the chunk's inputs from the packed table; its failed count zeroed
-	 * from the slot's h_in, where it comes back */
+	 * from h_failed, where it comes back */
 	const size_t nm = s->model->n_states + s->model->n_params, fo = in_bytes(s, stride);
 	int rc = o->copy_h2d_rows(s->be, sl->d_in, stride * r, k->packed + first * r, N * r, n * r,
 	                          nm, sl->stream, e);
@@ -360,7 +360,7 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 		                      k->packed + spans_offset(s, N) + first * 8, N * 8, n * 8,
 		                      RUNS_SPANS, sl->stream, e);
 	if (!rc)
-		rc = o->copy_h2d(s->be, sl->d_in + fo, sl->h_in, sizeof(int32_t), sl->stream, e);
+		rc = o->copy_h2d(s->be, sl->d_in + fo, sl->h_failed, sizeof(int32_t), sl->stream, e);
 	/* With a progress report, the chunk runs as slices that each count
 	 * their runs done when they finish; the result is the same. */
 	size_t slice = n;
@@ -385,7 +385,7 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 	                           int_rows(s), sl->stream, e)) ||
 	    (rc = o->copy_d2h_rows(s->be, reached, n * 8, sl->d_int + run_block_reached(int_rows(s),
 	                           stride), n * 8, n * 8, 1, sl->stream, e)) ||
-	    (rc = o->copy_d2h(s->be, sl->h_in, sl->d_in + fo, sizeof(int32_t), sl->stream, e)))
+	    (rc = o->copy_d2h(s->be, sl->h_failed, sl->d_in + fo, sizeof(int32_t), sl->stream, e)))
 		return rc;
 	s->t_queue += cb_now() - t1;
 	sl->first = first;
@@ -485,7 +485,7 @@ static int finish(cubie_solver *s, struct slot *sl, struct sink *k, cubie_error 
 	if (rc || !sl->n)
 		return rc;
 	/* the kernel counted the failed runs (stopped ones are not) */
-	int32_t *failed = sl->h_in;
+	int32_t *failed = sl->h_failed;
 	__atomic_fetch_add(&k->res->n_failed, (size_t)*failed, __ATOMIC_RELAXED);
 	*failed = 0;
 	if (k->deliver ? (rc = k->deliver(k, s, sl, e)) : k->w && (rc = stream_chunk(s, sl, k, e)))

@@ -15,7 +15,7 @@ struct slice_done {
 struct slot {
 	void *stream;
 	uint64_t d_in, d_out, d_int; /* inputs, saved values, status (+ steps) */
-	void *h_in;                  /* the chunk's failed count, to and from the device */
+	void *h_failed;              /* pinned: the chunk's failed count, to and from the device */
 	void *h_out, *h_int;         /* only when streaming */
 	size_t first, n;             /* the chunk in flight; n = 0: idle */
 	struct slice_done slices[PROGRESS_SLICES]; /* when progress is reported */
@@ -144,12 +144,12 @@ struct sink {
 	int (*deliver)(struct sink *k, cubie_solver *s, struct slot *sl, cubie_error *e);
 	void *ctx;
 };
-/* The pipeline's steps (pipeline.c), for the several-device driver. */
 /* cubie_solver_set_inputs from rows pitch values apart (a block of a
  * larger table); the spare table goes with the solver. */
 int solver_set_runs(cubie_solver *s, const double *values, size_t pitch, size_t n_runs,
                     cubie_error *e);
 void solver_free_spare(cubie_solver *s);
+/* The pipeline's steps (pipeline.c), for the several-device driver. */
 int pipe_prepare(cubie_solver *s, struct sink *k, cubie_error *e);
 int pipe_submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, struct sink *k,
                 cubie_error *e);
