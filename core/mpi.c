@@ -649,9 +649,16 @@ static void join_all(struct job *j, const char *path)
 			          *msg ? msg : "cannot open");
 	}
 	MPI_Bcast(tmp, sizeof tmp, MPI_CHAR, 0, MPI_COMM_WORLD);
-	if (*tmp && j->sum &&
-	    !(j->mine = j->wo->join(&j->s->host, &whole, path, tmp, sizeof tmp, msg, sizeof msg)))
-		fail_once(j, CUBIE_ERR_RUNTIME, "rank %d: writer %s: %s", rank, j->writer,
+	/* Tests: $CUBIE_TEST_MPI_JOIN_FAIL=R: rank R cannot open the temporary,
+	 * as where it is not on a file system that rank shares. */
+	const char *jf = getenv("CUBIE_TEST_MPI_JOIN_FAIL");
+	const char *who = rank ? "" : "rank 0: "; /* rank 0 names a worker's rank */
+	if (*tmp && jf && *jf && atoi(jf) == rank)
+		fail_once(j, CUBIE_ERR_RUNTIME, "%swriter %s: cannot open %s (injected)", who, j->writer,
+		          tmp);
+	else if (*tmp && j->sum &&
+	         !(j->mine = j->wo->join(&j->s->host, &whole, path, tmp, sizeof tmp, msg, sizeof msg)))
+		fail_once(j, CUBIE_ERR_RUNTIME, "%swriter %s: %s", who, j->writer,
 		          *msg ? msg : "cannot open");
 	if (rank == 0 && *tmp)
 		cb_log(CUBIE_LOG_DEBUG, "MPI: every rank writes its own runs into %s (writer %s's join)",

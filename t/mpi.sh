@@ -4,7 +4,8 @@
 # times aside), with chunked and failed runs; npy is written by every rank
 # into its own runs (the writer's join), the others gathered to rank 0,
 # also with several devices a rank; runs stopped by an event are no
-# failures; a rank killed mid-solve fails the job and leaves no output.
+# failures; a rank that cannot join the output, or is killed mid-solve,
+# fails the job and leaves no output.
 # Skips when cubie was built without
 # MPI or mpirun is missing. TAP.
 build=${CUBIE_BUILDDIR:-.}
@@ -128,6 +129,21 @@ backend = cpu
 INI
 check "2 ranks: runs stopped by an event" 0 mpi 2 run "$tmp/stop.ini" -o "$tmp/stop.npy"
 has "... are not counted as failed" "37 runs in .*, 0 failed" "$tmp/err"
+
+# a worker that cannot open the joined output: the job fails, naming it
+CUBIE_TEST_MPI_JOIN_FAIL=1 check "a worker rank cannot join the npy output: the job fails" 3 \
+	mpi 2 run "$tmp/m.ini" -q -o "$tmp/j.npy"
+# (with the block it was handed, where it had one by then)
+has "... naming the rank" "rank 1\(, runs \[[0-9]*, [0-9]*)\)*: writer npydir: cannot open .* (injected)" "$tmp/err"
+ls "$tmp" >"$tmp/list"
+if grep -q '^j\.npy' "$tmp/list"; then fail "... and leaves no output, nor a temporary"; show "$tmp/list"
+else pass "... and leaves no output, nor a temporary"; fi
+CUBIE_TEST_MPI_JOIN_FAIL=0 check "rank 0 cannot join it: the job fails" 3 \
+	mpi 2 run "$tmp/m.ini" -q -o "$tmp/j.npy"
+has "... naming rank 0" "rank 0: writer npydir: cannot open" "$tmp/err"
+ls "$tmp" >"$tmp/list"
+if grep -q '^j\.npy' "$tmp/list"; then fail "... and leaves no output, nor a temporary"; show "$tmp/list"
+else pass "... and leaves no output, nor a temporary"; fi
 
 # a rank that dies mid-solve: the job fails, naming it, and writes nothing
 CUBIE_MPI_BLOCK=2 CUBIE_TEST_MPI_KILL=1 check "a worker rank killed: the job fails" 137 \
