@@ -231,15 +231,16 @@ static size_t run_bytes(const cubie_solver *s)
 	return out_rows(s) * real_size(s) + int_rows(s) * 4 + 8 + s->runs.n_inputs * 8;
 }
 
-/* Joined, a block goes to rank 0 with only what its summary keeps (status,
- * steps, reached: the arrays it holds data for); the rest is in the file. */
-static int kept(const struct job *j, const cubie_array *a)
+/* The summary's array that keeps a's runs (status, steps, reached, and the
+ * values where the writer takes the whole result); NULL: none. */
+static const cubie_array *kept(const struct job *j, const cubie_array *a)
 {
 	const cubie_array *to = strcmp(a->name, "inputs") ? cubie_result_find(j->sum, a->name) : NULL;
-	return to && to->data;
+	return to && to->data ? to : NULL;
 }
 
-/* Is a packed block's array sent to rank 0? */
+/* Is a packed block's array sent to rank 0? Joined, only what the summary
+ * keeps: the rest is in the file. */
 static int carried(const struct job *j, const cubie_array *a)
 {
 	return !shared_time(a) && (!j->joins || kept(j, a));
@@ -351,6 +352,10 @@ static int solve_block(struct job *j, const struct run_table *full, size_t first
 			rc = cb_fail(e, CUBIE_ERR_RUNTIME, "writer %s: %s", j->writer,
 			             *msg ? msg : "cannot write");
 	}
+	if (rc) {
+		cubie_result_free(r);
+		return rc;
+	}
 	double t2 = cb_now();
 	*bytes = 16;
 	for (size_t i = 0; i < cubie_result_count(r); i++) {
@@ -358,10 +363,10 @@ static int solve_block(struct job *j, const struct run_table *full, size_t first
 		if (carried(j, a))
 			*bytes += pad8(array_rows(a) * n * dtype_bytes(a->dtype));
 	}
-	unsigned char *p = *out = rc ? NULL : calloc(1, *bytes);
+	unsigned char *p = *out = calloc(1, *bytes);
 	if (!p) {
 		cubie_result_free(r);
-		return rc ? rc : cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
 	}
 	uint64_t head[2] = {first, n};
 	memcpy(p, head, 16);
@@ -401,9 +406,8 @@ static void deliver(struct job *j, struct piece *pc)
 		if (!carried(j, a))
 			continue;
 		size_t es = dtype_bytes(a->dtype), rows = array_rows(a), b = rows * pc->n * es;
-		const cubie_array *to = strcmp(a->name, "inputs") ? cubie_result_find(j->sum, a->name)
-		                                                  : NULL;
-		for (size_t r = 0; to && to->data && r < rows; r++)
+		const cubie_array *to = kept(j, a);
+		for (size_t r = 0; to && r < rows; r++)
 			memcpy((char *)(uintptr_t)to->data + (r * j->N + pc->first) * es,
 			       p + r * pc->n * es, pc->n * es);
 		p += pad8(b);

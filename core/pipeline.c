@@ -647,7 +647,7 @@ static int solve_into(cubie_solver *s, struct sink *k, cubie_error *e)
 	if (N > 0 && (rc = pack_table(s, e)))
 		return rc;
 	k->packed = s->packed;
-	s->t_pack = cb_now() - t0;
+	const double pack_s = cb_now() - t0;
 	if (s->n_devs > 1) {
 		rc = multi_solve(s, k, e);
 	} else if (N > 0) {
@@ -670,7 +670,7 @@ static int solve_into(cubie_solver *s, struct sink *k, cubie_error *e)
 		d->t_queue = d->t_wait = d->t_deliver = 0;
 	}
 	cb_log(CUBIE_LOG_DEBUG, "solve: wall %.1f ms, packing inputs %.1f ms", s->stats.solve_s * 1e3,
-	       s->t_pack * 1e3);
+	       pack_s * 1e3);
 	return rc;
 }
 

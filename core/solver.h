@@ -92,9 +92,9 @@ struct cubie_solver {
 	size_t runs_done, runs_reported; /* runs_done: counted as slices finish */
 	void *progress_user;
 	cubie_stats stats;
-	/* host seconds of the last solve, logged at debug level: packing inputs,
+	/* host seconds of the last solve on this device, logged at debug level:
 	 * queueing copies and launches, waiting on streams, delivering chunks */
-	double t_pack, t_queue, t_wait, t_deliver;
+	double t_queue, t_wait, t_deliver;
 	/* [device] gpu: the devices (multidev.c); devs[0] is the solver itself,
 	 * the others share its settings and runs with a backend, allocator,
 	 * streams and staging of their own. One device: n_devs 0 or 1. */
