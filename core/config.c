@@ -806,10 +806,7 @@ int cfg_values_names(const struct cfg_entry *en, expr_value_fn value, void *ctx,
 			return cb_fail(e, CUBIE_ERR_RUNTIME, "%s: [%s] %s: out of memory for %zu values",
 			               cfg_loc(en, loc, sizeof loc), en->section, en->key, count);
 		for (size_t i = 0; i < count; i++) {
-			/* a + i*step, with the last point exactly the stop value */
-			double u = count > 1 ? a[0] + (a[1] - a[0]) * ((double)i / (double)(count - 1)) : a[0];
-			if (i == count - 1 && count > 1)
-				u = a[1];
+			double u = cb_linspace(a[0], a[1], i, count);
 			x[i] = lg ? pow(10.0, u) : u;
 		}
 		*v = x;

@@ -3,6 +3,7 @@
 #ifndef CUBIE_INTERNAL_H
 #define CUBIE_INTERNAL_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -211,7 +212,16 @@ struct run_table {
 	 * every run, span[] (spans.c) */
 	int spans;
 	double span[3];
+	/* Or NULL: the model's inputs as a sweep the device works out from
+	 * the run index (args.h), sweep_bytes of axes and pool; shared with v. */
+	struct cubie_axis *sweep;
+	size_t sweep_bytes;
 };
+/* linspace(a, b, n)'s value k, the same double on host and device (sweep.h). */
+static inline double cb_linspace(double a, double b, size_t k, size_t n)
+{
+	return n < 2 ? a : k == n - 1 ? b : fma(b - a, (double)k / (double)(n - 1), a);
+}
 #define RUNS_SPANS 3
 extern const char *const runs_span_keys[RUNS_SPANS];
 /* Drop the span rows from a table whose runs all share one span. */

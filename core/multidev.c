@@ -97,6 +97,7 @@ int multi_open(cubie_solver *s, const char *src, cubie_error *e)
 		d->n_devs = 0, d->gpus = NULL, d->n_gpus = 0, d->progress = NULL, d->runs_done = 0;
 		d->packed = NULL, d->packed_bytes = 0, d->packed_gen = 0; /* s's serves all */
 		d->spare = NULL, d->spare_values = 0;
+		d->drv_dev = 0, d->sweep_dev = 0, d->sweep_gen = 0; /* device memory: its own */
 		memset(&d->stats, 0, sizeof d->stats);
 		s->devs[s->n_devs++] = d;
 		int rc = s->be->host_memory ? backend_cpu_open(s->threads_req, &d->be, e)
@@ -119,7 +120,8 @@ int multi_open(cubie_solver *s, const char *src, cubie_error *e)
 			               d->allocator.desc->name, d->allocator.path, name,
 			               *msg ? msg : "cannot start");
 		/* the same source: from the kernel cache unless the arch differs */
-		if ((rc = o->load(d->be, src, e)) || (rc = solver_plan(d, e)) ||
+		if ((rc = o->load(d->be, src, e)) || (rc = solver_upload_drivers(d, e)) ||
+		    (rc = solver_plan(d, e)) ||
 		    (rc = group_join(d, s->set.memory.stream_group, e)))
 			return rc;
 		cb_log(CUBIE_LOG_INFO, "%s: %s, kernel %s", name, d->be->device,

@@ -134,6 +134,12 @@ static void unpack(cubie_solver *s)
 
 void solver_release(cubie_solver *s)
 {
+	uint64_t *dev[] = {&s->drv_dev, &s->sweep_dev};
+	for (int i = 0; i < 2; i++)
+		if (*dev[i])
+			s->be->ops->mem_free(s->be, *dev[i]);
+	s->drv_dev = s->sweep_dev = 0;
+	s->sweep_gen = 0;
 	workers_free(s->workers);
 	s->workers = NULL;
 	unstage(s);
@@ -156,6 +162,8 @@ void solver_release(cubie_solver *s)
  * device the chunk's count of failed runs (args.h) follows them. */
 static size_t in_bytes(const cubie_solver *s, size_t runs)
 {
+	if (s->runs.sweep)
+		return 0; /* worked out on the device */
 	size_t in = s->runs.spans ? spans_offset(s, runs) + RUNS_SPANS * runs * sizeof(double)
 	                          : (s->runs.n_inputs ? s->runs.n_inputs : 1) * runs * real_size(s);
 	return (in + 7) / 8 * 8;
@@ -261,11 +269,35 @@ static void pack_rows(void *ctx, size_t lo, size_t hi)
 	}
 }
 
-/* Pack the run table unless these runs are packed already. */
+/* The sweep into device d's memory, once per set of runs (the solver s's). */
+static int upload_sweep(const cubie_solver *s, cubie_solver *d, cubie_error *e)
+{
+	const struct backend_ops *o = d->be->ops;
+	if (d->sweep_gen == s->runs_gen + 1)
+		return 0;
+	if (d->sweep_dev)
+		o->mem_free(d->be, d->sweep_dev);
+	d->sweep_dev = 0, d->sweep_gen = 0;
+	if (o->mem_alloc(d->be, s->runs.sweep_bytes, &d->sweep_dev))
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "cannot allocate %zu bytes of %s memory for the "
+		               "inputs", s->runs.sweep_bytes, o->name);
+	int rc = o->copy_h2d(d->be, d->sweep_dev, s->runs.sweep, s->runs.sweep_bytes, NULL, e);
+	if (!rc && !(rc = o->stream_sync(d->be, NULL, e)))
+		d->sweep_gen = s->runs_gen + 1;
+	return rc;
+}
+
+/* The inputs where the chunks find them: a sweep on every device, or
+ * the table packed on the host unless these runs are packed already. */
 static int pack_table(cubie_solver *s, cubie_error *e)
 {
 	size_t N = s->runs.n_runs, bytes = in_bytes(s, N);
-	if (s->packed_gen == s->runs_gen + 1)
+	for (size_t i = 0; s->runs.sweep && i < (s->n_devs ? s->n_devs : 1); i++) {
+		int rc = upload_sweep(s, s->n_devs ? s->devs[i] : s, e);
+		if (rc)
+			return rc;
+	}
+	if (s->runs.sweep || s->packed_gen == s->runs_gen + 1)
 		return 0;
 	if (s->packed && s->packed_bytes != bytes)
 		unpack(s);
@@ -344,6 +376,8 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 		                       : NULL,
 		.events = (void *)(uintptr_t)(sl->d_out + (out_rows(s) - s->events.rows) * stride * r),
 		.failed = (int *)(uintptr_t)(sl->d_in + in_bytes(s, stride)),
+		.sweep = s->runs.sweep ? (const struct cubie_axis *)(uintptr_t)s->sweep_dev : NULL,
+		.first = (long long)first,
 	};
 	const size_t i4 = sizeof(int32_t), pitch = k->w ? n : N;
 	void *values = k->w ? sl->h_out : (char *)k->res->values + first * r;
@@ -353,8 +387,9 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 	/* the chunk's inputs from the packed table; its failed count zeroed
 	 * from h_failed, where it comes back */
 	const size_t nm = s->model->n_states + s->model->n_params, fo = in_bytes(s, stride);
-	int rc = o->copy_h2d_rows(s->be, sl->d_in, stride * r, k->packed + first * r, N * r, n * r,
-	                          nm, sl->stream, e);
+	int rc = s->runs.sweep ? 0 : o->copy_h2d_rows(s->be, sl->d_in, stride * r,
+	                                              k->packed + first * r, N * r, n * r, nm,
+	                                              sl->stream, e);
 	if (!rc && s->runs.spans)
 		rc = o->copy_h2d_rows(s->be, sl->d_in + spans_offset(s, stride), stride * 8,
 		                      k->packed + spans_offset(s, N) + first * 8, N * 8, n * 8,
@@ -819,6 +854,7 @@ static void spare_keep(cubie_solver *s, struct run_table *rt)
 	if (!s->spare && (!rt->refs || *rt->refs == 1)) {
 		s->spare = rt->v, s->spare_values = rt->n_inputs * rt->n_runs;
 		free(rt->refs);
+		free(rt->sweep);
 		memset(rt, 0, sizeof *rt);
 	} else {
 		runs_free(rt);
@@ -841,8 +877,8 @@ int solver_set_runs(cubie_solver *s, const double *values, size_t pitch, size_t 
 	for (size_t i = 0; i < ni; i++)
 		memcpy(v + i * n_runs, values + i * pitch, n_runs * sizeof *v);
 	struct run_table old = s->runs;
-	s->runs = (struct run_table){n_runs, ni, v, NULL, old.spans, {old.span[0], old.span[1],
-	                             old.span[2]}};
+	s->runs = (struct run_table){.n_runs = n_runs, .n_inputs = ni, .v = v, .spans = old.spans,
+	                             .span = {old.span[0], old.span[1], old.span[2]}};
 	double lo, hi;
 	spans_range(s, &lo, &hi);
 	if ((s->runs.spans && spans_check_inputs(s, e)) ||

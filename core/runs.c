@@ -194,15 +194,57 @@ static const struct cfg_entry *input_entry(const cubie_config *c, const struct s
 	return en ? en : &none;
 }
 
+/* Is v[0..n) linspace(v[0], v[n-1], n), bit for bit? */
+static int is_linspace(const double *v, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		double u = cb_linspace(v[0], v[n - 1], k, n);
+		if (memcmp(&u, &v[k], sizeof u))
+			return 0;
+	}
+	return n > 1;
+}
+
+/* The model's inputs (the first nm) as a sweep (args.h): a linspace the
+ * device works out, other values from the pool. -1: out of memory. */
+static int make_sweep(struct run_table *rt, size_t nm, double **vals, const size_t *len,
+                      const size_t *inner)
+{
+	size_t pool = 0;
+	int *lin = malloc((nm ? nm : 1) * sizeof *lin);
+	if (!lin)
+		return -1;
+	for (size_t i = 0; i < nm; i++)
+		if (!(lin[i] = is_linspace(vals[i], len[i])))
+			pool += len[i];
+	rt->sweep_bytes = nm * sizeof(struct cubie_axis) + pool * sizeof(double);
+	if (!(rt->sweep = malloc(rt->sweep_bytes ? rt->sweep_bytes : 1))) {
+		free(lin);
+		return -1;
+	}
+	double *p = (double *)(rt->sweep + nm);
+	for (size_t i = 0, off = 0; i < nm; i++) {
+		const size_t n = len[i];
+		rt->sweep[i] = (struct cubie_axis){vals[i][0], vals[i][n - 1], (long long)n,
+		                                   (long long)inner[i], (long long)off, lin[i]};
+		if (!lin[i]) {
+			memcpy(p + off, vals[i], n * sizeof *p);
+			off += n;
+		}
+	}
+	free(lin);
+	return 0;
+}
+
 int runs_build(const cubie_config *c, const struct settings *st, const struct model *m,
                struct run_table *rt, cubie_error *e)
 {
 	memset(rt, 0, sizeof *rt);
 	const size_t nm = m->n_states + m->n_params, ni = nm + RUNS_SPANS;
 	double **vals = calloc(ni ? ni : 1, sizeof *vals);
-	size_t *len = calloc(ni ? ni : 1, sizeof *len);
+	size_t *len = calloc(ni ? ni : 1, sizeof *len), *inner = calloc(ni ? ni : 1, sizeof *inner);
 	int rc = 0;
-	if (!vals || !len) {
+	if (!vals || !len || !inner) {
 		rc = cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
 		goto out;
 	}
@@ -246,8 +288,8 @@ int runs_build(const cubie_config *c, const struct settings *st, const struct mo
 		if (!rc && comb)
 			rc = cb_fail(e, CUBIE_ERR_CONFIG, "%s: [runs] combine does not apply with [runs] file",
 			             cfg_loc(comb, loc, sizeof loc));
-		if (!rc)
-			rc = read_csv(c, file, m, vals, len, rt, e);
+		if (!rc && !(rc = read_csv(c, file, m, vals, len, rt, e)))
+			spans_fold(rt, nm);
 		goto out;
 	}
 
@@ -302,28 +344,29 @@ int runs_build(const cubie_config *c, const struct settings *st, const struct mo
 	}
 	rt->n_runs = n;
 	rt->n_inputs = ni;
-	/* grid: the first input varies slowest, as in C-order nested loops */
-	size_t inner = n;
-	for (size_t i = 0; i < ni; i++) {
+	/* grid: the first input varies slowest, as in C-order nested loops;
+	 * input i of run r is vals[i][r / inner[i] % len[i]] */
+	for (size_t i = 0, in = n; i < ni; i++) {
 		double *row = rt->v + i * n;
-		if (len[i] == 1) {
+		inner[i] = len[i] == 1 || st->runs.combine == COMBINE_ZIP ? 1 : (in /= len[i]);
+		if (len[i] == 1)
 			for (size_t r = 0; r < n; r++)
 				row[r] = vals[i][0];
-		} else if (st->runs.combine == COMBINE_ZIP) {
+		else if (inner[i] == 1 && len[i] == n)
 			memcpy(row, vals[i], n * sizeof *row);
-		} else {
-			inner /= len[i];
+		else
 			for (size_t r = 0; r < n; r++)
-				row[r] = vals[i][(r / inner) % len[i]];
-		}
+				row[r] = vals[i][(r / inner[i]) % len[i]];
 	}
+	spans_fold(rt, nm);
+	if (!rt->spans && make_sweep(rt, nm, vals, len, inner))
+		rc = cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
 out:
-	if (!rc)
-		spans_fold(rt, nm);
 	for (size_t i = 0; vals && i < ni; i++)
 		free(vals[i]);
 	free(vals);
 	free(len);
+	free(inner);
 	return rc;
 }
 
@@ -344,6 +387,7 @@ void runs_free(struct run_table *rt)
 	if (!rt->refs || --*rt->refs == 0) {
 		free(rt->refs);
 		free(rt->v);
+		free(rt->sweep);
 	}
 	memset(rt, 0, sizeof *rt);
 }

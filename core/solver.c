@@ -332,7 +332,7 @@ static int compile_error(const cubie_solver *s, int rc, cubie_error *e)
 }
 
 /* The drivers' coefficients, once, into device memory the kernels read. */
-static int upload_drivers(cubie_solver *s, cubie_error *e)
+int solver_upload_drivers(cubie_solver *s, cubie_error *e)
 {
 	size_t bytes;
 	if (!s->model->drv)
@@ -380,7 +380,7 @@ int cubie_solver_create(const cubie_config *cfg, cubie_solver **out, cubie_error
 		rc = e ? e->code : CUBIE_ERR_RUNTIME;
 		goto fail;
 	}
-	if ((rc = compile_error(s, o->load(s->be, src, e), e)) || (rc = upload_drivers(s, e)))
+	if ((rc = compile_error(s, o->load(s->be, src, e), e)) || (rc = solver_upload_drivers(s, e)))
 		goto fail;
 	if (s->be->cache_hit)
 		cb_log(CUBIE_LOG_INFO, "kernel: %s, float%d, from the cache", o->name, s->precision);
@@ -444,8 +444,6 @@ void cubie_solver_free(cubie_solver *s)
 		solver_release(s);
 	if (s->alloc)
 		((const cubie_allocator_ops *)s->allocator.desc->ops)->destroy(s->alloc);
-	if (s->be && s->drv_dev)
-		s->be->ops->mem_free(s->be, s->drv_dev);
 	if (s->be)
 		s->be->ops->close(s->be);
 	plugin_close(&s->integrator);
@@ -479,7 +477,7 @@ char *cubie_solver_describe(const cubie_solver *s)
 	       s->be->cache_hit ? "from the cache" : "compiled");
 	sb_add(&b, "runs:        %zu, %zu saves of %zu variables%s\n", s->runs.n_runs, s->n_saves,
 	       s->n_save, s->runs.spans ? "; time spans per run (time is [saves][runs], NaN past "
-	       "a run's end)" : "");
+	       "a run's end)" : s->runs.sweep ? "; inputs worked out on the device" : "");
 	drivers_describe(s->model->drv, s->model->params, &b);
 	if (s->events.n) {
 		static const char *const dir[] = {"down", "both", "up"}, *const act[] = {"record", "stop",

@@ -64,6 +64,8 @@ struct cubie_solver {
 	char **save_names;
 	double t0, duration, dt, save_every, mem_proportion, settle;
 	uint64_t drv_dev;  /* the drivers' coefficients on the device (drivers.h), 0: none */
+	uint64_t sweep_dev; /* the runs' sweep on the device (args.h), 0: none */
+	unsigned sweep_gen; /* runs_gen + 1 of what sweep_dev holds; 0: none */
 	size_t n_saves;
 	struct grid grid;
 	struct summaries sums;
@@ -165,6 +167,7 @@ void multi_describe(const cubie_solver *s, sbuf *b);
 int solver_plan(cubie_solver *s, cubie_error *e);                  /* planner.c */
 int group_join(cubie_solver *s, const char *name, cubie_error *e);  /* pipeline.c */
 void solver_release(cubie_solver *s);                              /* pipeline.c */
+int solver_upload_drivers(cubie_solver *s, cubie_error *e);          /* solver.c */
 int solver_streams(const cubie_solver *s);            /* its writer streams (pipeline.c) */
 size_t solver_stream_chunk(const cubie_solver *s);    /* largest streamed chunk, runs */
 size_t solver_result_bytes(const cubie_solver *s);    /* a whole result's host bytes */

@@ -257,6 +257,7 @@ int main(void)
 	backend_checks("cpu", cpu_allocators);
 	lanes_checks();
 	api_checks();
+	sweep_checks(lorenz, "device.backend=cpu");
 	backend *b;
 	cubie_error e = {0};
 	if (backend_cuda_open(0, 0, &b, &e) == 0) {

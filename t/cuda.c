@@ -189,6 +189,8 @@ int main(void)
 	ok(d <= 1e-6, "drivers, dormand_prince_54 at tol 1e-10: cuda = cpu to %.2e relative", d);
 	d = compare("rosenbrock23", "float64", "1e-8", 1, &n);
 	ok(d <= 1e-5, "drivers, rosenbrock23 at tol 1e-8: cuda = cpu to %.2e relative", d);
+	model = NULL;
+	sweep_checks(lorenz, "device.backend=cuda");
 	done_testing();
 	return tap_exit();
 }

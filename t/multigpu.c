@@ -15,6 +15,17 @@ static const char *lorenz =
 	"[solve]\nintegrator = rk4\nduration = 1\ndt = 0.001\n"
 	"[output]\nsave = x, y, z, r, steps\nsave_every = 0.1\n[device]\nbackend = cuda\n";
 
+/* A forced oscillator: each GPU needs its own copy of the drivers'
+ * coefficients, and of the sweep's list of x values. */
+static const char *driven =
+	"[model]\nstates = x, v\nparameters = c\n[equations]\ndx = v\ndv = -x - c * v + u\n"
+	"[drivers]\nsample_every = 0.25\nu = 0, 1, 0.5, -0.3, -1, 0.2, 0.7, 0\n"
+	"u.interpolation = cubic\nu.wrap = periodic\n"
+	"[initial]\nx = 0, 0.5\nv = 0\n[parameters]\nc = linspace(0, 1, 3000)\n"
+	"[solve]\nintegrator = rk4\nduration = 5\ndt = 0.001\n[output]\nsave_every = 0.5\n"
+	"[device]\nbackend = cuda\n";
+static const char *model; /* NULL: lorenz */
+
 /* overrides: up to 4, NULL-terminated; faults: CUBIE_TEST_FAIL_GPU */
 static cubie_result *run(const char *const *ov, const char *faults, const char *out,
                          char **plan, cubie_stats *st, cubie_error *e)
@@ -22,7 +33,7 @@ static cubie_result *run(const char *const *ov, const char *faults, const char *
 	if (faults)
 		setenv("CUBIE_TEST_FAIL_GPU", faults, 1);
 	struct solve_job job = {.out = out, .plan = plan, .stats = st};
-	cubie_result *r = solve_job(lorenz, ov, &job, e);
+	cubie_result *r = solve_job(model ? model : lorenz, ov, &job, e);
 	unsetenv("CUBIE_TEST_FAIL_GPU");
 	return r;
 }
@@ -68,6 +79,9 @@ int main(void)
 	static const char *const big[] = {"parameters.rho=linspace(0, 28, 300000)",
 		"output.save=x", "solve.precision=float32", NULL};
 	versus("300000 runs, float32, the planner's chunks", "device.gpu=0, 1", big, NULL);
+	model = driven;
+	versus("drivers, a list of x, chunks of 256", "device.gpu=0, 1", small, NULL);
+	model = NULL;
 	versus("gpu 1 fails at its second chunk", "device.gpu=0, 1", small, "1:1");
 	versus("gpu 0 fails at its first chunk", "device.gpu=all", small, "0:0");
 

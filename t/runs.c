@@ -34,6 +34,31 @@ static void write_csv(const char *text)
 	}
 }
 
+/* The device's sweep.h, compiled here for MODEL's two states and two
+ * parameters: the value it works out for each run and input. */
+#define CUBIE_DEV static
+#define CUBIE_NSTATES 2
+#define CUBIE_NPARAMS 2
+#include <cubie/device/sweep.h>
+
+/* Every input of every run as the device works it out is the table's,
+ * bit for bit; *lin counts the axes worked out as linspaces. */
+static int sweep_matches(const struct run_table *rt, int *lin)
+{
+	*lin = 0;
+	if (!rt->sweep)
+		return 0;
+	for (int j = 0; j < 4; j++) {
+		*lin += (int)rt->sweep[j].lin;
+		for (size_t r = 0; r < rt->n_runs; r++) {
+			double u = cubie_sweep_value(rt->sweep, j, (long long)r);
+			if (memcmp(&u, &rt->v[j * rt->n_runs + r], sizeof u))
+				return 0;
+		}
+	}
+	return 1;
+}
+
 #define MODEL "[model]\nstates = x, y\nparameters = a, b\n[equations]\ndx = a\ndy = b\n"
 
 int main(void)
@@ -74,13 +99,30 @@ int main(void)
 	       rt.n_runs == 3 && fabs(rt.v[3 * 3 + 2] - 100) < 1e-12, "single sweep via logspace");
 	runs_free(&rt);
 
+	/* the sweep the device works out instead of copying the table */
+	int lin;
+	ok(build(MODEL "[initial]\nx = 1, -0, 2\ny = linspace(-1, 0.3, 77)\n[parameters]\n"
+	               "a = logspace(-3, 3, 5)\nb = linspace(0, 1/3, 4)\n", &rt, &e) == 0 &&
+	       sweep_matches(&rt, &lin) && lin == 2,
+	   "grid: the sweep gives the table's inputs; y and b as linspaces");
+	runs_free(&rt);
+	ok(build(MODEL "[initial]\nx = linspace(5, 2, 1000)\ny = 3\n[parameters]\n"
+	               "a = linspace(0, 7, 1000)\nb = logspace(0, 1, 1000)\n[runs]\ncombine = zip\n",
+	         &rt, &e) == 0 && sweep_matches(&rt, &lin) && lin == 2,
+	   "zip: the sweep gives the table's inputs");
+	runs_free(&rt);
+	ok(build(MODEL "[initial]\nx = 1\ny = 1\n[parameters]\na = 1, 2\nb = 1\n"
+	               "[solve]\nduration = 1, 2\n", &rt, &e) == 0 && rt.spans && !rt.sweep,
+	   "runs of their own spans: no sweep, the table goes to the device");
+	runs_free(&rt);
+
 	/* [runs] file: explicit runs from a CSV next to the INI file */
 	write_csv("a, x\n1, 10\n2, 20\n\n3.5, 8/2\n");
 	if (!ok(build(MODEL "[initial]\ny = 5\n[parameters]\nb = 7\n[runs]\nfile = tmp-runs.csv\n", &rt,
 	              &e) == 0, "runs from a CSV file"))
 		diag("%s", e.msg);
 	ok(rt.n_runs == 3 && rt.v[0 * 3 + 2] == 4 && rt.v[2 * 3 + 0] == 1 && rt.v[1 * 3 + 1] == 5 &&
-	   rt.v[3 * 3 + 2] == 7, "... one run per row, other inputs from the INI file");
+	   rt.v[3 * 3 + 2] == 7 && !rt.sweep, "... one run per row, other inputs from the INI file");
 	runs_free(&rt);
 	ok(build(MODEL "[initial]\ny = 5, 6\n[parameters]\nb = 7\n[runs]\nfile = tmp-runs.csv\n", &rt, &e) ==
 	       CUBIE_ERR_CONFIG && strstr(e.msg, "[runs] file gives the runs, so 'y' may have one value only"),

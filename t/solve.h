@@ -68,6 +68,52 @@ TAP_FN int same_result(const cubie_result *a, const cubie_result *b)
 	return 1;
 }
 
+/* The runs of ini (with overrides, as solve_job) solved as the sweep the
+ * device works out (args.h), then as the same table given through
+ * cubie_solver_set_inputs: 1 when both give the same bytes. */
+TAP_FN int sweep_is_table(const char *ini, const char *const *overrides, cubie_error *e)
+{
+	char *p = write_tmp("sweep", ini);
+	cubie_config *c = NULL;
+	cubie_solver *s = NULL;
+	cubie_result *r1 = NULL, *r2 = NULL;
+	int rc = cubie_config_load(p, &c, e), same = 0;
+	for (size_t i = 0; !rc && overrides && overrides[i]; i++)
+		rc = cubie_config_set(c, overrides[i], e);
+	if (!rc && !(rc = cubie_solver_create(c, &s, e)) && !(rc = cubie_solve(s, &r1, e))) {
+		const cubie_array *in = cubie_result_find(r1, "inputs");
+		rc = cubie_solver_set_inputs(s, in->data, in->shape[1], e) || cubie_solve(s, &r2, e);
+		same = !rc && same_result(r1, r2);
+	}
+	cubie_result_free(r1);
+	cubie_result_free(r2);
+	cubie_solver_free(s);
+	cubie_config_free(c);
+	unlink(p);
+	free(p);
+	return same;
+}
+
+/* Inputs worked out on the device (linspace by fma, lists and logspace
+ * from the pool) are the table's, bit for bit: over a grid, zipped, in
+ * float64; ini is a model with a state x and a parameter rho. */
+TAP_FN void sweep_checks(const char *ini, const char *backend)
+{
+	static const char *const sweeps[][3] = {
+		{"initial.x=1, 2, 0.25", "parameters.rho=linspace(-3, 21, 1001)", NULL},
+		{"initial.x=logspace(-1, 1, 700)", "parameters.rho=linspace(0, 1/3, 700)",
+		 "runs.combine=zip"},
+		{"solve.precision=float64", "parameters.rho=linspace(28, 0.1, 999)", NULL},
+	};
+	cubie_error e = {0};
+	for (int i = 0; i < 3; i++) {
+		const char *o[] = {backend, "memory.chunk_runs=512", sweeps[i][0], sweeps[i][1],
+		                   sweeps[i][2], NULL};
+		if (!ok(sweep_is_table(ini, o, &e), "%s: sweep %d = its table, bit for bit", backend, i))
+			diag("%s", e.msg);
+	}
+}
+
 /* A progress callback's reports, for cubie_solver_set_progress: start it
  * as {0, 0, 0, 1}; monotonic stays 1 while every report rises. */
 struct seen { size_t calls, last, runs; int monotonic; };

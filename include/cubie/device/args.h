@@ -3,9 +3,21 @@
  * device addresses, arrays are column-major over runs ([row][stride]). */
 #ifndef CUBIE_DEVICE_ARGS_H
 #define CUBIE_DEVICE_ARGS_H
+/* One input of a sweep: run r takes value k = r / inner % len of its axis,
+ * a linspace(a, b, len) worked out (lin) or the pool's value off + k. The
+ * axes, one per state then parameter, are followed by the pool (sweep.h). */
+struct cubie_axis {
+	double a, b;
+	long long len, inner, off, lin;
+};
+
 struct cubie_args {
 	const void *y0;     /* [states][stride] initial values */
 	const void *params; /* [parameters][stride] */
+	/* Or, not NULL: the inputs of run first + i are worked out from the
+	 * sweep, and y0 and params are not read. */
+	const struct cubie_axis *sweep;
+	long long first;
 	void *out;          /* [saves][saved variables][stride] */
 	int *status;        /* [stride] CUBIE_STATUS_* bits */
 	int *steps;         /* [2][stride]: accepted, rejected steps; NULL: not kept */
