@@ -19,6 +19,7 @@ struct cpu_backend {
 	int threads;
 	void *so;
 	void (*solve)(const struct cubie_args *a);
+	void (*sweep)(const struct cubie_args *a);
 };
 
 /* Is every word of a compiler command that is not an option (e.g. both of
@@ -256,6 +257,9 @@ static void (*load_so(struct cpu_backend *cb, const char *path, const char **why
 	 * the runtime that the kernel pulled in, and would crash. */
 	cb->so = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	void *fn = cb->so ? dlsym(cb->so, "cubie_cpu_solve") : NULL;
+	void *sweep = fn ? dlsym(cb->so, "cubie_cpu_sweep") : NULL;
+	cb->sweep = (void (*)(const struct cubie_args *))sweep;
+	fn = sweep ? fn : NULL;
 	*why = fn ? NULL : dlerror();
 	if (!fn && cb->so)
 		dlclose(cb->so), cb->so = NULL;
@@ -314,6 +318,12 @@ static int cpu_launch(backend *b, const struct cubie_args *a, void *s, cubie_err
 	double t = cb_now();
 	((struct cpu_backend *)b)->solve(a);
 	b->kernel_s += cb_now() - t;
+	return 0;
+}
+
+static int cpu_sweep(backend *b, const struct cubie_args *a, void *s, cubie_error *e)
+{
+	((struct cpu_backend *)b)->sweep(a);
 	return 0;
 }
 
@@ -410,6 +420,7 @@ static const struct backend_ops cpu_ops = {
 	.mem_info = cpu_mem_info,
 	.load = cpu_load,
 	.launch = cpu_launch,
+	.sweep = cpu_sweep,
 	.stream_create = cpu_stream_create,
 	.stream_destroy = cpu_stream_destroy,
 	.stream_sync = cpu_stream_sync,

@@ -306,7 +306,7 @@ struct cuda_backend {
 	CUdevice dev;
 	CUcontext ctx;
 	CUmodule mod;
-	CUfunction fn;
+	CUfunction fn, sweep; /* cubie_kernel, cubie_sweep_kernel */
 	int arch, auto_block;
 	/* cuda.h names the _v2 of CUDA 12.8; older drivers have the same call
 	 * unversioned. */
@@ -376,7 +376,7 @@ static void unload(struct cuda_backend *c)
 	if (c->mod)
 		c->cuModuleUnload(c->mod);
 	c->mod = NULL;
-	c->fn = NULL;
+	c->fn = c->sweep = NULL;
 }
 
 static void cuda_close(backend *b)
@@ -448,6 +448,8 @@ static int cuda_load(backend *b, const char *src, cubie_error *e)
 		               why.msg, drv / 1000, drv % 1000 / 10, major, minor);
 	}
 	CHECK("cuModuleGetFunction(cubie_kernel)", c->cuModuleGetFunction(&c->fn, c->mod, "cubie_kernel"));
+	CHECK("cuModuleGetFunction(cubie_sweep_kernel)",
+	      c->cuModuleGetFunction(&c->sweep, c->mod, "cubie_sweep_kernel"));
 	CHECK("cuFuncGetAttribute", c->cuFuncGetAttribute(&regs, CU_FUNC_ATTRIBUTE_NUM_REGS, c->fn));
 	CHECK("cuFuncGetAttribute", c->cuFuncGetAttribute(&local, CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES, c->fn));
 	CHECK("cuFuncGetAttribute",
@@ -508,10 +510,12 @@ static void timed_end(struct cuda_backend *c, CUevent start, int ok, int kind, v
 		c->cuEventDestroy(stop);
 }
 
-static int cuda_launch(backend *b, const struct cubie_args *a, void *stream, cubie_error *e)
+/* fn over runs [begin, n) of a, one thread a run; timed: into kernel_s. */
+static int launch_fn(backend *b, CUfunction fn, int timed, const struct cubie_args *a,
+                     void *stream, cubie_error *e)
 {
 	struct cuda_backend *c = CB(b);
-	if (!c->fn)
+	if (!fn)
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "cuda: launch before a kernel was loaded");
 	if (a->n <= a->begin)
 		return 0;
@@ -520,11 +524,23 @@ static int cuda_launch(backend *b, const struct cubie_args *a, void *stream, cub
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "cuda: %lld runs are too many for one launch", a->n);
 	void *params[] = {(void *)a}; /* the struct is the kernel's one by-value argument */
 	BIND(c);
-	CUevent start = timed_begin(c, stream);
-	int rc = ck(c, c->cuLaunchKernel(c->fn, (unsigned)grid, 1, 1, (unsigned)b->block_size, 1, 1, 0,
+	CUevent start = timed ? timed_begin(c, stream) : NULL;
+	int rc = ck(c, c->cuLaunchKernel(fn, (unsigned)grid, 1, 1, (unsigned)b->block_size, 1, 1, 0,
 	                                 (CUstream)stream, params, NULL), "cuLaunchKernel", e);
-	timed_end(c, start, !rc, 0, stream);
+	if (timed)
+		timed_end(c, start, !rc, 0, stream);
 	return rc;
+}
+
+static int cuda_launch(backend *b, const struct cubie_args *a, void *stream, cubie_error *e)
+{
+	return launch_fn(b, CB(b)->fn, 1, a, stream, e);
+}
+
+/* Not timed: it stands in for a copy, not for the integration. */
+static int cuda_sweep(backend *b, const struct cubie_args *a, void *stream, cubie_error *e)
+{
+	return launch_fn(b, CB(b)->sweep, 0, a, stream, e);
 }
 
 static int cuda_stream_create(backend *b, void **s, cubie_error *e)
@@ -701,7 +717,7 @@ static int cuda_pinned_free(void *ctx, void *ptr)
 
 static const struct backend_ops cuda_ops = {
 	.name = "cuda", .close = cuda_close, .mem_info = cuda_mem_info, .load = cuda_load,
-	.launch = cuda_launch, .stream_create = cuda_stream_create,
+	.launch = cuda_launch, .sweep = cuda_sweep, .stream_create = cuda_stream_create,
 	.stream_destroy = cuda_stream_destroy, .stream_sync = cuda_stream_sync,
 	.copy_h2d = cuda_copy_h2d, .copy_d2h = cuda_copy_d2h, .copy_d2h_rows = cuda_copy_d2h_rows,
 	.copy_h2d_rows = cuda_copy_h2d_rows,

@@ -299,6 +299,8 @@ struct backend_ops {
 	/* Compile complete kernel source (through the cache) and load it. */
 	int (*load)(backend *b, const char *src, cubie_error *e);
 	int (*launch)(backend *b, const struct cubie_args *a, void *stream, cubie_error *e);
+	/* The sweep kernel (sweep.h): the inputs of the chunk's runs [begin, n). */
+	int (*sweep)(backend *b, const struct cubie_args *a, void *stream, cubie_error *e);
 	int (*stream_create)(backend *b, void **s, cubie_error *e);
 	void (*stream_destroy)(backend *b, void *s);
 	int (*stream_sync)(backend *b, void *s, cubie_error *e);

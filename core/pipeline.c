@@ -162,8 +162,6 @@ void solver_release(cubie_solver *s)
  * device the chunk's count of failed runs (args.h) follows them. */
 static size_t in_bytes(const cubie_solver *s, size_t runs)
 {
-	if (s->runs.sweep)
-		return 0; /* worked out on the device */
 	size_t in = s->runs.spans ? spans_offset(s, runs) + RUNS_SPANS * runs * sizeof(double)
 	                          : (s->runs.n_inputs ? s->runs.n_inputs : 1) * runs * real_size(s);
 	return (in + 7) / 8 * 8;
@@ -384,12 +382,12 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 	void *ints = k->w ? sl->h_int : k->res->status + first;
 	void *reached = k->w ? (char *)sl->h_int + run_block_reached(int_rows(s), n)
 	                     : (void *)(k->res->reached + first);
-	/* the chunk's inputs from the packed table; its failed count zeroed
-	 * from h_failed, where it comes back */
+	/* the chunk's inputs from the sweep kernel or the packed table; its
+	 * failed count zeroed from h_failed, where it comes back */
 	const size_t nm = s->model->n_states + s->model->n_params, fo = in_bytes(s, stride);
-	int rc = s->runs.sweep ? 0 : o->copy_h2d_rows(s->be, sl->d_in, stride * r,
-	                                              k->packed + first * r, N * r, n * r, nm,
-	                                              sl->stream, e);
+	int rc = s->runs.sweep ? o->sweep(s->be, &a, sl->stream, e)
+	                       : o->copy_h2d_rows(s->be, sl->d_in, stride * r, k->packed + first * r,
+	                                          N * r, n * r, nm, sl->stream, e);
 	if (!rc && s->runs.spans)
 		rc = o->copy_h2d_rows(s->be, sl->d_in + spans_offset(s, stride), stride * 8,
 		                      k->packed + spans_offset(s, N) + first * 8, N * 8, n * 8,

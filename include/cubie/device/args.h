@@ -14,8 +14,9 @@ struct cubie_axis {
 struct cubie_args {
 	const void *y0;     /* [states][stride] initial values */
 	const void *params; /* [parameters][stride] */
-	/* Or, not NULL: the inputs of run first + i are worked out from the
-	 * sweep, and y0 and params are not read. */
+	/* Not NULL: the runs are a sweep, and the sweep kernel (sweep.h) writes
+	 * the inputs of the chunk's run i, the sweep's run first + i, to y0
+	 * and params. */
 	const struct cubie_axis *sweep;
 	long long first;
 	void *out;          /* [saves][saved variables][stride] */

@@ -233,7 +233,6 @@ CUBIE_DEV void cubie_window_lane(const struct cubie_args *a, struct cubie_lanes 
 #include <cubie/device/events.h>
 #endif
 #include <cubie/device/store.h>
-#include <cubie/device/sweep.h>
 #ifndef CUBIE_SPANS
 #define CUBIE_SPANS 0
 #endif
@@ -266,22 +265,12 @@ CUBIE_DEV void cubie_init_lane(const struct cubie_args *a, struct cubie_lanes *b
 	const cubie_real *y0 = (const cubie_real *)a->y0;
 	const cubie_real *pp = (const cubie_real *)a->params;
 	const long long i = CUBIE_LANE_RUN(a, i0, l);
-	if (a->sweep) {
-		CUBIE_UNROLL
-		for (int j = 0; j < CUBIE_NSTATES; j++)
-			b->y[j][l] = (cubie_real)cubie_sweep_value(a->sweep, j, a->first + i);
-		CUBIE_UNROLL
-		for (int j = 0; j < CUBIE_NPARAMS; j++)
-			b->p[j][l] = (cubie_real)cubie_sweep_value(a->sweep, CUBIE_NSTATES + j,
-			                                           a->first + i);
-	} else {
-		CUBIE_UNROLL
-		for (int j = 0; j < CUBIE_NSTATES; j++)
-			b->y[j][l] = y0[j * a->stride + i];
-		CUBIE_UNROLL
-		for (int j = 0; j < CUBIE_NPARAMS; j++)
-			b->p[j][l] = pp[j * a->stride + i];
-	}
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NSTATES; j++)
+		b->y[j][l] = y0[j * a->stride + i];
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NPARAMS; j++)
+		b->p[j][l] = pp[j * a->stride + i];
 	b->status[l] = CUBIE_STATUS_SUCCESS;
 	b->accepted[l] = b->rejections[l] = 0;
 	b->reached[l] = t_first;
@@ -434,4 +423,5 @@ void cubie_cpu_solve(const struct cubie_args *a)
 	}
 }
 #endif
+#include <cubie/device/sweep.h>
 #endif
