@@ -37,6 +37,7 @@ static void write_csv(const char *text)
 /* The device's sweep.h, compiled here for MODEL's two states and two
  * parameters: the value it works out for each run and input. */
 #define CUBIE_DEV static
+typedef double cubie_real;
 #define CUBIE_NSTATES 2
 #define CUBIE_NPARAMS 2
 #include <cubie/device/sweep.h>

@@ -39,9 +39,9 @@ extern "C" __global__ void cubie_sweep_kernel(const struct cubie_args a)
 void cubie_cpu_sweep(const struct cubie_args *a);
 void cubie_cpu_sweep(const struct cubie_args *a)
 {
-#ifdef CUBIE_THREADS
+#if defined(CUBIE_THREADS) && defined(_OPENMP)
 #pragma omp parallel for num_threads(CUBIE_THREADS)
-#else
+#elif defined(_OPENMP)
 #pragma omp parallel for
 #endif
 	for (long long i = a->begin; i < a->n; i++)
