@@ -213,10 +213,20 @@ struct run_table {
 	int spans;
 	double span[3];
 	/* Or NULL: the model's inputs as a sweep the device works out from
-	 * the run index (args.h), sweep_bytes of axes and pool; shared with v. */
-	struct cubie_axis *sweep;
-	size_t sweep_bytes;
+	 * the run index, this table's run 0 being the sweep's sweep_first. */
+	struct run_sweep *sweep;
+	size_t sweep_first;
 };
+/* The axes of a sweep, one per state and parameter, then the pool of list
+ * values (args.h): bytes of them, as they go to the device. Shared by the
+ * tables of its runs and of blocks of them (mpi.c). */
+struct run_sweep {
+	size_t refs, bytes;
+	unsigned id; /* which sweep, so that a device keeps its copy */
+	struct cubie_axis axes[];
+};
+struct run_sweep *runs_sweep_keep(struct run_sweep *sw); /* another owner */
+void runs_sweep_drop(struct run_sweep *sw);
 /* linspace(a, b, n)'s value k, the same double on host and device (sweep.h). */
 static inline double cb_linspace(double a, double b, size_t k, size_t n)
 {

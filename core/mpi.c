@@ -335,7 +335,7 @@ static int solve_block(struct job *j, const struct run_table *full, size_t first
 		raise(SIGKILL);
 	cubie_result *r = NULL;
 	double t0 = cb_now();
-	int rc = solver_set_runs(j->s, full->v + first, full->n_runs, n, e);
+	int rc = solver_set_block(j->s, full, first, n, e);
 	if (!rc)
 		rc = cubie_solve(j->s, &r, e);
 	if (rc)

@@ -97,7 +97,7 @@ int multi_open(cubie_solver *s, const char *src, cubie_error *e)
 		d->n_devs = 0, d->gpus = NULL, d->n_gpus = 0, d->progress = NULL, d->runs_done = 0;
 		d->packed = NULL, d->packed_bytes = 0, d->packed_gen = 0; /* s's serves all */
 		d->spare = NULL, d->spare_values = 0;
-		d->drv_dev = 0, d->sweep_dev = 0, d->sweep_gen = 0; /* device memory: its own */
+		d->drv_dev = 0, d->sweep_dev = 0, d->sweep_id = 0; /* device memory: its own */
 		memset(&d->stats, 0, sizeof d->stats);
 		s->devs[s->n_devs++] = d;
 		int rc = s->be->host_memory ? backend_cpu_open(s->threads_req, &d->be, e)

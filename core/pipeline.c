@@ -139,7 +139,7 @@ void solver_release(cubie_solver *s)
 		if (*dev[i])
 			s->be->ops->mem_free(s->be, *dev[i]);
 	s->drv_dev = s->sweep_dev = 0;
-	s->sweep_gen = 0;
+	s->sweep_id = 0;
 	workers_free(s->workers);
 	s->workers = NULL;
 	unstage(s);
@@ -267,21 +267,22 @@ static void pack_rows(void *ctx, size_t lo, size_t hi)
 	}
 }
 
-/* The sweep into device d's memory, once per set of runs (the solver s's). */
+/* The sweep into device d's memory, once (the solver s's runs' sweep). */
 static int upload_sweep(const cubie_solver *s, cubie_solver *d, cubie_error *e)
 {
 	const struct backend_ops *o = d->be->ops;
-	if (d->sweep_gen == s->runs_gen + 1)
+	const struct run_sweep *sw = s->runs.sweep;
+	if (d->sweep_id == sw->id)
 		return 0;
 	if (d->sweep_dev)
 		o->mem_free(d->be, d->sweep_dev);
-	d->sweep_dev = 0, d->sweep_gen = 0;
-	if (o->mem_alloc(d->be, s->runs.sweep_bytes, &d->sweep_dev))
+	d->sweep_dev = 0, d->sweep_id = 0;
+	if (o->mem_alloc(d->be, sw->bytes, &d->sweep_dev))
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "cannot allocate %zu bytes of %s memory for the "
-		               "inputs", s->runs.sweep_bytes, o->name);
-	int rc = o->copy_h2d(d->be, d->sweep_dev, s->runs.sweep, s->runs.sweep_bytes, NULL, e);
+		               "inputs", sw->bytes, o->name);
+	int rc = o->copy_h2d(d->be, d->sweep_dev, sw->axes, sw->bytes, NULL, e);
 	if (!rc && !(rc = o->stream_sync(d->be, NULL, e)))
-		d->sweep_gen = s->runs_gen + 1;
+		d->sweep_id = sw->id;
 	return rc;
 }
 
@@ -375,7 +376,7 @@ static int submit(cubie_solver *s, struct slot *sl, size_t first, size_t n, stru
 		.events = (void *)(uintptr_t)(sl->d_out + (out_rows(s) - s->events.rows) * stride * r),
 		.failed = (int *)(uintptr_t)(sl->d_in + in_bytes(s, stride)),
 		.sweep = s->runs.sweep ? (const struct cubie_axis *)(uintptr_t)s->sweep_dev : NULL,
-		.first = (long long)first,
+		.first = (long long)(s->runs.sweep_first + first),
 	};
 	const size_t i4 = sizeof(int32_t), pitch = k->w ? n : N;
 	void *values = k->w ? sl->h_out : (char *)k->res->values + first * r;
@@ -852,7 +853,7 @@ static void spare_keep(cubie_solver *s, struct run_table *rt)
 	if (!s->spare && (!rt->refs || *rt->refs == 1)) {
 		s->spare = rt->v, s->spare_values = rt->n_inputs * rt->n_runs;
 		free(rt->refs);
-		free(rt->sweep);
+		runs_sweep_drop(rt->sweep);
 		memset(rt, 0, sizeof *rt);
 	} else {
 		runs_free(rt);
@@ -900,6 +901,17 @@ int solver_set_runs(cubie_solver *s, const double *values, size_t pitch, size_t 
 	s->plan = p;
 	spare_keep(s, &old); /* staging follows the new plan at the next solve */
 	return 0;
+}
+
+int solver_set_block(cubie_solver *s, const struct run_table *full, size_t first, size_t n,
+                     cubie_error *e)
+{
+	int rc = solver_set_runs(s, full->v + first, full->n_runs, n, e);
+	if (!rc && full->sweep) { /* the device works the block's inputs out too */
+		s->runs.sweep = runs_sweep_keep(full->sweep);
+		s->runs.sweep_first = full->sweep_first + first;
+	}
+	return rc;
 }
 
 void cubie_solver_set_progress(cubie_solver *s, cubie_progress_fn fn, void *user)

@@ -217,16 +217,20 @@ static int make_sweep(struct run_table *rt, size_t nm, double **vals, const size
 	for (size_t i = 0; i < nm; i++)
 		if (!(lin[i] = is_linspace(vals[i], len[i])))
 			pool += len[i];
-	rt->sweep_bytes = nm * sizeof(struct cubie_axis) + pool * sizeof(double);
-	if (!(rt->sweep = malloc(rt->sweep_bytes ? rt->sweep_bytes : 1))) {
+	static unsigned ids;
+	const size_t bytes = nm * sizeof(struct cubie_axis) + pool * sizeof(double);
+	struct run_sweep *sw = malloc(sizeof *sw + bytes);
+	if (!sw) {
 		free(lin);
 		return -1;
 	}
-	double *p = (double *)(rt->sweep + nm);
+	*sw = (struct run_sweep){1, bytes, __atomic_add_fetch(&ids, 1, __ATOMIC_RELAXED)};
+	rt->sweep = sw;
+	double *p = (double *)(sw->axes + nm);
 	for (size_t i = 0, off = 0; i < nm; i++) {
 		const size_t n = len[i];
-		rt->sweep[i] = (struct cubie_axis){vals[i][0], vals[i][n - 1], (long long)n,
-		                                   (long long)inner[i], (long long)off, lin[i]};
+		sw->axes[i] = (struct cubie_axis){vals[i][0], vals[i][n - 1], (long long)n,
+		                                  (long long)inner[i], (long long)off, lin[i]};
 		if (!lin[i]) {
 			memcpy(p + off, vals[i], n * sizeof *p);
 			off += n;
@@ -370,6 +374,19 @@ out:
 	return rc;
 }
 
+struct run_sweep *runs_sweep_keep(struct run_sweep *sw)
+{
+	if (sw)
+		__atomic_add_fetch(&sw->refs, 1, __ATOMIC_RELAXED);
+	return sw;
+}
+
+void runs_sweep_drop(struct run_sweep *sw)
+{
+	if (sw && __atomic_sub_fetch(&sw->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		free(sw);
+}
+
 int runs_share(struct run_table *rt, struct run_table *copy)
 {
 	if (!rt->refs) {
@@ -379,6 +396,7 @@ int runs_share(struct run_table *rt, struct run_table *copy)
 	}
 	++*rt->refs;
 	*copy = *rt;
+	runs_sweep_keep(rt->sweep);
 	return 0;
 }
 
@@ -387,7 +405,7 @@ void runs_free(struct run_table *rt)
 	if (!rt->refs || --*rt->refs == 0) {
 		free(rt->refs);
 		free(rt->v);
-		free(rt->sweep);
 	}
+	runs_sweep_drop(rt->sweep);
 	memset(rt, 0, sizeof *rt);
 }

@@ -64,8 +64,8 @@ struct cubie_solver {
 	char **save_names;
 	double t0, duration, dt, save_every, mem_proportion, settle;
 	uint64_t drv_dev;  /* the drivers' coefficients on the device (drivers.h), 0: none */
-	uint64_t sweep_dev; /* the runs' sweep on the device (args.h), 0: none */
-	unsigned sweep_gen; /* runs_gen + 1 of what sweep_dev holds; 0: none */
+	uint64_t sweep_dev; /* a sweep on the device (args.h), 0: none */
+	unsigned sweep_id;  /* the id of the sweep sweep_dev holds; 0: none */
 	size_t n_saves;
 	struct grid grid;
 	struct summaries sums;
@@ -150,6 +150,9 @@ struct sink {
  * larger table); the spare table goes with the solver. */
 int solver_set_runs(cubie_solver *s, const double *values, size_t pitch, size_t n_runs,
                     cubie_error *e);
+/* Runs [first, first + n) of full, with its sweep when it has one. */
+int solver_set_block(cubie_solver *s, const struct run_table *full, size_t first, size_t n,
+                     cubie_error *e);
 void solver_free_spare(cubie_solver *s);
 /* The pipeline's steps (pipeline.c), for the several-device driver. */
 int pipe_prepare(cubie_solver *s, struct sink *k, cubie_error *e);

@@ -90,7 +90,8 @@ static void test_trust(void)
 	FILE *f = fopen(src, "w");
 	if (f) {
 		fputs("#include <stdio.h>\n#include <stdlib.h>\nvoid cubie_cpu_solve(const void *a)\n"
-		      "{ FILE *f = fopen(getenv(\"CUBIE_T_EVIL\"), \"w\"); if (f) fclose(f); }\n", f);
+		      "{ FILE *f = fopen(getenv(\"CUBIE_T_EVIL\"), \"w\"); if (f) fclose(f); }\n"
+		      "void cubie_cpu_sweep(const void *a) {}\n", f);
 		fclose(f);
 	}
 	snprintf(cmd, sizeof cmd, "%s -shared -fPIC -o %s %s", cc && *cc ? cc : "cc", so, src);

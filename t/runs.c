@@ -50,9 +50,9 @@ static int sweep_matches(const struct run_table *rt, int *lin)
 	if (!rt->sweep)
 		return 0;
 	for (int j = 0; j < 4; j++) {
-		*lin += (int)rt->sweep[j].lin;
+		*lin += (int)rt->sweep->axes[j].lin;
 		for (size_t r = 0; r < rt->n_runs; r++) {
-			double u = cubie_sweep_value(rt->sweep, j, (long long)r);
+			double u = cubie_sweep_value(rt->sweep->axes, j, (long long)r);
 			if (memcmp(&u, &rt->v[j * rt->n_runs + r], sizeof u))
 				return 0;
 		}
