@@ -120,7 +120,7 @@ static void unstage(cubie_solver *s)
 	s->staged_runs = 0;
 }
 
-/* The packed run table (pack_table) goes. */
+/* The packed run table (place_inputs) goes. */
 static void unpack(cubie_solver *s)
 {
 	if (s->packed && s->packed_pinned)
@@ -288,7 +288,7 @@ static int upload_sweep(const cubie_solver *s, cubie_solver *d, cubie_error *e)
 
 /* The inputs where the chunks find them: a sweep on every device, or
  * the table packed on the host unless these runs are packed already. */
-static int pack_table(cubie_solver *s, cubie_error *e)
+static int place_inputs(cubie_solver *s, cubie_error *e)
 {
 	size_t N = s->runs.n_runs, bytes = in_bytes(s, N);
 	for (size_t i = 0; s->runs.sweep && i < (s->n_devs ? s->n_devs : 1); i++) {
@@ -678,7 +678,7 @@ static int solve_into(cubie_solver *s, struct sink *k, cubie_error *e)
 	if (!s->workers && s->runs.n_runs * s->runs.n_inputs > 4 * PIECE)
 		s->workers = workers_new(workers_default());
 	double t0 = cb_now();
-	if (N > 0 && (rc = pack_table(s, e)))
+	if (N > 0 && (rc = place_inputs(s, e)))
 		return rc;
 	k->packed = s->packed;
 	const double pack_s = cb_now() - t0;
@@ -744,7 +744,8 @@ size_t solver_result_bytes(const cubie_solver *s)
 {
 	size_t N = s->runs.n_runs;
 	return out_rows(s) * N * real_size(s) + run_block_bytes(int_rows(s), N) +
-	       s->runs.n_inputs * N * sizeof(double) + in_bytes(s, N); /* + packed inputs */
+	       s->runs.n_inputs * N * sizeof(double) +
+	       (s->runs.sweep ? 0 : in_bytes(s, N)); /* + packed inputs */
 }
 
 /* A streamed solve: chunks no larger than STREAM_CHUNK_BYTES of output go

@@ -197,7 +197,7 @@ static const struct cfg_entry *input_entry(const cubie_config *c, const struct s
 /* Is v[0..n) linspace(v[0], v[n-1], n), bit for bit? */
 static int is_linspace(const double *v, size_t n)
 {
-	for (size_t k = 0; k < n; k++) {
+	for (size_t k = 0; n > 1 && k < n; k++) {
 		double u = cb_linspace(v[0], v[n - 1], k, n);
 		if (memcmp(&u, &v[k], sizeof u))
 			return 0;
