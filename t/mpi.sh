@@ -32,6 +32,11 @@ ok() { # description, command...: exits 0 ($tmp/out and $tmp/err untouched)
 	desc=$1; shift
 	if "$@" >/dev/null 2>&1; then pass "$desc"; else fail "$desc"; fi
 }
+no_output() { # name pattern: nothing in $tmp starts with it, nor a temporary beside it
+	ls "$tmp" >"$tmp/list"
+	if grep -q "^$1" "$tmp/list"; then fail "... and leaves no output, nor a temporary"; show "$tmp/list"
+	else pass "... and leaves no output, nor a temporary"; fi
+}
 same_npz() {
 	python3 -c '
 import sys, zipfile
@@ -135,29 +140,21 @@ CUBIE_TEST_MPI_JOIN_FAIL=1 check "a worker rank cannot join the npy output: the 
 	mpi 2 run "$tmp/m.ini" -q -o "$tmp/j.npy"
 # (with the block it was handed, where it had one by then)
 has "... naming the rank" "rank 1\(, runs \[[0-9]*, [0-9]*)\)*: writer npydir: cannot open .* (injected)" "$tmp/err"
-ls "$tmp" >"$tmp/list"
-if grep -q '^j\.npy' "$tmp/list"; then fail "... and leaves no output, nor a temporary"; show "$tmp/list"
-else pass "... and leaves no output, nor a temporary"; fi
+no_output 'j\.npy'
 CUBIE_TEST_MPI_JOIN_FAIL=0 check "rank 0 cannot join it: the job fails" 3 \
 	mpi 2 run "$tmp/m.ini" -q -o "$tmp/j.npy"
 has "... naming rank 0" "rank 0: writer npydir: cannot open" "$tmp/err"
-ls "$tmp" >"$tmp/list"
-if grep -q '^j\.npy' "$tmp/list"; then fail "... and leaves no output, nor a temporary"; show "$tmp/list"
-else pass "... and leaves no output, nor a temporary"; fi
+no_output 'j\.npy'
 
 # a rank that dies mid-solve: the job fails, naming it, and writes nothing
 CUBIE_MPI_BLOCK=2 CUBIE_TEST_MPI_KILL=1 check "a worker rank killed: the job fails" 137 \
 	mpi 2 run "$tmp/m.ini" -q -o "$tmp/k.csv"
 has "... naming the rank and its runs" "runs \[[0-9]*, [0-9]*) of rank 1 unfinished" "$tmp/err"
-ls "$tmp" >"$tmp/list"
-if grep -q '^k\.csv' "$tmp/list"; then fail "... and leaves no output"
-else pass "... and leaves no output, nor a temporary"; fi
+no_output 'k\.csv'
 rm -rf "$tmp"/k.csv*
 CUBIE_MPI_BLOCK=2 CUBIE_TEST_MPI_KILL=1 check "a worker rank killed during a joined npy job: the job fails" \
 	137 mpi 2 run "$tmp/m.ini" -q -o "$tmp/k.npy"
-ls "$tmp" >"$tmp/list"
-if grep -q '^k\.npy' "$tmp/list"; then fail "... and leaves no output, nor a temporary"; show "$tmp/list"
-else pass "... and leaves no output, nor a temporary"; fi
+no_output 'k\.npy'
 CUBIE_MPI_BLOCK=2 CUBIE_TEST_MPI_KILL=0:2 check "rank 0 killed: the job fails" 137 \
 	mpi 2 run "$tmp/m.ini" -q -o "$tmp/k.csv"
 if [ -e "$tmp/k.csv" ]; then fail "... and leaves no output"
