@@ -4,6 +4,7 @@
 #include "solver.h"
 #include "drivers.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,10 +92,11 @@ int controller_defines(cubie_solver *s, sbuf *b, cubie_error *e)
 	s->auto_dt = ctl > 0 && !so->at.dt;
 	sb_add(b, "#define CUBIE_CONTROLLER %d\n#define CUBIE_ERR_ORDER %d\n#define CUBIE_AUTO_DT %d\n",
 	       ctl, order, s->auto_dt);
-	sb_add(b, "#define CUBIE_SAFETY %.17g\n#define CUBIE_MIN_GAIN %.17g\n"
+	/* log2(safety): folded into the controller's exponent (control.h) */
+	sb_add(b, "#define CUBIE_LOG2_SAFETY %.17g\n#define CUBIE_MIN_GAIN %.17g\n"
 	          "#define CUBIE_MAX_GAIN %.17g\n#define CUBIE_DT_MIN %.17g\n"
 	          "#define CUBIE_DT_MAX %.17g\n#define CUBIE_MAX_STEPS %lldLL\n",
-	       safety, lo, hi, dt_min, dt_max, max_steps);
+	       log2(safety), lo, hi, dt_min, dt_max, max_steps);
 	s->controller = names[ctl];
 	/* Implicit methods measure Newton's progress against the tolerances, so
 	 * they get them under the fixed controller too; explicit kernels stay

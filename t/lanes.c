@@ -12,7 +12,7 @@
 
 #define CONTROL_FIXED "#define CUBIE_CONTROLLER 0\n#define CUBIE_ERR_ORDER 0\n#define CUBIE_MAX_STEPS 1000000LL\n"
 #define CONTROL_PI "#define CUBIE_CONTROLLER 2\n#define CUBIE_ERR_ORDER 1\n#define CUBIE_MAX_STEPS 1000000LL\n" \
-	"#define CUBIE_SAFETY 0.9\n#define CUBIE_MIN_GAIN 0.2\n#define CUBIE_MAX_GAIN 5\n" \
+	"#define CUBIE_LOG2_SAFETY -0.15200309344504997\n#define CUBIE_MIN_GAIN 0.2\n#define CUBIE_MAX_GAIN 5\n" \
 	"#define CUBIE_DT_MIN 1e-12\n#define CUBIE_DT_MAX 0\n#define CUBIE_ATOL {1e-8}\n#define CUBIE_RTOL {1e-8}\n"
 #define MODEL \
 	"#define CUBIE_NSTATES 1\n#define CUBIE_NPARAMS 1\n#define CUBIE_NSAVED 1\n" \

@@ -13,7 +13,7 @@
 /* Step control as the core compiles it in: fixed steps, or a PI controller. */
 #define FIXED "#define CUBIE_CONTROLLER 0\n#define CUBIE_ERR_ORDER 0\n#define CUBIE_MAX_STEPS 1000000LL\n"
 #define ADAPTIVE "#define CUBIE_CONTROLLER 2\n#define CUBIE_ERR_ORDER 4\n#define CUBIE_MAX_STEPS 1000000LL\n" \
-	"#define CUBIE_SAFETY 0.9\n#define CUBIE_MIN_GAIN 0.2\n#define CUBIE_MAX_GAIN 5\n" \
+	"#define CUBIE_LOG2_SAFETY -0.15200309344504997\n#define CUBIE_MIN_GAIN 0.2\n#define CUBIE_MAX_GAIN 5\n" \
 	"#define CUBIE_DT_MIN 1e-12\n#define CUBIE_DT_MAX 0\n#define CUBIE_ATOL {1e-6}\n#define CUBIE_RTOL {1e-6}\n"
 #define MODEL \
 	"#define CUBIE_NSTATES 1\n#define CUBIE_NPARAMS 1\n#define CUBIE_NSAVED 1\n" \
@@ -37,7 +37,7 @@ static const char *implicit_model = FIXED MODEL IMPLICIT;
  * implicit methods keep a 3-state model's matrices in registers. */
 static const char *robertson_model =
 	"#define CUBIE_CONTROLLER 2\n#define CUBIE_ERR_ORDER 4\n#define CUBIE_MAX_STEPS 1000000LL\n"
-	"#define CUBIE_SAFETY 0.9\n#define CUBIE_MIN_GAIN 0.2\n#define CUBIE_MAX_GAIN 5\n"
+	"#define CUBIE_LOG2_SAFETY -0.15200309344504997\n#define CUBIE_MIN_GAIN 0.2\n#define CUBIE_MAX_GAIN 5\n"
 	"#define CUBIE_DT_MIN 1e-12\n#define CUBIE_DT_MAX 0\n"
 	"#define CUBIE_ATOL {1e-10, 1e-10, 1e-10}\n#define CUBIE_RTOL {1e-6, 1e-6, 1e-6}\n"
 	"#define CUBIE_NEWTON_TOL 0.03\n#define CUBIE_NEWTON_MAX_ITER 7\n#define CUBIE_JAC_UPDATE 0\n"
@@ -55,7 +55,7 @@ static const char *robertson_model =
 	"{ d[0] = d[1] = d[2] = 0; }\n";
 static const char *implicit_adaptive_model =
 	"#define CUBIE_CONTROLLER 2\n#define CUBIE_ERR_ORDER 4\n#define CUBIE_MAX_STEPS 1000000LL\n"
-	"#define CUBIE_SAFETY 0.9\n#define CUBIE_MIN_GAIN 0.2\n#define CUBIE_MAX_GAIN 5\n"
+	"#define CUBIE_LOG2_SAFETY -0.15200309344504997\n#define CUBIE_MIN_GAIN 0.2\n#define CUBIE_MAX_GAIN 5\n"
 	"#define CUBIE_DT_MIN 1e-12\n#define CUBIE_DT_MAX 0\n" MODEL IMPLICIT;
 
 #define STEP_HEAD "CUBIE_DEV void cubie_step(double t, cubie_real h, const cubie_real *y,\n" \

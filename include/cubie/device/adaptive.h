@@ -13,31 +13,15 @@
 #define CUBIE_DEVICE_ADAPTIVE_H
 #include <cubie/device/control.h>
 
-/* One attempt of lane l (a function per lane: see cubie_fixed_lane). t,
- * act: the lanes' times and whether they are still short of t_end;
- * f0_ok: whether the lane's f0 holds f(t, y) after the attempt. */
-CUBIE_DEV void cubie_adaptive_lane(struct cubie_lanes *b, int l, double t_end, double *t, int *act,
-                                   int f0_was_ok, int *f0_ok, int *took)
+/* What an attempt of lane l leaves behind, once its error sum is known:
+ * the controller's next step, the counts, the state and the flags (see
+ * cubie_adaptive_lane). go: the attempt counts; ok: it is accepted. */
+CUBIE_DEV void cubie_adaptive_commit(struct cubie_lanes *b, int l, double t_end, double *t,
+                                     int *act, int *f0_ok, int *took, const cubie_real *y,
+                                     const cubie_real *y_new, const cubie_real *f1, cubie_real h,
+                                     double hd, int last, cubie_real sum, int go, int ok, int fail, int over,
+                                     int tiny)
 {
-	/* flags are 0/1 ints combined with & and |: branch-free, so that the
-	 * lane loop vectorizes (and the GPU predicates it) */
-	cubie_real y_new[CUBIE_NSTATES], err[CUBIE_NSTATES], f1[CUBIE_NSTATES], y[CUBIE_NSTATES];
-	cubie_real h = b->h[l];
-	if (CUBIE_DT_MAX > 0)
-		h = h > CUBIE_R(CUBIE_DT_MAX) ? CUBIE_R(CUBIE_DT_MAX) : h;
-	/* land on t_end exactly; stretch a step that would leave a sliver */
-	const int last = t[l] + 1.0001 * (double)h >= t_end;
-	const int over = b->accepted[l] + b->rejections[l] >= CUBIE_MAX_STEPS;
-	const int tiny = !last & (h < CUBIE_R(CUBIE_DT_MIN));
-	const cubie_real h_end = CUBIE_R(t_end - t[l]);
-	h = last ? h_end : h;
-	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NSTATES; j++)
-		y[j] = b->y[j][l];
-	const int fail = cubie_lane_step(b, l, t[l], h, f0_was_ok, y_new, err, f1);
-	const cubie_real sum = fail ? CUBIE_R(0) : cubie_norm2(y, y_new, err);
-	const int ok = !fail & (sum <= CUBIE_R(CUBIE_NSTATES)); /* 0 when not finite */
-	const int go = act[l] & !over & !tiny; /* this attempt counts */
 	const int take = go & ok;
 	const cubie_real le = cubie_log2_norm(sum);
 	/* rejected, failed or not finite: a smaller step, or the end */
@@ -66,21 +50,66 @@ CUBIE_DEV void cubie_adaptive_lane(struct cubie_lanes *b, int l, double t_end, d
 #endif
 	b->rejected[l] = go ? !ok : b->rejected[l];
 	cubie_lane_accept(b, l, take, y_new, f1);
-	const double t_next = last ? t_end : t[l] + (double)h;
+	const double t_next = last ? t_end : t[l] + hd; /* h is hd's unless last */
 #if CUBIE_EVENTS
 	CUBIE_UNROLL /* the step's start (b->y has moved) */
 	for (int j = 0; j < CUBIE_NSTATES; j++)
 		b->ev_y0[j][l] = y[j];
 	cubie_ev_detect_lane(b, l, take, t_next);
+#else
+	(void)y;
 #endif
 	t[l] = take ? t_next : t[l];
-	b->reached[l] = act[l] ? t[l] : b->reached[l]; /* a failure stops at the attempt's start */
+	/* go implies act: spelt out, the GPU's fast path (go = 1) drops these selects */
+	const int was_act = go | act[l];
+	b->reached[l] = was_act ? t[l] : b->reached[l]; /* a failure stops at the attempt's start */
 	took[l] = take;
-	b->status[l] = act[l] ? status : b->status[l];
+	b->status[l] = was_act ? status : b->status[l];
 	act[l] = go & !(ok & last) & !ends;
 	/* the step stored f(t, y) in f0 unless it failed; an accepted step
 	 * moved y, and only FSAL knows f there */
 	f0_ok[l] = !fail & (!take | CUBIE_FSAL);
+}
+
+/* One attempt of lane l (a function per lane: see cubie_fixed_lane). t,
+ * act: the lanes' times and whether they are still short of t_end;
+ * f0_ok: whether the lane's f0 holds f(t, y) after the attempt. */
+CUBIE_DEV void cubie_adaptive_lane(struct cubie_lanes *b, int l, double t_end, double *t, int *act,
+                                   int f0_was_ok, int *f0_ok, int *took)
+{
+	/* flags are 0/1 ints combined with & and |: branch-free, so that the
+	 * lane loop vectorizes (and the GPU predicates it) */
+	cubie_real y_new[CUBIE_NSTATES], err[CUBIE_NSTATES], f1[CUBIE_NSTATES], y[CUBIE_NSTATES];
+	cubie_real h = b->h[l];
+	if (CUBIE_DT_MAX > 0)
+		h = h > CUBIE_R(CUBIE_DT_MAX) ? CUBIE_R(CUBIE_DT_MAX) : h;
+	/* land on t_end exactly; stretch a step that would leave a sliver */
+	const double hd = (double)h;
+	const int last = t[l] + 1.0001 * hd >= t_end;
+	const int over = b->accepted[l] + b->rejections[l] >= CUBIE_MAX_STEPS;
+	const int tiny = !last & (h < CUBIE_R(CUBIE_DT_MIN));
+	const cubie_real h_end = CUBIE_R(t_end - t[l]);
+	h = last ? h_end : h;
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NSTATES; j++)
+		y[j] = b->y[j][l];
+	const int fail = cubie_lane_step(b, l, t[l], h, f0_was_ok, y_new, err, f1);
+	const cubie_real sum = fail ? CUBIE_R(0) : cubie_norm2(y, y_new, err);
+	const int ok = !fail & (sum <= CUBIE_R(CUBIE_NSTATES)); /* 0 when not finite */
+#if CUBIE_W == 1
+	/* The GPU's common case, an accepted attempt that counts, as a branch
+	 * of its own: the same commit with go and ok known, which leaves most
+	 * of its selects out (an SIMD lane loop takes one path for all). One
+	 * lane is attempted only while active (cubie_advance's loop). */
+	if (ok && !over && !tiny) {
+		cubie_adaptive_commit(b, l, t_end, t, act, f0_ok, took, y, y_new, f1, h, hd, last, sum,
+		                      1, 1, 0, 0, 0);
+		return;
+	}
+#endif
+	const int go = act[l] & !over & !tiny; /* this attempt counts */
+	cubie_adaptive_commit(b, l, t_end, t, act, f0_ok, took, y, y_new, f1, h, hd, last, sum, go,
+	                      ok, fail, over, tiny);
 }
 
 CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, double t_start,
@@ -93,6 +122,21 @@ CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, 
 		act[l] = !b->status[l] && t_start < t_end;
 		any |= act[l];
 	}
+	/* An FSAL step that cannot fail leaves f(t, y) in f0 after every
+	 * attempt (events may move y, so not with events): made valid once
+	 * here, f0 is known in the loop, with no test per attempt. */
+#if CUBIE_FSAL && !CUBIE_STEP_STATUS && !CUBIE_EVENTS
+#define CUBIE_F0_KEPT 1
+#else
+#define CUBIE_F0_KEPT 0
+#endif
+#if CUBIE_F0_KEPT
+	if (any && !b->f0_ok) {
+		CUBIE_LANES(l)
+			cubie_f0_lane(b, l, t_start);
+		b->f0_ok = 1;
+	}
+#endif
 	while (any) {
 		int f0_ok[CUBIE_W], took[CUBIE_W];
 #if CUBIE_EVENTS
@@ -100,7 +144,8 @@ CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, 
 		for (int l = 0; l < CUBIE_W; l++)
 			t_prev[l] = t[l];
 #endif
-		CUBIE_SHARED(b->f0_ok, ok, l, cubie_adaptive_lane(b, l, t_end, t, act, ok, f0_ok, took));
+		CUBIE_SHARED(CUBIE_F0_KEPT || b->f0_ok, ok, l,
+		             cubie_adaptive_lane(b, l, t_end, t, act, ok, f0_ok, took));
 #if CUBIE_EVENTS
 		cubie_ev_adaptive(a, b, t_prev, t, act, f0_ok, t_end);
 #endif

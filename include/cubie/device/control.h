@@ -4,14 +4,14 @@
  * which vectorize on the CPU).
  *
  * Compiled-in settings: CUBIE_CONTROLLER 1 i, 2 pi, 3 pid, 4 gustafsson;
- * CUBIE_ERR_ORDER; CUBIE_ATOL, CUBIE_RTOL {one per state}; CUBIE_SAFETY,
+ * CUBIE_ERR_ORDER; CUBIE_ATOL, CUBIE_RTOL {one per state}; CUBIE_LOG2_SAFETY,
  * CUBIE_MIN_GAIN, CUBIE_MAX_GAIN; CUBIE_AUTO_DT 1 when the first step is
  * to be chosen (no dt given). */
 #ifndef CUBIE_DEVICE_CONTROL_H
 #define CUBIE_DEVICE_CONTROL_H
 
 #if defined(__CUDACC__) && CUBIE_PRECISION == 32
-#define CUBIE_QUOT(a, b) __fdividef(a, b) /* 2 ulp; the norm needs no more */
+#define CUBIE_QUOT(a, b) ((a) * cubie_recip(b)) /* the norm needs no more */
 #else
 #define CUBIE_QUOT(a, b) ((a) / (b))
 #endif
@@ -32,30 +32,31 @@ CUBIE_DEV cubie_real cubie_norm2(const cubie_real *y, const cubie_real *y_new,
 	return sum;
 }
 
-/* log2 of the RMS norm from the sum above, floored at log2(1e-10) (and
- * capped at log2(1e15): larger sums reject with the smallest gain). */
+/* log2 of the mean square of the scaled errors (twice that of the RMS
+ * norm), from the sum above: floored at log2(1e-20) (a NaN too), capped
+ * at log2(1e30) (larger sums reject with the smallest gain). */
 CUBIE_DEV cubie_real cubie_log2_norm(cubie_real sum)
 {
 	const cubie_real q = sum * CUBIE_R(1.0 / CUBIE_NSTATES);
-	return CUBIE_R(0.5) * cubie_log2(q > CUBIE_R(1e-20) ? q < CUBIE_R(1e30) ? q : CUBIE_R(1e30)
-	                                                    : CUBIE_R(1e-20));
+	return cubie_log2(CUBIE_FMIN(CUBIE_FMAX(q, CUBIE_R(1e-20)), CUBIE_R(1e30)));
 }
 
-/* The step-size factor after an attempt whose error norm has log2 le;
+/* The step-size factor after an attempt with le from cubie_log2_norm;
  * accepted: the attempt was accepted (the controllers with memory apply).
  * le1, le2: the last two accepted attempts' le; h_prev: the last accepted
  * step; rejected: the last attempt was rejected. */
 CUBIE_DEV cubie_real cubie_gain(cubie_real le, cubie_real h, int accepted, cubie_real le1,
                                 cubie_real le2, cubie_real h_prev, int rejected)
 {
-	const cubie_real k = CUBIE_R(1.0 / (CUBIE_ERR_ORDER + 1.0));
+	/* le is twice the log2 of the norm, hence the half */
+	const cubie_real k = CUBIE_R(0.5 / (CUBIE_ERR_ORDER + 1.0));
 	cubie_real x = -le; /* i: elementary */
 #if CUBIE_CONTROLLER == 2 /* pi: Gustafsson's PI.3.4, kI = 0.3, kP = 0.4 */
 	x = accepted ? CUBIE_R(-0.7) * le + CUBIE_R(0.4) * le1 : x;
 #elif CUBIE_CONTROLLER == 3 /* pid: kI = 0.3, kP = 0.4, kD = 0.1 (velocity form) */
 	x = accepted ? CUBIE_R(-0.8) * le + CUBIE_R(0.6) * le1 - CUBIE_R(0.1) * le2 : x;
 #endif
-	cubie_real fac = CUBIE_R(CUBIE_SAFETY) * cubie_exp2(k * x);
+	cubie_real fac = cubie_exp2(k * x + CUBIE_R(CUBIE_LOG2_SAFETY));
 #if CUBIE_CONTROLLER == 4 /* gustafsson: predictive (Hairer-Wanner IV.8, RADAU5) */
 	if (accepted && h_prev > 0) {
 		const cubie_real pred = fac * (h / h_prev) * cubie_exp2(k * (le1 - le));
@@ -64,7 +65,7 @@ CUBIE_DEV cubie_real cubie_gain(cubie_real le, cubie_real h, int accepted, cubie
 #endif
 	(void)le2, (void)h, (void)h_prev;
 	const cubie_real hi = rejected ? CUBIE_R(1) : CUBIE_R(CUBIE_MAX_GAIN);
-	return fac < CUBIE_R(CUBIE_MIN_GAIN) ? CUBIE_R(CUBIE_MIN_GAIN) : fac > hi ? hi : fac;
+	return CUBIE_FMAX(CUBIE_FMIN(fac, hi), CUBIE_R(CUBIE_MIN_GAIN));
 }
 #if CUBIE_AUTO_DT
 /* The first step when the user gave none: Hairer, Norsett and Wanner's

@@ -229,6 +229,19 @@ CUBIE_DEV void cubie_window_lane(const struct cubie_args *a, struct cubie_lanes 
 }
 #endif
 
+#if CUBIE_KEEP_F0
+/* f(t, y) of lane l into its f0. */
+CUBIE_DEV void cubie_f0_lane(struct cubie_lanes *b, int l, double t)
+{
+	cubie_real y[CUBIE_NSTATES], p[CUBIE_NP_], f0[CUBIE_NSTATES];
+	cubie_lane_load(b, l, y, p);
+	cubie_rhs(t, y, p, f0);
+	CUBIE_UNROLL
+	for (int j = 0; j < CUBIE_NSTATES; j++)
+		b->f0[j][l] = f0[j];
+}
+#endif
+
 #if CUBIE_EVENTS
 #include <cubie/device/events.h>
 #endif
@@ -245,18 +258,6 @@ CUBIE_DEV void cubie_window_lane(const struct cubie_args *a, struct cubie_lanes 
 #include <cubie/device/adaptive.h>
 #endif
 
-#ifdef CUBIE_S_EXACT
-/* f(t, y) of lane l into its f0. */
-CUBIE_DEV void cubie_f0_lane(struct cubie_lanes *b, int l, double t)
-{
-	cubie_real y[CUBIE_NSTATES], p[CUBIE_NP_], f0[CUBIE_NSTATES];
-	cubie_lane_load(b, l, y, p);
-	cubie_rhs(t, y, p, f0);
-	CUBIE_UNROLL
-	for (int j = 0; j < CUBIE_NSTATES; j++)
-		b->f0[j][l] = f0[j];
-}
-#endif
 
 /* Lane l's run from the inputs: run i0 + l (the last one past n). */
 CUBIE_DEV void cubie_init_lane(const struct cubie_args *a, struct cubie_lanes *b, long long i0,

@@ -10,8 +10,33 @@
 #if defined(__CUDACC__)
 #define CUBIE_FMAX(a, b) CUBIE_M(fmax)(a, b)
 #define CUBIE_FMIN(a, b) CUBIE_M(fmin)(a, b)
-CUBIE_DEV cubie_real cubie_exp2(cubie_real x) { return CUBIE_M(exp2)(x); }
-CUBIE_DEV cubie_real cubie_log2(cubie_real x) { return CUBIE_M(log2)(x); }
+#if CUBIE_PRECISION == 32
+/* The controller needs no more than the hardware's approximations (MUFU,
+ * a few ulp), and control.h keeps their inputs normal: with ftz they are
+ * one instruction each, where exp2f and __fdividef guard against
+ * subnormals and log2f is a polynomial of some twenty. */
+CUBIE_DEV float cubie_exp2(float x)
+{
+	float r;
+	asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(x));
+	return r;
+}
+CUBIE_DEV float cubie_log2(float x)
+{
+	float r;
+	asm("lg2.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(x));
+	return r;
+}
+CUBIE_DEV float cubie_recip(float x)
+{
+	float r;
+	asm("rcp.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(x));
+	return r;
+}
+#else
+CUBIE_DEV double cubie_exp2(double x) { return exp2(x); }
+CUBIE_DEV double cubie_log2(double x) { return log2(x); }
+#endif
 #else
 /* b where a is NaN, as fmax; NaN where b is, where fmax would not: b is
  * a running maximum that is never NaN, or a value that rejects the step
