@@ -65,7 +65,10 @@ CUBIE_DEV cubie_real cubie_gain(cubie_real le, cubie_real h, int accepted, cubie
 #endif
 	(void)le2, (void)h, (void)h_prev;
 	const cubie_real hi = rejected ? CUBIE_R(1) : CUBIE_R(CUBIE_MAX_GAIN);
-	return CUBIE_FMAX(CUBIE_FMIN(fac, hi), CUBIE_R(CUBIE_MIN_GAIN));
+	/* two statements: GCC does not vectorize the lane loop with the two
+	 * macros nested */
+	const cubie_real g = CUBIE_FMIN(fac, hi);
+	return CUBIE_FMAX(g, CUBIE_R(CUBIE_MIN_GAIN));
 }
 #if CUBIE_AUTO_DT
 /* The first step when the user gave none: Hairer, Norsett and Wanner's
