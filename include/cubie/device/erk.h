@@ -17,9 +17,10 @@
 /* h * sum over the first n stages of w[s] k[s][i], skipping zero weights
  * (everything here is known at compile time once unrolled). Folding h
  * into the weights costs one product per weight, shared by all states,
- * and saves the final product per state: it pays with one term, with
- * fewer terms than states, and under fixed steps, where h * w is
- * loop-invariant; otherwise the sum is taken first and scaled once. */
+ * and saves a product per state only with one term (h w k + y is one
+ * fused multiply-add, w k then h acc + y two); under fixed steps h * w is
+ * loop-invariant and costs nothing. Otherwise the sum is taken first and
+ * scaled once, in the fused multiply-add that adds y. */
 CUBIE_DEV cubie_real cubie_erk_sum(cubie_real h, const double *w, cubie_real (*k)[CUBIE_NSTATES],
                                    int i, int n)
 {
@@ -27,7 +28,7 @@ CUBIE_DEV cubie_real cubie_erk_sum(cubie_real h, const double *w, cubie_real (*k
 	CUBIE_UNROLL
 	for (int s = 0; s < n; s++)
 		terms += w[s] != 0.0;
-	const int fold = terms == 1 || terms < CUBIE_NSTATES || CUBIE_CONTROLLER == 0;
+	const int fold = terms == 1 || CUBIE_CONTROLLER == 0;
 	cubie_real acc = 0;
 	int any = 0;
 	CUBIE_UNROLL

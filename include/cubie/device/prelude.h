@@ -12,6 +12,7 @@
  * h products once per 8 steps (rk4 at 2^22 on an H200: 6.86 ms, against
  * 7.27 ms by 4) */
 #define CUBIE_UNROLL_STEPS _Pragma("unroll 8")
+#define CUBIE_UNROLL_ATTEMPTS _Pragma("unroll 2") /* adaptive.h */
 #define CUBIE_NAN __longlong_as_double(0x7ff8000000000000ULL)
 #define CUBIE_INF __longlong_as_double(0x7ff0000000000000ULL)
 #define CUBIE_COUNT(p) atomicAdd((p), 1)
@@ -23,6 +24,7 @@
 #else
 #define CUBIE_DEV static inline
 #endif
+#define CUBIE_UNROLL_ATTEMPTS
 #define CUBIE_NAN ((double)NAN)
 #define CUBIE_INF ((double)INFINITY)
 #define CUBIE_COUNT(p) __atomic_fetch_add((p), 1, __ATOMIC_RELAXED)
