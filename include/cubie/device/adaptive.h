@@ -13,14 +13,22 @@
 #define CUBIE_DEVICE_ADAPTIVE_H
 #include <cubie/device/control.h>
 
+/* An FSAL step that cannot fail leaves f(t, y) in f0 after every attempt
+ * (events may move y, so not with events). */
+#if CUBIE_FSAL && !CUBIE_STEP_STATUS && !CUBIE_EVENTS
+#define CUBIE_F0_KEPT 1
+#else
+#define CUBIE_F0_KEPT 0
+#endif
+
 /* What an attempt of lane l leaves behind, once its error sum is known:
  * the controller's next step, the counts, the state and the flags (see
  * cubie_adaptive_lane). go: the attempt counts; ok: it is accepted. */
 CUBIE_DEV void cubie_adaptive_commit(struct cubie_lanes *b, int l, double t_end, double *t,
                                      int *act, int *f0_ok, int *took, const cubie_real *y,
                                      const cubie_real *y_new, const cubie_real *f1, cubie_real h,
-                                     double hd, int last, cubie_real sum, int go, int ok, int fail, int over,
-                                     int tiny)
+                                     double hd, int last, cubie_real sum, int go, int ok, int fail,
+                                     int over, int tiny)
 {
 	const int take = go & ok;
 	const cubie_real le = cubie_log2_norm(sum);
@@ -78,7 +86,7 @@ CUBIE_DEV void cubie_adaptive_lane(struct cubie_lanes *b, int l, double t_end, d
                                    int f0_was_ok, int *f0_ok, int *took)
 {
 	/* flags are 0/1 ints combined with & and |: branch-free, so that the
-	 * lane loop vectorizes (and the GPU predicates it) */
+	 * lane loop vectorizes (the GPU, one lane, branches once, below) */
 	cubie_real y_new[CUBIE_NSTATES], err[CUBIE_NSTATES], f1[CUBIE_NSTATES], y[CUBIE_NSTATES];
 	cubie_real h = b->h[l];
 	if (CUBIE_DT_MAX > 0)
@@ -122,14 +130,8 @@ CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, 
 		act[l] = !b->status[l] && t_start < t_end;
 		any |= act[l];
 	}
-	/* An FSAL step that cannot fail leaves f(t, y) in f0 after every
-	 * attempt (events may move y, so not with events): made valid once
-	 * here, f0 is known in the loop, with no test per attempt. */
-#if CUBIE_FSAL && !CUBIE_STEP_STATUS && !CUBIE_EVENTS
-#define CUBIE_F0_KEPT 1
-#else
-#define CUBIE_F0_KEPT 0
-#endif
+	/* f0 made valid once here is known in the loop, with no test per
+	 * attempt (CUBIE_F0_KEPT) */
 #if CUBIE_F0_KEPT
 	if (any && !b->f0_ok) {
 		CUBIE_LANES(l)

@@ -51,10 +51,14 @@ CUBIE_DEV cubie_real cubie_gain(cubie_real le, cubie_real h, int accepted, cubie
 	/* le is twice the log2 of the norm, hence the half */
 	const cubie_real k = CUBIE_R(0.5 / (CUBIE_ERR_ORDER + 1.0));
 	cubie_real x = -le; /* i: elementary */
+	/* the fused multiply-adds spelt out: left to the compiler, they form
+	 * otherwise in the GPU's path of adaptive.h than in the lanes' */
 #if CUBIE_CONTROLLER == 2 /* pi: Gustafsson's PI.3.4, kI = 0.3, kP = 0.4 */
-	x = accepted ? CUBIE_R(-0.7) * le + CUBIE_R(0.4) * le1 : x;
+	x = accepted ? CUBIE_M(fma)(CUBIE_R(0.4), le1, CUBIE_R(-0.7) * le) : x;
 #elif CUBIE_CONTROLLER == 3 /* pid: kI = 0.3, kP = 0.4, kD = 0.1 (velocity form) */
-	x = accepted ? CUBIE_R(-0.8) * le + CUBIE_R(0.6) * le1 - CUBIE_R(0.1) * le2 : x;
+	x = accepted ? CUBIE_M(fma)(CUBIE_R(0.6), le1,
+	                            CUBIE_M(fma)(CUBIE_R(-0.1), le2, CUBIE_R(-0.8) * le))
+	             : x;
 #endif
 	cubie_real fac = cubie_exp2(k * x + CUBIE_R(CUBIE_LOG2_SAFETY));
 #if CUBIE_CONTROLLER == 4 /* gustafsson: predictive (Hairer-Wanner IV.8, RADAU5) */

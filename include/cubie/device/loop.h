@@ -258,7 +258,6 @@ CUBIE_DEV void cubie_f0_lane(struct cubie_lanes *b, int l, double t)
 #include <cubie/device/adaptive.h>
 #endif
 
-
 /* Lane l's run from the inputs: run i0 + l (the last one past n). */
 CUBIE_DEV void cubie_init_lane(const struct cubie_args *a, struct cubie_lanes *b, long long i0,
                                int l, double t_first)

@@ -1,9 +1,10 @@
 /* The few math functions of the loop itself (not of models) in a form
  * that vectorizes on the CPU: libm's exp2, log2 and fmax are calls, and a
- * call keeps a loop from vectorizing. On the GPU they are the built-in
- * functions. The CPU versions are polynomials in the working precision,
- * accurate to about an ulp; they serve the step-size controller, whose
- * inputs are bounded (see control.h). */
+ * call keeps a loop from vectorizing. On the GPU they are the hardware's
+ * approximations (float) or the built-in functions (double). The CPU
+ * versions are polynomials in the working precision, accurate to about an
+ * ulp; they serve the step-size controller, whose inputs are bounded (see
+ * control.h). */
 #ifndef CUBIE_DEVICE_VMATH_H
 #define CUBIE_DEVICE_VMATH_H
 
