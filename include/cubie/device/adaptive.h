@@ -23,12 +23,13 @@
 
 /* What an attempt of lane l leaves behind, once its error sum is known:
  * the controller's next step, the counts, the state and the flags (see
- * cubie_adaptive_lane). go: the attempt counts; ok: it is accepted. */
+ * cubie_adaptive_lane). go: the attempt counts; ok: it is accepted; stop:
+ * why it cannot count (MAX_STEPS, DT_MIN) or 0. */
 CUBIE_DEV void cubie_adaptive_commit(struct cubie_lanes *b, int l, double t_end, double *t,
                                      int *act, int *f0_ok, int *took, const cubie_real *y,
                                      const cubie_real *y_new, const cubie_real *f1, cubie_real h,
                                      double hd, int last, cubie_real sum, int go, int ok, int fail,
-                                     int over, int tiny)
+                                     int stop)
 {
 	const int take = go & ok;
 	const cubie_real le = cubie_log2_norm(sum);
@@ -44,7 +45,7 @@ CUBIE_DEV void cubie_adaptive_commit(struct cubie_lanes *b, int l, double t_end,
 		const int stuck = (h_next < CUBIE_R(CUBIE_DT_MIN)) | (t[l] + (double)h_next == t[l]);
 		ends = !stuck ? 0 : fail ? fail : finite ? CUBIE_STATUS_DT_MIN : CUBIE_STATUS_NONFINITE;
 	}
-	const int status = over ? CUBIE_STATUS_MAX_STEPS : tiny ? CUBIE_STATUS_DT_MIN : ends;
+	const int status = stop ? stop : ends;
 	/* accepted: a cut last step says little about the next */
 	b->h[l] = !go ? b->h[l] : (ok & last) && h_next < b->h[l] ? b->h[l] : h_next;
 	b->rejections[l] += go & !ok;
@@ -111,13 +112,14 @@ CUBIE_DEV void cubie_adaptive_lane(struct cubie_lanes *b, int l, double t_end, d
 	 * lane is attempted only while active (cubie_advance's loop). */
 	if (ok && !over && !tiny) {
 		cubie_adaptive_commit(b, l, t_end, t, act, f0_ok, took, y, y_new, f1, h, hd, last, sum,
-		                      1, 1, 0, 0, 0);
+		                      1, 1, 0, 0);
 		return;
 	}
 #endif
-	const int go = act[l] & !over & !tiny; /* this attempt counts */
+	const int stop = over ? CUBIE_STATUS_MAX_STEPS : tiny ? CUBIE_STATUS_DT_MIN : 0;
+	const int go = act[l] & !stop; /* this attempt counts */
 	cubie_adaptive_commit(b, l, t_end, t, act, f0_ok, took, y, y_new, f1, h, hd, last, sum, go,
-	                      ok, fail, over, tiny);
+	                      ok, fail, stop);
 }
 
 CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, double t_start,
@@ -133,11 +135,8 @@ CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, 
 	/* f0 made valid once here is known in the loop, with no test per
 	 * attempt (CUBIE_F0_KEPT) */
 #if CUBIE_F0_KEPT
-	if (any && !b->f0_ok) {
-		CUBIE_LANES(l)
-			cubie_f0_lane(b, l, t_start);
-		b->f0_ok = 1;
-	}
+	if (any)
+		cubie_f0_valid(b, t_start);
 #endif
 	/* by two on the GPU: no moves of y and f0 from one attempt's registers
 	 * to the next's, and two attempts to schedule (dopri5 at 2^22 on an

@@ -240,6 +240,16 @@ CUBIE_DEV void cubie_f0_lane(struct cubie_lanes *b, int l, double t)
 	for (int j = 0; j < CUBIE_NSTATES; j++)
 		b->f0[j][l] = f0[j];
 }
+
+/* Every lane's f0 made f(t, y), unless it holds that already. */
+CUBIE_DEV void cubie_f0_valid(struct cubie_lanes *b, double t)
+{
+	if (!b->f0_ok) {
+		CUBIE_LANES(l)
+			cubie_f0_lane(b, l, t);
+		b->f0_ok = 1;
+	}
+}
 #endif
 
 #if CUBIE_EVENTS
@@ -327,11 +337,7 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i0)
 	for (int l = 0; l < CUBIE_W; l++)
 		cubie_sums_init(&b.sums[l]);
 #ifdef CUBIE_S_EXACT
-	if (!b.f0_ok) { /* f(t0, y) for the exact derivatives; the first step reuses it */
-		CUBIE_LANES(l)
-			cubie_f0_lane(&b, l, t0);
-		b.f0_ok = 1;
-	}
+	cubie_f0_valid(&b, t0); /* for the exact derivatives; the first step reuses it */
 #endif
 	cubie_sample_at(&b, t0, 1);
 	int window = 0;
