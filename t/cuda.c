@@ -37,6 +37,28 @@ static const char *driven =
 static const char *model = NULL; /* NULL: lorenz */
 static const char *extra[3];      /* more overrides, NULL-terminated */
 
+/* Solves ini with the overrides (NULL-terminated, at most 8) on the cpu
+ * into *a and on the GPU into *b; 0, or -1 with both freed and NULL. */
+static int solve_pair(const char *ini, const char *const *over, cubie_result **a, cubie_result **b)
+{
+	const char *on[10];
+	size_t n = 0;
+	while (n < 8 && over[n])
+		on[n] = over[n], n++;
+	on[n + 1] = NULL;
+	cubie_error e = {0};
+	on[n] = "device.backend=cpu";
+	*a = solve_text(ini, on, &e);
+	on[n] = "device.backend=cuda";
+	*b = *a ? solve_text(ini, on, &e) : NULL;
+	if (*b)
+		return 0;
+	diag("solve failed: %s", e.msg);
+	cubie_result_free(*a);
+	*a = NULL;
+	return -1;
+}
+
 static double compare(const char *method, const char *precision, const char *tol, int adaptive,
                       size_t *n_values)
 {
@@ -46,13 +68,10 @@ static double compare(const char *method, const char *precision, const char *tol
 	snprintf(at, sizeof at, "solve.atol=%s", tol ? tol : "1e-6");
 	snprintf(rt, sizeof rt, "solve.rtol=%s", tol ? tol : "1e-6");
 	const char *ctl = adaptive ? "solve.controller=auto" : "solve.controller=fixed";
-	const char *on_cpu[] = {m, p, at, rt, ctl, "device.backend=cpu", extra[0], extra[1], NULL};
-	const char *on_gpu[] = {m, p, at, rt, ctl, "device.backend=cuda", extra[0], extra[1], NULL};
-	cubie_error e = {0};
-	const char *ini = model ? model : lorenz;
-	cubie_result *a = solve_text(ini, on_cpu, &e), *b = a ? solve_text(ini, on_gpu, &e) : NULL;
+	const char *over[] = {m, p, at, rt, ctl, extra[0], extra[1], NULL};
+	cubie_result *a, *b;
 	double worst = INFINITY;
-	if (a && b) {
+	if (!solve_pair(model ? model : lorenz, over, &a, &b)) {
 		const cubie_array *va = cubie_result_find(a, "values");
 		size_t n = va->shape[0] * va->shape[1] * va->shape[2];
 		worst = 0;
@@ -75,11 +94,9 @@ static double compare(const char *method, const char *precision, const char *tol
 		const cubie_array *sa = cubie_result_find(a, "status"), *sb = cubie_result_find(b, "status");
 		if (memcmp(sa->data, sb->data, sa->shape[0] * sizeof(int32_t)))
 			worst = INFINITY;
-	} else {
-		diag("solve failed: %s", e.msg);
+		cubie_result_free(a);
+		cubie_result_free(b);
 	}
-	cubie_result_free(a);
-	cubie_result_free(b);
 	return worst;
 }
 
@@ -90,33 +107,27 @@ static double compare_spans(const char *method, const char *ctl, size_t *n_value
 {
 	char m[64];
 	snprintf(m, sizeof m, "solve.integrator=%s", method);
-	const char *on_cpu[] = {m, ctl, "solve.duration=0.5, 0.75, 1", "solve.t0=0, 2",
-		"device.backend=cpu", NULL};
-	const char *on_gpu[] = {m, ctl, "solve.duration=0.5, 0.75, 1", "solve.t0=0, 2",
-		"device.backend=cuda", NULL};
-	cubie_error e = {0};
-	cubie_result *a = solve_text(lorenz, on_cpu, &e), *b = a ? solve_text(lorenz, on_gpu, &e) : NULL;
-	double worst = a && b ? 0 : INFINITY;
-	if (!a || !b)
-		diag("%s", e.msg);
-	if (a && b) {
-		const cubie_array *va = cubie_result_find(a, "values");
-		const double *ta = cubie_result_find(a, "time")->data, *tb = cubie_result_find(b, "time")->data;
-		*n_values = va->shape[0] * va->shape[1] * va->shape[2];
-		for (size_t s = 0; s < va->shape[0]; s++)
-			for (size_t r = 0; r < va->shape[2]; r++) {
-				size_t at = s * va->shape[2] + r;
-				if (isnan(ta[at]) != isnan(tb[at]) || (!isnan(ta[at]) && ta[at] != tb[at]))
+	const char *over[] = {m, ctl, "solve.duration=0.5, 0.75, 1", "solve.t0=0, 2", NULL};
+	cubie_result *a, *b;
+	if (solve_pair(lorenz, over, &a, &b))
+		return INFINITY;
+	double worst = 0;
+	const cubie_array *va = cubie_result_find(a, "values");
+	const double *ta = cubie_result_find(a, "time")->data, *tb = cubie_result_find(b, "time")->data;
+	*n_values = va->shape[0] * va->shape[1] * va->shape[2];
+	for (size_t s = 0; s < va->shape[0]; s++)
+		for (size_t r = 0; r < va->shape[2]; r++) {
+			size_t at = s * va->shape[2] + r;
+			if (isnan(ta[at]) != isnan(tb[at]) || (!isnan(ta[at]) && ta[at] != tb[at]))
+				worst = INFINITY;
+			for (size_t v = 0; v < va->shape[1]; v++) {
+				double x = value_at(a, s, v, r), y = value_at(b, s, v, r);
+				if (isnan(x) != isnan(y))
 					worst = INFINITY;
-				for (size_t v = 0; v < va->shape[1]; v++) {
-					double x = value_at(a, s, v, r), y = value_at(b, s, v, r);
-					if (isnan(x) != isnan(y))
-						worst = INFINITY;
-					else if (!isnan(x))
-						worst = fmax(worst, fabs(x - y) / fmax(1, fabs(x)));
-				}
+				else if (!isnan(x))
+					worst = fmax(worst, fabs(x - y) / fmax(1, fabs(x)));
 			}
-	}
+		}
 	cubie_result_free(a);
 	cubie_result_free(b);
 	return worst;
@@ -136,25 +147,21 @@ static int count_steps(const char *method, const char *tol, long *cpu, long *gpu
 	snprintf(m, sizeof m, "solve.integrator=%s", method);
 	snprintf(at, sizeof at, "solve.atol=%s", tol);
 	snprintf(rt, sizeof rt, "solve.rtol=%s", tol);
-	const char *on_cpu[] = {m, at, rt, "output.save=x, steps", "device.backend=cpu", NULL};
-	const char *on_gpu[] = {m, at, rt, "output.save=x, steps", "device.backend=cuda", NULL};
-	cubie_error e = {0};
-	cubie_result *a = solve_text(lorenz, on_cpu, &e), *b = a ? solve_text(lorenz, on_gpu, &e) : NULL;
+	const char *over[] = {m, at, rt, "output.save=x, steps", NULL};
+	cubie_result *a, *b;
 	*cpu = *gpu = 0, *differ = 0;
-	if (a && b) {
-		const cubie_array *sa = cubie_result_find(a, "steps"), *sb = cubie_result_find(b, "steps");
-		const int32_t *ca = sa->data, *cb = sb->data;
-		const size_t n = sa->shape[1];
-		for (size_t r = 0; r < n; r++) {
-			*cpu += ca[r] + ca[n + r], *gpu += cb[r] + cb[n + r];
-			*differ += ca[r] != cb[r] || ca[n + r] != cb[n + r];
-		}
-	} else {
-		diag("solve failed: %s", e.msg);
+	if (solve_pair(lorenz, over, &a, &b))
+		return -1;
+	const cubie_array *sa = cubie_result_find(a, "steps"), *sb = cubie_result_find(b, "steps");
+	const int32_t *ca = sa->data, *cb = sb->data;
+	const size_t n = sa->shape[1];
+	for (size_t r = 0; r < n; r++) {
+		*cpu += ca[r] + ca[n + r], *gpu += cb[r] + cb[n + r];
+		*differ += ca[r] != cb[r] || ca[n + r] != cb[n + r];
 	}
 	cubie_result_free(a);
 	cubie_result_free(b);
-	return a && b ? 0 : -1;
+	return 0;
 }
 
 int main(void)
