@@ -8,11 +8,15 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#define KEPT 8                       /* blocks */
+#define KEPT_MIN ((size_t)1 << 20)  /* bytes: smaller ones malloc reuses itself */
 
 struct cpu_backend {
 	backend base;
@@ -20,6 +24,15 @@ struct cpu_backend {
 	void *so;
 	void (*solve)(const struct cubie_args *a);
 	void (*sweep)(const struct cubie_args *a);
+	/* Large blocks freed, kept for the next solve's allocations: malloc
+	 * maps them afresh each time, and a fresh page costs a fault and a
+	 * clear (a 2^20-run dopri5 solve spent a tenth of its time there). */
+	pthread_mutex_t lock;
+	struct kept {
+		void *p;
+		size_t n;
+	} kept[KEPT];
+	size_t kept_bytes;
 };
 
 /* Is every word of a compiler command that is not an option (e.g. both of
@@ -341,7 +354,11 @@ static int cpu_stream_idle(backend *b, void *s)
 
 static int cpu_mem_info(backend *b, size_t *free_b, size_t *total_b)
 {
+	struct cpu_backend *cb = (struct cpu_backend *)b;
 	host_mem_info(free_b, total_b);
+	pthread_mutex_lock(&cb->lock);
+	*free_b += cb->kept_bytes; /* ours to reuse */
+	pthread_mutex_unlock(&cb->lock);
 	return 0;
 }
 
@@ -381,16 +398,68 @@ static int cpu_copy_d2h_rows(backend *b, void *dst, size_t dpitch, uint64_t src,
 	return 0;
 }
 
+/* Blocks come with their size in front (16 bytes, keeping malloc's
+ * alignment), so that a freed one can be kept and matched. */
+static void drop_kept(struct cpu_backend *cb)
+{
+	pthread_mutex_lock(&cb->lock);
+	for (int i = 0; i < KEPT; i++) {
+		free(cb->kept[i].p);
+		cb->kept[i].p = NULL;
+	}
+	cb->kept_bytes = 0;
+	pthread_mutex_unlock(&cb->lock);
+}
+
+/* A kept block of at least bytes, at most 1.5 times that, or NULL. */
+static size_t *take_kept(struct cpu_backend *cb, size_t bytes)
+{
+	size_t *p = NULL;
+	pthread_mutex_lock(&cb->lock);
+	for (int i = 0; bytes >= KEPT_MIN && i < KEPT && !p; i++)
+		if (cb->kept[i].p && cb->kept[i].n >= bytes && cb->kept[i].n - bytes <= bytes / 2) {
+			p = cb->kept[i].p;
+			cb->kept[i].p = NULL;
+			cb->kept_bytes -= cb->kept[i].n;
+		}
+	pthread_mutex_unlock(&cb->lock);
+	return p;
+}
+
 static int cpu_mem_alloc(void *ctx, size_t bytes, uint64_t *ptr)
 {
-	void *p = malloc(bytes ? bytes : 1);
-	*ptr = (uint64_t)(uintptr_t)p;
+	struct cpu_backend *cb = ctx;
+	size_t *p = take_kept(cb, bytes);
+	if (!p && bytes <= SIZE_MAX - 16) {
+		if (!(p = malloc(bytes + 16))) {
+			drop_kept(cb);
+			p = malloc(bytes + 16);
+		}
+		if (p)
+			p[0] = bytes;
+	}
+	*ptr = (uint64_t)(uintptr_t)(p ? p + 2 : NULL);
 	return p ? 0 : -1;
 }
 
+/* Kept in an empty slot, or in place of a smaller block. */
 static int cpu_mem_free(void *ctx, uint64_t ptr)
 {
-	free((void *)(uintptr_t)ptr);
+	struct cpu_backend *cb = ctx;
+	size_t *p = ptr ? (size_t *)(uintptr_t)ptr - 2 : NULL;
+	pthread_mutex_lock(&cb->lock);
+	int slot = -1;
+	for (int i = 0; p && p[0] >= KEPT_MIN && i < KEPT; i++)
+		if (slot < 0 || !cb->kept[i].p || (cb->kept[slot].p && cb->kept[i].n < cb->kept[slot].n))
+			slot = i;
+	if (slot >= 0 && (!cb->kept[slot].p || cb->kept[slot].n < p[0])) {
+		size_t *old = cb->kept[slot].p;
+		cb->kept_bytes += p[0] - (old ? cb->kept[slot].n : 0);
+		cb->kept[slot] = (struct kept){p, p[0]};
+		p = old;
+	}
+	pthread_mutex_unlock(&cb->lock);
+	free(p);
 	return 0;
 }
 
@@ -411,6 +480,8 @@ static void cpu_close(backend *b)
 	struct cpu_backend *cb = (struct cpu_backend *)b;
 	if (cb->so)
 		dlclose(cb->so); /* drops the reference; RTLD_NODELETE keeps the code */
+	drop_kept(cb);
+	pthread_mutex_destroy(&cb->lock);
 	free(cb);
 }
 
@@ -444,6 +515,7 @@ int backend_cpu_open(int threads, backend **out, cubie_error *e)
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "out of memory");
 	cb->base.ops = &cpu_ops;
 	cb->threads = threads;
+	pthread_mutex_init(&cb->lock, NULL);
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	if (threads > 0)
 		snprintf(cb->base.device, sizeof cb->base.device, "cpu: %d threads (of %ld cores)",
