@@ -430,14 +430,10 @@ static int cpu_mem_alloc(void *ctx, size_t bytes, uint64_t *ptr)
 {
 	struct cpu_backend *cb = ctx;
 	size_t *p = take_kept(cb, bytes);
-	if (!p && bytes <= SIZE_MAX - 16) {
-		if (!(p = malloc(bytes + 16))) {
-			drop_kept(cb);
-			p = malloc(bytes + 16);
-		}
-		if (p)
-			p[0] = bytes;
-	}
+	if (!p && bytes >= KEPT_MIN) /* other sizes than last time: the kept would only add */
+		drop_kept(cb);
+	if (!p && bytes <= SIZE_MAX - 16 && (p = malloc(bytes + 16)))
+		p[0] = bytes;
 	*ptr = (uint64_t)(uintptr_t)(p ? p + 2 : NULL);
 	return p ? 0 : -1;
 }

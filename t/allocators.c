@@ -675,6 +675,28 @@ out:
 	be->ops->close(be);
 }
 
+/* The cpu backend keeps large freed blocks for the next solve (fresh
+ * pages fault and clear): the same sizes again get the same blocks. */
+static void test_cpu_kept(backend *cpu)
+{
+	const struct backend_ops *o = cpu->ops;
+	const size_t big = (size_t)3 << 20;
+	uint64_t a = 0, b = 0, a2 = 0, b2 = 0, small = 0;
+	o->mem_alloc(cpu, big, &a);
+	o->mem_alloc(cpu, 2 * big, &b);
+	memset((void *)(uintptr_t)b, 1, 2 * big);
+	o->mem_free(cpu, a);
+	o->mem_free(cpu, b);
+	o->mem_alloc(cpu, 4096, &small); /* small blocks are malloc's to reuse */
+	o->mem_alloc(cpu, 2 * big, &b2);
+	o->mem_alloc(cpu, big, &a2);
+	ok(a && b && a2 == a && b2 == b, "cpu: the same sizes again get the same blocks");
+	ok(b2 && ((unsigned char *)(uintptr_t)b2)[2 * big - 1] == 1, "... as they were left");
+	o->mem_free(cpu, a2);
+	o->mem_free(cpu, b2);
+	o->mem_free(cpu, small);
+}
+
 int main(void)
 {
 	backend *cpu = NULL;
@@ -684,6 +706,7 @@ int main(void)
 		return 1;
 	}
 	test_default(cpu);
+	test_cpu_kept(cpu);
 	struct plugin pl;
 	const cubie_allocator_ops *pool = load("pool", &pl);
 	test_pool_repeat(pool, cpu);

@@ -104,7 +104,7 @@ CUBIE_DEV void cubie_adaptive_lane(struct cubie_lanes *b, int l, double t_end, d
 		y[j] = b->y[j][l];
 	const int fail = cubie_lane_step(b, l, t[l], h, f0_was_ok, y_new, err, f1);
 	const cubie_real sum = fail ? CUBIE_R(0) : cubie_norm2(y, y_new, err);
-	const int ok = !fail & (sum <= CUBIE_R(CUBIE_NSTATES)); /* 0 when not finite */
+	const int ok = !fail & (sum <= CUBIE_R(1)); /* 0 when not finite */
 #if CUBIE_W == 1
 	/* The GPU's common case, an accepted attempt that counts, as a branch
 	 * of its own: the same commit with go and ok known, which leaves most
@@ -138,9 +138,9 @@ CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, 
 	if (any)
 		cubie_f0_valid(b, t_start);
 #endif
-	/* by two on the GPU: no moves of y and f0 from one attempt's registers
-	 * to the next's, and two attempts to schedule (dopri5 at 2^22 on an
-	 * H200: 1.40 ms, against 1.50 ms) */
+	/* by two on the GPU: two attempts to schedule as one (dopri5 at 2^22
+	 * on an H200: 1.40 ms, against 1.50 ms; by three 1.37 ms, but dop853
+	 * then needs 103 registers, not 71) */
 	CUBIE_UNROLL_ATTEMPTS
 	while (any) {
 		int f0_ok[CUBIE_W], took[CUBIE_W];

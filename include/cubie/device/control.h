@@ -16,29 +16,32 @@
 #define CUBIE_QUOT(a, b) ((a) / (b))
 #endif
 
-/* Sum over states of (err / (atol + rtol max(|y|, |y_new|)))^2; the step
- * is accepted when it is at most CUBIE_NSTATES (RMS norm <= 1). */
+/* Mean over states of (err / (atol + rtol max(|y|, |y_new|)))^2, the
+ * square of the RMS norm: the step is accepted when it is at most 1. The
+ * tolerances come scaled by sqrt(n), which leaves the mean with no
+ * division (the constants fold at compile time). */
 CUBIE_DEV cubie_real cubie_norm2(const cubie_real *y, const cubie_real *y_new,
                                  const cubie_real *err)
 {
 	const double atol[CUBIE_NSTATES] = CUBIE_ATOL, rtol[CUBIE_NSTATES] = CUBIE_RTOL;
+	const double sqrt_n = sqrt((double)CUBIE_NSTATES);
 	cubie_real sum = 0;
 	CUBIE_UNROLL
 	for (int j = 0; j < CUBIE_NSTATES; j++) {
 		const cubie_real m = CUBIE_FMAX(CUBIE_M(fabs)(y[j]), CUBIE_M(fabs)(y_new[j]));
-		const cubie_real r = CUBIE_QUOT(err[j], CUBIE_R(atol[j]) + CUBIE_R(rtol[j]) * m);
+		const cubie_real r = CUBIE_QUOT(err[j], CUBIE_R(atol[j] * sqrt_n) +
+		                                            CUBIE_R(rtol[j] * sqrt_n) * m);
 		sum += r * r;
 	}
 	return sum;
 }
 
-/* log2 of the mean square of the scaled errors (twice that of the RMS
- * norm), from the sum above: floored at log2(1e-20) (a NaN too), capped
- * at log2(1e30) (larger sums reject with the smallest gain). */
+/* log2 of that mean square (twice the log2 of the RMS norm), floored at
+ * log2(1e-20) (a NaN too). Not capped: a sum too large or infinite
+ * rejects with the smallest gain whatever this gives (adaptive.h). */
 CUBIE_DEV cubie_real cubie_log2_norm(cubie_real sum)
 {
-	const cubie_real q = sum * CUBIE_R(1.0 / CUBIE_NSTATES);
-	return cubie_log2(CUBIE_FMIN(CUBIE_FMAX(q, CUBIE_R(1e-20)), CUBIE_R(1e30)));
+	return cubie_log2(CUBIE_FMAX(sum, CUBIE_R(1e-20)));
 }
 
 /* The step-size factor after an attempt with le from cubie_log2_norm;

@@ -16,13 +16,13 @@ CUBIE_DEV double cubie_axis_value(const struct cubie_axis *ax, int j, long long 
 	return k == x->len - 1 ? x->b : fma(x->b - x->a, (double)k / (double)(x->len - 1), x->a);
 }
 
-#if defined(__CUDACC__)
 /* Input j of run r. */
 CUBIE_DEV double cubie_sweep_value(const struct cubie_axis *ax, int j, long long r)
 {
 	return cubie_axis_value(ax, j, r / ax[j].inner % ax[j].len);
 }
 
+#if defined(__CUDACC__)
 /* The inputs of the chunk's run i (the sweep's run first + i). */
 CUBIE_DEV void cubie_sweep_run(const struct cubie_args *a, long long i)
 {
