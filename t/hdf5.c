@@ -1,7 +1,9 @@
 /* The hdf5 writer, through the core as `cubie run` uses it: a solve streamed
  * in chunks to an .h5 file is read back with the HDF5 C API and compared,
  * value for value, with the same solve held whole; names, settings and
- * version attributes; compression filters; refusals; nothing left behind. */
+ * version attributes; compression filters; refusals; nothing left behind.
+ * `test-hdf5 --dump FILE` lists a file's contents for t/mpi.sh to compare
+ * (where no h5dump is installed). */
 #define _DEFAULT_SOURCE
 #include <dirent.h>
 #include <hdf5.h>
@@ -116,8 +118,99 @@ static int leftovers(const char *dir, const char *prefix)
 	return n;
 }
 
-int main(void)
+/* --dump: every object's attributes in name order (strings as they are,
+ * other values as a hash), then every dataset's type, shape and a hash of
+ * its values, one line each. */
+static unsigned long long fnv(const void *p, size_t n)
 {
+	unsigned long long h = 14695981039346656037ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ ((const unsigned char *)p)[i]) * 1099511628211ULL;
+	return h;
+}
+
+static herr_t dump_attr(hid_t obj, const char *name, const H5A_info_t *info, void *op)
+{
+	hid_t a = H5Aopen(obj, name, H5P_DEFAULT), ft = H5Aget_type(a), sp = H5Aget_space(a);
+	const hssize_t n = H5Sget_simple_extent_npoints(sp);
+	printf("  @%s:", name);
+	if (H5Tget_class(ft) == H5T_STRING) {
+		char **v = calloc((size_t)n + 1, sizeof *v);
+		hid_t t = H5Tcopy(H5T_C_S1);
+		H5Tset_size(t, H5T_VARIABLE);
+		H5Tset_cset(t, H5T_CSET_UTF8);
+		if (v && H5Aread(a, t, v) >= 0) {
+			for (hssize_t i = 0; i < n; i++)
+				printf(" '%s'", v[i]);
+			H5Dvlen_reclaim(t, sp, H5P_DEFAULT, v);
+		}
+		free(v);
+		H5Tclose(t);
+	} else {
+		hid_t t = H5Tget_native_type(ft, H5T_DIR_ASCEND);
+		size_t bytes = (size_t)n * H5Tget_size(t);
+		void *v = malloc(bytes ? bytes : 1);
+		if (v && H5Aread(a, t, v) >= 0)
+			printf(" %lld values, hash %016llx", (long long)n, fnv(v, bytes));
+		free(v);
+		H5Tclose(t);
+	}
+	printf("\n");
+	H5Sclose(sp);
+	H5Tclose(ft);
+	H5Aclose(a);
+	(void)info, (void)op;
+	return 0;
+}
+
+static herr_t dump_link(hid_t group, const char *name, const H5L_info_t *info, void *op)
+{
+	hid_t o = H5Oopen(group, name, H5P_DEFAULT);
+	if (o < 0)
+		return -1;
+	const int is_set = H5Iget_type(o) == H5I_DATASET;
+	printf("%s %s\n", is_set ? "dataset" : "group", name);
+	H5Aiterate2(o, H5_INDEX_NAME, H5_ITER_INC, NULL, dump_attr, NULL);
+	if (is_set) {
+		hid_t ft = H5Dget_type(o), t = H5Tget_native_type(ft, H5T_DIR_ASCEND);
+		hid_t sp = H5Dget_space(o);
+		hsize_t dims[8] = {0};
+		const int nd = H5Sget_simple_extent_ndims(sp);
+		H5Sget_simple_extent_dims(sp, dims, NULL);
+		printf("  class %d, %zu bytes, shape", (int)H5Tget_class(ft), H5Tget_size(t));
+		for (int i = 0; i < nd && i < 8; i++)
+			printf(" %llu", (unsigned long long)dims[i]);
+		size_t bytes = (size_t)H5Sget_simple_extent_npoints(sp) * H5Tget_size(t);
+		void *v = malloc(bytes ? bytes : 1);
+		if (v && H5Dread(o, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0)
+			printf(", hash %016llx", fnv(v, bytes));
+		printf("\n");
+		free(v);
+		H5Sclose(sp);
+		H5Tclose(t);
+		H5Tclose(ft);
+	}
+	H5Oclose(o);
+	(void)info, (void)op;
+	return 0;
+}
+
+static int dump(const char *path)
+{
+	hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+	if (f < 0)
+		return 1;
+	printf("group /\n");
+	int rc = H5Aiterate2(f, H5_INDEX_NAME, H5_ITER_INC, NULL, dump_attr, NULL) < 0 ||
+	         H5Lvisit(f, H5_INDEX_NAME, H5_ITER_INC, dump_link, NULL) < 0;
+	H5Fclose(f);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], "--dump"))
+		return dump(argv[2]);
 	cubie_error e = {0};
 	cubie_config *c1, *c2;
 	char dir[] = "/tmp/cubie-h5-XXXXXX";

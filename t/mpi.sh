@@ -1,14 +1,14 @@
 #!/bin/sh
 # MPI: `mpirun -n R cubie run` on the cpu backend writes the same file as
 # one process, byte for byte (csv, npy; npz member by member, its zip
-# times aside), with chunked and failed runs; npy is written by every rank
+# times aside; h5 dataset by dataset), with chunked and failed runs; npy is written by every rank
 # into its own runs (the writer's join), the others gathered to rank 0,
 # also with several devices a rank; runs stopped by an event are no
 # failures; a rank that cannot join the output, or is killed mid-solve,
 # fails the job and leaves no output.
 # Skips when cubie was built without
 # MPI or mpirun is missing. TAP.
-build=${CUBIE_BUILDDIR:-.}
+build=$(cd "${CUBIE_BUILDDIR:-.}" && pwd)
 src=${CUBIE_SRCDIR:-.}
 cubie=$build/cubie
 if ! grep -q '^#define HAVE_MPI 1' "$build/config.h" 2>/dev/null; then
@@ -107,6 +107,24 @@ if command -v python3 >/dev/null 2>&1; then
 	ok "... the serial members, with good CRCs" same_npz "$tmp/s.npz" "$tmp/4.npz"
 else
 	skip "no python3"
+fi
+# hdf5 (gathered to rank 0), read back through the HDF5 C API by
+# test-hdf5 --dump: the same attributes, shapes and values
+if [ -x "$build/t/test-hdf5" ]; then
+	mkdir "$tmp/h1" "$tmp/h4" # one name for both: the settings attribute records it
+	here=$(pwd)
+	cd "$tmp/h1" && check "serial h5" 1 "$cubie" run ../m.ini -q -o out.h5
+	cd "$tmp/h4" && check "4 ranks: h5" 1 mpi 4 run ../m.ini -q -o out.h5
+	cd "$here" || exit 1
+	"$build/t/test-hdf5" --dump "$tmp/h1/out.h5" >"$tmp/s.h5.txt" 2>&1
+	"$build/t/test-hdf5" --dump "$tmp/h4/out.h5" >"$tmp/4.h5.txt" 2>&1
+	if grep -q '^dataset values' "$tmp/s.h5.txt" && cmp -s "$tmp/s.h5.txt" "$tmp/4.h5.txt"; then
+		pass "... the serial datasets and attributes"
+	else
+		fail "... the serial datasets and attributes"; diff "$tmp/s.h5.txt" "$tmp/4.h5.txt" | show
+	fi
+else
+	skip "built without HDF5" && skip "built without HDF5" && skip "built without HDF5"
 fi
 
 # runs stopped by an event are no failures, on any rank
