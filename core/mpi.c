@@ -562,15 +562,21 @@ static void send_fail(int rc, const char *msg)
 	MPI_Send(m, (int)len + 2, MPI_BYTE, 0, TAG_FAIL, MPI_COMM_WORLD);
 }
 
-/* Joined: this rank's handle closed (its blocks are in the file); 0 or -1. */
+/* Joined: this rank's handle closed (its blocks are in the file); 0 or -1.
+ * Tests: $CUBIE_TEST_MPI_CLOSE_FAIL=R: rank R's close fails after closing,
+ * as where its last write-back finds the disk full. */
 static int close_own(struct job *j, cubie_error *e)
 {
 	char msg[MSG] = "";
 	void *w = j->mine;
+	const char *cf = getenv("CUBIE_TEST_MPI_CLOSE_FAIL");
 	j->mine = NULL;
 	if (w && j->wo->close(w, 0, msg, sizeof msg))
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "writer %s: %s", j->writer,
 		               *msg ? msg : "cannot finish the output");
+	if (w && cf && *cf && atoi(cf) == rank)
+		return cb_fail(e, CUBIE_ERR_RUNTIME, "writer %s: cannot finish the output (injected)",
+		               j->writer);
 	return 0;
 }
 

@@ -4,8 +4,8 @@
 # times aside; h5 dataset by dataset), with chunked and failed runs; npy is written by every rank
 # into its own runs (the writer's join), the others gathered to rank 0,
 # also with several devices a rank; runs stopped by an event are no
-# failures; a rank that cannot join the output, or is killed mid-solve,
-# fails the job and leaves no output.
+# failures; a rank that cannot join the output or finish its part of it,
+# or is killed mid-solve, fails the job and leaves no output.
 # Skips when cubie was built without
 # MPI or mpirun is missing. TAP.
 build=$(cd "${CUBIE_BUILDDIR:-.}" && pwd)
@@ -163,6 +163,16 @@ CUBIE_TEST_MPI_JOIN_FAIL=0 check "rank 0 cannot join it: the job fails" 3 \
 	mpi 2 run "$tmp/m.ini" -q -o "$tmp/j.npy"
 has "... naming rank 0" "rank 0: writer npydir: cannot open" "$tmp/err"
 no_output 'j\.npy'
+
+# a rank whose part of the joined output cannot be finished: the job fails
+CUBIE_TEST_MPI_CLOSE_FAIL=1 check "a worker rank cannot finish its part of the npy output: the job fails" \
+	3 mpi 2 run "$tmp/m.ini" -q -o "$tmp/c.npy"
+has "... naming the rank" "rank 1: writer npydir: cannot finish the output (injected)" "$tmp/err"
+no_output 'c\.npy'
+CUBIE_TEST_MPI_CLOSE_FAIL=0 check "rank 0 cannot finish its part: the job fails" 3 \
+	mpi 2 run "$tmp/m.ini" -q -o "$tmp/c.npy"
+has "... naming rank 0" "rank 0: writer npydir: cannot finish the output (injected)" "$tmp/err"
+no_output 'c\.npy'
 
 # a rank that dies mid-solve: the job fails, naming it, and writes nothing
 CUBIE_MPI_BLOCK=2 CUBIE_TEST_MPI_KILL=1 check "a worker rank killed: the job fails" 137 \
