@@ -398,8 +398,6 @@ static int cpu_copy_d2h_rows(backend *b, void *dst, size_t dpitch, uint64_t src,
 	return 0;
 }
 
-/* Blocks come with their size in front (16 bytes, keeping malloc's
- * alignment), so that a freed one can be kept and matched. */
 static void drop_kept(struct cpu_backend *cb)
 {
 	pthread_mutex_lock(&cb->lock);
@@ -426,6 +424,8 @@ static size_t *take_kept(struct cpu_backend *cb, size_t bytes)
 	return p;
 }
 
+/* Blocks come with their size in front (16 bytes, keeping malloc's
+ * alignment), so that a freed one can be kept and matched. */
 static int cpu_mem_alloc(void *ctx, size_t bytes, uint64_t *ptr)
 {
 	struct cpu_backend *cb = ctx;
