@@ -153,26 +153,23 @@ INI
 check "2 ranks: runs stopped by an event" 0 mpi 2 run "$tmp/stop.ini" -o "$tmp/stop.npy"
 has "... are not counted as failed" "37 runs in .*, 0 failed" "$tmp/err"
 
-# a worker that cannot open the joined output: the job fails, naming it
-CUBIE_TEST_MPI_JOIN_FAIL=1 check "a worker rank cannot join the npy output: the job fails" 3 \
-	mpi 2 run "$tmp/m.ini" -q -o "$tmp/j.npy"
-# (with the block it was handed, where it had one by then)
-has "... naming the rank" "rank 1\(, runs \[[0-9]*, [0-9]*)\)*: writer npydir: cannot open .* (injected)" "$tmp/err"
-no_output 'j\.npy'
-CUBIE_TEST_MPI_JOIN_FAIL=0 check "rank 0 cannot join it: the job fails" 3 \
-	mpi 2 run "$tmp/m.ini" -q -o "$tmp/j.npy"
-has "... naming rank 0" "rank 0: writer npydir: cannot open" "$tmp/err"
-no_output 'j\.npy'
-
-# a rank whose part of the joined output cannot be finished: the job fails
-CUBIE_TEST_MPI_CLOSE_FAIL=1 check "a worker rank cannot finish its part of the npy output: the job fails" \
-	3 mpi 2 run "$tmp/m.ini" -q -o "$tmp/c.npy"
-has "... naming the rank" "rank 1: writer npydir: cannot finish the output (injected)" "$tmp/err"
-no_output 'c\.npy'
-CUBIE_TEST_MPI_CLOSE_FAIL=0 check "rank 0 cannot finish its part: the job fails" 3 \
-	mpi 2 run "$tmp/m.ini" -q -o "$tmp/c.npy"
-has "... naming rank 0" "rank 0: writer npydir: cannot finish the output (injected)" "$tmp/err"
-no_output 'c\.npy'
+# a rank that cannot open the joined output, or finish its part of it: the
+# job fails, naming the rank, and leaves no output
+fails_on() { # CUBIE_TEST_MPI_ variable, rank, description, message (grep), output name
+	export "CUBIE_TEST_MPI_$1=$2"
+	check "$3: the job fails" 3 mpi 2 run "$tmp/m.ini" -q -o "$tmp/$5.npy"
+	unset "CUBIE_TEST_MPI_$1"
+	has "... naming rank $2" "$4" "$tmp/err"
+	no_output "$5\\.npy"
+}
+# (a worker names the block it was handed, where it had one by then)
+fails_on JOIN_FAIL 1 "a worker rank cannot join the npy output" \
+	"rank 1\(, runs \[[0-9]*, [0-9]*)\)*: writer npydir: cannot open .* (injected)" j
+fails_on JOIN_FAIL 0 "rank 0 cannot join it" "rank 0: writer npydir: cannot open" j
+fails_on CLOSE_FAIL 1 "a worker rank cannot finish its part of the npy output" \
+	"rank 1: writer npydir: cannot finish the output (injected)" c
+fails_on CLOSE_FAIL 0 "rank 0 cannot finish its part" \
+	"rank 0: writer npydir: cannot finish the output (injected)" c
 
 # a rank that dies mid-solve: the job fails, naming it, and writes nothing
 CUBIE_MPI_BLOCK=2 CUBIE_TEST_MPI_KILL=1 check "a worker rank killed: the job fails" 137 \
