@@ -107,16 +107,22 @@ int solver_plan(cubie_solver *s, cubie_error *e)
 	if (s->be->ops->mem_info(s->be, &free_b, &total_b))
 		return cb_fail(e, CUBIE_ERR_RUNTIME, "cannot query the %s backend's memory",
 		               s->be->ops->name);
-	const double gib = 1073741824.0;
+	const double gib = 1073741824.0, mib = 1048576.0;
+	/* a sweep's value lists go to the device once, beside the chunks */
+	const size_t lists = s->runs.sweep ? s->runs.sweep->bytes : 0;
+	char of_lists[64] = "";
+	if (lists >= 1048576)
+		snprintf(of_lists, sizeof of_lists, " - %.1f MiB for the sweep's values", lists / mib);
 	if (s->be->host_memory)
 		snprintf(s->budget_from, sizeof s->budget_from,
-		         "%.2f x available host memory %.2f GiB", s->mem_proportion, free_b / gib);
+		         "%.2f x available host memory %.2f GiB%s", s->mem_proportion, free_b / gib,
+		         of_lists);
 	else
 		snprintf(s->budget_from, sizeof s->budget_from,
-		         "min(free %.2f GiB, %.2f x total %.2f GiB) - %.1f MiB for the kernel",
-		         free_b / gib, s->mem_proportion, total_b / gib, s->be->reserve / 1048576.0);
+		         "min(free %.2f GiB, %.2f x total %.2f GiB) - %.1f MiB for the kernel%s",
+		         free_b / gib, s->mem_proportion, total_b / gib, s->be->reserve / mib, of_lists);
 	size_t block = s->be->block_size > 0 ? (size_t)s->be->block_size : 1;
-	if (plan_compute(free_b, total_b, s->mem_proportion, s->be->host_memory, s->be->reserve,
+	if (plan_compute(free_b, total_b, s->mem_proportion, s->be->host_memory, s->be->reserve + lists,
 	                 s->bytes_per_run, s->streams_wanted, s->runs.n_runs, block, s->forced_chunk,
 	                 &s->plan))
 		return cb_fail(e, CUBIE_ERR_CONFIG,
