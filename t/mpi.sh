@@ -4,8 +4,8 @@
 # times aside; h5 dataset by dataset), with chunked and failed runs; npy is written by every rank
 # into its own runs (the writer's join), the others gathered to rank 0,
 # also with several devices a rank; runs stopped by an event are no
-# failures; a rank that cannot join the output or finish its part of it,
-# or is killed mid-solve, fails the job and leaves no output.
+# failures; a rank that cannot join the output, write into it or finish
+# its part, or is killed mid-solve, fails the job and leaves no output.
 # Skips when cubie was built without
 # MPI or mpirun is missing. TAP.
 build=$(cd "${CUBIE_BUILDDIR:-.}" && pwd)
@@ -153,8 +153,8 @@ INI
 check "2 ranks: runs stopped by an event" 0 mpi 2 run "$tmp/stop.ini" -o "$tmp/stop.npy"
 has "... are not counted as failed" "37 runs in .*, 0 failed" "$tmp/err"
 
-# a rank that cannot open the joined output, or finish its part of it: the
-# job fails, naming the rank, and leaves no output
+# a rank that cannot open the joined output, write its blocks or finish its
+# part: the job fails, naming the rank, and leaves no output
 fails_on() { # CUBIE_TEST_MPI_ variable, rank, description, message (grep), output name
 	export "CUBIE_TEST_MPI_$1=$2"
 	check "$3: the job fails" 3 mpi 2 run "$tmp/m.ini" -q -o "$tmp/$5.npy"
@@ -170,6 +170,11 @@ fails_on CLOSE_FAIL 1 "a worker rank cannot finish its part of the npy output" \
 	"rank 1: writer npydir: cannot finish the output (injected)" c
 fails_on CLOSE_FAIL 0 "rank 0 cannot finish its part" \
 	"rank 0: writer npydir: cannot finish the output (injected)" c
+# (a block is written while the next solves: its failure comes with that one)
+fails_on WRITE_FAIL 1 "a worker rank cannot write its blocks" \
+	"rank 1\(, runs \[[0-9]*, [0-9]*)\)*: writer npydir: runs \[[0-9]*, [0-9]*): no space left (injected)" w
+fails_on WRITE_FAIL 0 "rank 0 cannot write its blocks" \
+	"rank 0\(, runs \[[0-9]*, [0-9]*)\)*: writer npydir: runs \[[0-9]*, [0-9]*): no space left (injected)" w
 
 # a rank that dies mid-solve: the job fails, naming it, and writes nothing
 CUBIE_MPI_BLOCK=2 CUBIE_TEST_MPI_KILL=1 check "a worker rank killed: the job fails" 137 \
