@@ -11,10 +11,9 @@
  * The output, with a writer that offers join (npy): rank 0 lays out the
  * output's temporary before handing out blocks and broadcasts its path;
  * every rank (rank 0's solving thread too) joins it and writes the blocks
- * it solves there, in any order (a thread of its own writes one block
- * while the next solves), and sends rank 0 only what the summary keeps
- * (status, steps, reached); a worker reports its handle closed before
- * rank 0 commits. Otherwise, the finished blocks go back to rank 0,
+ * it solves there, in any order, and sends rank 0 only what the summary
+ * keeps (status, steps, reached); a worker reports its handle closed
+ * before rank 0 commits. Otherwise, the finished blocks go back to rank 0,
  * which writes them. Every writer can take them that way (csv and the
  * streaming writers need runs in increasing order: rank 0 holds a block
  * until those before it are written; a writer that does not stream gets
@@ -193,14 +192,6 @@ struct job {
 	int joins;   /* every rank writes its own blocks (the writer's join) */
 	void *w;     /* the open streaming writer; joined: rank 0's layout */
 	void *mine;  /* joined: this rank's handle, for the blocks it solves */
-	/* joined: the block that a thread writes while the next one solves */
-	pthread_t wr;
-	int writing, wr_thread; /* a block is being written; by wr, to be joined */
-	cubie_result *wr_res;
-	size_t wr_first, wr_n;
-	int wr_rc;
-	double wr_s;
-	char wr_msg[MSG];
 	cubie_progress_fn progress;
 	void *progress_user;
 };
@@ -325,50 +316,13 @@ static int take(struct job *j, int to, size_t *first, size_t *n)
 /* A rank's seconds, logged at the end (cubie run -v): where its time went. */
 struct rank_times {
 	size_t blocks;
-	double solve, write, wait, wait_write; /* wait: on rank 0; wait_write: on its writes */
+	double solve, write, wait;
 };
 
-/* Joined: the block of j->wr_res into this rank's handle, on a thread of
- * its own. Tests: $CUBIE_TEST_MPI_WRITE_FAIL=R: rank R cannot write. */
-static void *write_own(void *arg)
-{
-	struct job *j = arg;
-	const void *data[CB_MAX_ARRAYS];
-	const char *wf = getenv("CUBIE_TEST_MPI_WRITE_FAIL");
-	double t0 = cb_now();
-	for (size_t i = 0; i < j->n_arr; i++)
-		data[i] = cubie_result_array(j->wr_res, i)->data;
-	*j->wr_msg = 0;
-	if (wf && *wf && atoi(wf) == rank)
-		j->wr_rc = -1, snprintf(j->wr_msg, sizeof j->wr_msg, "no space left (injected)");
-	else
-		j->wr_rc = write_part(j, j->mine, j->wr_first, j->wr_n, data, j->wr_msg, MSG);
-	j->wr_s = cb_now() - t0;
-	return NULL;
-}
-
-/* Joined: wait for the block being written and free its result; 0, or -1
- * with e set when it could not be written. */
-static int written(struct job *j, struct rank_times *tm, cubie_error *e)
-{
-	if (!j->writing)
-		return 0;
-	if (j->wr_thread)
-		pthread_join(j->wr, NULL);
-	j->writing = 0;
-	cubie_result_free(j->wr_res);
-	j->wr_res = NULL;
-	tm->write += j->wr_s;
-	if (j->wr_rc)
-		return cb_fail(e, CUBIE_ERR_RUNTIME, "writer %s: runs [%zu, %zu): %s", j->writer,
-		               j->wr_first, j->wr_first + j->wr_n, *j->wr_msg ? j->wr_msg : "cannot write");
-	return 0;
-}
-
 /* Solve runs [first, first + n) of the full table. Joined, the block goes
- * into the file from the result's own arrays, on a thread that writes it
- * while the next block solves; what rank 0 is sent (or, on rank 0, given)
- * is packed: every array, or joined only what the summary keeps. */
+ * into the file from the result's own arrays; what rank 0 is sent (or, on
+ * rank 0, given) is packed: every array, or joined only what the summary
+ * keeps. */
 static int solve_block(struct job *j, const struct run_table *full, size_t first, size_t n,
                        unsigned char **out, size_t *bytes, struct rank_times *tm, cubie_error *e)
 {
@@ -387,10 +341,22 @@ static int solve_block(struct job *j, const struct run_table *full, size_t first
 	if (rc)
 		return rc;
 	double t1 = cb_now();
-	if (j->joins && !j->mine)
-		rc = cb_fail(e, CUBIE_ERR_RUNTIME, "no output to write into");
-	else if (j->joins) /* the last block's write, done meanwhile */
-		rc = written(j, tm, e);
+	/* Tests: $CUBIE_TEST_MPI_WRITE_FAIL=R: rank R cannot write, as on a
+	 * full disk. */
+	const char *wf = getenv("CUBIE_TEST_MPI_WRITE_FAIL");
+	if (j->joins) { /* result_new's order, as solver_stream_arrays lists them */
+		const void *data[CB_MAX_ARRAYS];
+		char msg[MSG] = "";
+		for (size_t i = 0; i < j->n_arr; i++)
+			data[i] = cubie_result_array(r, i)->data;
+		if (!j->mine)
+			rc = cb_fail(e, CUBIE_ERR_RUNTIME, "no output to write into");
+		else if (wf && *wf && atoi(wf) == rank)
+			rc = cb_fail(e, CUBIE_ERR_RUNTIME, "writer %s: no space left (injected)", j->writer);
+		else if (write_part(j, j->mine, first, n, data, msg, sizeof msg))
+			rc = cb_fail(e, CUBIE_ERR_RUNTIME, "writer %s: %s", j->writer,
+			             *msg ? msg : "cannot write");
+	}
 	if (rc) {
 		cubie_result_free(r);
 		return rc;
@@ -418,20 +384,12 @@ static int solve_block(struct job *j, const struct run_table *full, size_t first
 		memcpy(p, a->data, b);
 		p += pad8(b);
 	}
-	if (j->joins) { /* written from the result's arrays, which it frees (written) */
-		j->wr_res = r, j->wr_first = first, j->wr_n = n;
-		j->writing = 1;
-		j->wr_thread = pthread_create(&j->wr, NULL, write_own, j) == 0;
-		if (!j->wr_thread) /* then here, now */
-			write_own(j);
-	} else {
-		cubie_result_free(r);
-	}
+	cubie_result_free(r);
 	double t3 = cb_now();
-	cb_log(CUBIE_LOG_DEBUG, "MPI: rank %d, runs [%zu, %zu): solve %.1f ms, waiting on the "
-	       "last write %.1f ms, pack %.1f ms", rank, first, first + n, (t1 - t0) * 1e3,
-	       (t2 - t1) * 1e3, (t3 - t2) * 1e3);
-	tm->solve += t1 - t0 + t3 - t2, tm->wait_write += t2 - t1, tm->blocks++;
+	cb_log(CUBIE_LOG_DEBUG, "MPI: rank %d, runs [%zu, %zu): solve %.1f ms, write %.1f ms, "
+	       "pack %.1f ms", rank, first, first + n, (t1 - t0) * 1e3, (t2 - t1) * 1e3,
+	       (t3 - t2) * 1e3);
+	tm->solve += t1 - t0 + t3 - t2, tm->write += t2 - t1, tm->blocks++;
 	size_t packed = (size_t)(p - *out);
 	if (packed != *bytes) {
 		free(*out);
@@ -629,9 +587,9 @@ static int close_own(struct job *j, cubie_error *e)
 
 static void log_times(const struct rank_times *t)
 {
-	cb_log(CUBIE_LOG_DEBUG, "MPI: rank %d: %zu blocks; solving %.1f ms, writing %.1f ms "
-	       "(meanwhile; waiting on it %.1f ms), waiting on rank 0 %.1f ms", rank, t->blocks,
-	       t->solve * 1e3, t->write * 1e3, t->wait_write * 1e3, t->wait * 1e3);
+	cb_log(CUBIE_LOG_DEBUG, "MPI: rank %d: %zu blocks; solving %.1f ms, writing %.1f ms, "
+	       "waiting on rank 0 %.1f ms", rank, t->blocks, t->solve * 1e3, t->write * 1e3,
+	       t->wait * 1e3);
 }
 
 static int worker(struct job *j, const struct run_table *full, cubie_error *e)
@@ -661,20 +619,18 @@ static int worker(struct job *j, const struct run_table *full, cubie_error *e)
 		MPI_Send(buf, (int)bytes, MPI_BYTE, 0, TAG_DATA, MPI_COMM_WORLD);
 		free(buf);
 	}
+	log_times(&tm);
 	if (j->joins && !rc) {
 		if (j->failed)
 			rc = cb_fail(e, j->code, "%s", j->msg);
-		else if (!(rc = written(j, &tm, e)))
+		else
 			rc = close_own(j, e);
 		if (rc)
 			send_fail(rc, e->msg);
 		else
 			MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_CLOSED, MPI_COMM_WORLD);
 	}
-	cubie_error after = {0}; /* after a failure: nothing more to say */
-	written(j, &tm, &after);
-	close_own(j, &after);
-	log_times(&tm);
+	close_own(j, e); /* after a failure: nothing more to say */
 	return rc;
 }
 
@@ -749,10 +705,12 @@ static int leader(struct job *j, const struct plugin *wp, const char *path,
 	int threaded = threads_ok && !j->failed && pthread_create(&th, NULL, serve, j) == 0;
 	if (!threaded)
 		j->local_done = 1; /* rank 0 only hands out and writes */
-	/* Tests that kill a rank: every rank gets a block, however slow its
-	 * start, since rank 0 begins its own only when every rank has asked. */
-	const char *kill_at = getenv("CUBIE_TEST_MPI_KILL");
-	for (int asked = 0; threaded && kill_at && *kill_at && asked < size - 1;) {
+	/* Tests that kill a rank or fail its writes: every rank gets a block,
+	 * however slow its start, since rank 0 begins its own only when every
+	 * rank has asked. */
+	const char *kill_at = getenv("CUBIE_TEST_MPI_KILL"), *wf = getenv("CUBIE_TEST_MPI_WRITE_FAIL");
+	const int every = (kill_at && *kill_at) || (wf && *wf);
+	for (int asked = 0; threaded && every && asked < size - 1;) {
 		nanosleep(&(struct timespec){0, 1000000}, NULL);
 		pthread_mutex_lock(&j->lock);
 		asked = j->failed ? size : j->asked;
@@ -785,12 +743,10 @@ static int leader(struct job *j, const struct plugin *wp, const char *path,
 		inflight[1] = 0;
 		pthread_mutex_unlock(&j->lock);
 	}
-	cubie_error ce = {0}, after = {0};
-	/* rank 0's own blocks are in the file */
-	const int unwritten = written(j, &tm, &ce);
-	if (close_own(j, unwritten ? &after : &ce) || unwritten)
-		fail_once(j, ce.code, "rank 0: %s", ce.msg);
 	log_times(&tm);
+	cubie_error ce = {0};
+	if (close_own(j, &ce)) /* rank 0's own blocks are in the file */
+		fail_once(j, ce.code, "rank 0: %s", ce.msg);
 	if (threaded) {
 		pthread_mutex_lock(&j->lock);
 		j->local_done = 1;

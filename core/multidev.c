@@ -93,8 +93,7 @@ int multi_open(cubie_solver *s, const char *src, cubie_error *e)
 		 * device's own parts start empty */
 		*d = *s;
 		d->be = NULL, d->alloc = NULL, d->group = NULL, d->slots = NULL, d->n_slots = 0;
-		d->staged_runs = 0, d->workers = NULL, d->store[0] = d->store[1] = NULL;
-		d->devs = NULL;
+		d->staged_runs = 0, d->workers = NULL, d->store = NULL, d->devs = NULL;
 		d->n_devs = 0, d->gpus = NULL, d->n_gpus = 0, d->progress = NULL, d->runs_done = 0;
 		d->packed = NULL, d->packed_bytes = 0, d->packed_gen = 0; /* s's serves all */
 		d->spare = NULL, d->spare_values = 0;

@@ -148,15 +148,12 @@ void solver_release(cubie_solver *s)
 	s->slots = NULL;
 	s->n_slots = 0;
 	group_leave(s);
-	for (int i = 0; i < 2; i++) {
-		struct result_store *st = s->store[i];
-		s->store[i] = NULL;
-		if (!st)
-			continue;
-		store_unpin(st); /* a live result keeps its arrays, unpinned */
-		st->kept = 0;
-		if (!st->in_use)
-			store_free(st);
+	if (s->store) { /* a live result keeps its arrays, unpinned */
+		store_unpin(s->store);
+		s->store->kept = 0;
+		if (!s->store->in_use)
+			store_free(s->store);
+		s->store = NULL;
 	}
 }
 
@@ -555,29 +552,25 @@ static int run_chunks(cubie_solver *s, struct sink *k, cubie_error *e)
 	return rc;
 }
 
-/* The result's arrays: a store the solver keeps, when one is free and the
- * right size (already touched and pinned), else a new one, which the
- * solver keeps, pinned, while it keeps fewer than two. */
+/* The result's arrays: the solver's own store when it is free and the
+ * right size (already touched and pinned), else a new one; the first
+ * store a solver makes it keeps, pinned, for the solves after. */
 static struct result_store *take_store(cubie_solver *s, size_t values_bytes, size_t ints_bytes)
 {
-	int slot = -1;
-	for (int i = 0; i < 2; i++) {
-		struct result_store *st = s->store[i];
-		if (st && !st->in_use && st->values_bytes == values_bytes && st->ints_bytes == ints_bytes) {
-			st->in_use = 1;
-			return st;
-		}
-		if (st && !st->in_use) { /* the wrong size */
-			store_free(st);
-			s->store[i] = st = NULL;
-		}
-		slot = st ? slot : i;
+	struct result_store *st = s->store;
+	if (st && !st->in_use && st->values_bytes == values_bytes && st->ints_bytes == ints_bytes) {
+		st->in_use = 1;
+		return st;
+	}
+	if (st && !st->in_use) {
+		store_free(st);
+		s->store = st = NULL;
 	}
 	struct result_store *fresh = store_new(values_bytes, ints_bytes);
-	if (fresh && slot >= 0) {
+	if (fresh && !st) {
 		store_pin(fresh, s->be);
 		fresh->kept = 1;
-		s->store[slot] = fresh;
+		s->store = fresh;
 	}
 	if (fresh)
 		fresh->in_use = 1;

@@ -89,9 +89,7 @@ struct cubie_solver {
 	size_t packed_bytes;
 	int packed_pinned;             /* else malloc'd: pinning failed */
 	unsigned packed_gen;           /* runs_gen + 1 of what packed holds; 0: none */
-	/* result arrays kept for the next solves: two, so that a result still
-	 * in use (an MPI rank's block being written) leaves one for the next */
-	struct result_store *store[2];
+	struct result_store *store;    /* result arrays kept for the next solve */
 	cubie_progress_fn progress;
 	size_t runs_done, runs_reported; /* runs_done: counted as slices finish */
 	void *progress_user;
