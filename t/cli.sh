@@ -65,7 +65,8 @@ if [ -s "$tmp/blow.csv" ]; then pass "... and the output holds every run"; else 
 check "check exits 0" 0 "$cubie" check "$tmp/m.ini"
 has "check prints the plan" "bytes per run" "$tmp/out"
 has "check prints where a value came from" "dt = 0.01 *; .*m.ini:12" "$tmp/out"
-check "check of a sweep with a long list" 0 "$cubie" check "$tmp/m.ini" -s "parameters.k=logspace(-1, 1, 300000)"
+check "check of a sweep with a long list" 0 "$cubie" check "$tmp/m.ini" \
+	-s "parameters.k=logspace(-1, 1, 300000)"
 has "... counts its values off the budget" "budget .* - 2\.3 MiB for the sweep's values" "$tmp/out"
 check "plugins exits 0" 0 "$cubie" plugins
 has "plugins lists rk4" "rk4" "$tmp/out"
