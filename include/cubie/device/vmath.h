@@ -3,8 +3,8 @@
  * call keeps a loop from vectorizing. On the GPU they are the hardware's
  * approximations (float) or the built-in functions (double). The CPU
  * versions are polynomials in the working precision, accurate to about an
- * ulp; they serve the step-size controller, whose inputs are bounded (see
- * control.h). */
+ * ulp; they serve the step-size controller, whose inputs are bounded, or
+ * whose results go unused where they are not (see control.h). */
 #ifndef CUBIE_DEVICE_VMATH_H
 #define CUBIE_DEVICE_VMATH_H
 
