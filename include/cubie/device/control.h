@@ -1,7 +1,7 @@
-/* Step-size control in the working precision. Errors are kept as log2 of
- * the RMS norm, so a controller is one exp2 of a weighted sum of the last
- * errors' logs (one log2 and one exp2 per step, never pow; vmath.h's,
- * which vectorize on the CPU).
+/* Step-size control. Errors are kept as log2 of the RMS norm, so a
+ * controller is one exp2 of a weighted sum of the last errors' logs (one
+ * log2 and one exp2 per step, never pow; vmath.h's, which vectorize on
+ * the CPU and are float on the GPU).
  *
  * Compiled-in settings: CUBIE_CONTROLLER 1 i, 2 pi, 3 pid, 4 gustafsson;
  * CUBIE_ERR_ORDER; CUBIE_ATOL, CUBIE_RTOL {one per state}; CUBIE_LOG2_SAFETY,
@@ -10,7 +10,7 @@
 #ifndef CUBIE_DEVICE_CONTROL_H
 #define CUBIE_DEVICE_CONTROL_H
 
-#if defined(__CUDACC__) && CUBIE_PRECISION == 32
+#if defined(__CUDACC__)
 #define CUBIE_QUOT(a, b) ((a) * cubie_recip(b)) /* the norm needs no more */
 #else
 #define CUBIE_QUOT(a, b) ((a) / (b))

@@ -1,7 +1,7 @@
 /* The few math functions of the loop itself (not of models) in a form
  * that vectorizes on the CPU: libm's exp2, log2 and fmax are calls, and a
  * call keeps a loop from vectorizing. On the GPU they are the hardware's
- * approximations (float) or the built-in functions (double). The CPU
+ * approximations, in float whatever the working precision. The CPU
  * versions are polynomials in the working precision, accurate to about an
  * ulp; they serve the step-size controller, whose inputs are bounded, or
  * whose results go unused where they are not (see control.h). */
@@ -11,23 +11,30 @@
 #if defined(__CUDACC__)
 #define CUBIE_FMAX(a, b) CUBIE_M(fmax)(a, b)
 #define CUBIE_FMIN(a, b) CUBIE_M(fmin)(a, b)
+/* The controller needs no more than the hardware's float approximations
+ * (MUFU, a few ulp), in float64 too: its input is the log of an error
+ * estimate, its output a step-size gain that is then clamped. control.h
+ * keeps their inputs normal and within float's range (an infinite sum's
+ * log is infinite, and unused). With ftz they are one instruction each,
+ * where exp2f and __fdividef guard against subnormals, log2f is a
+ * polynomial of some twenty, and double's are some thirty each on the
+ * FP64 pipe (float64 dopri5 on an H200: 27% off the kernel's time, with
+ * the approximate reciprocal below). */
+CUBIE_DEV cubie_real cubie_exp2(cubie_real x)
+{
+	float r;
+	asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"((float)x));
+	return r;
+}
+CUBIE_DEV cubie_real cubie_log2(cubie_real x)
+{
+	float r;
+	asm("lg2.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"((float)x));
+	return r;
+}
+/* the norm's reciprocals, in the working precision: a float64 tolerance
+ * may be below float's range */
 #if CUBIE_PRECISION == 32
-/* The controller needs no more than the hardware's approximations (MUFU,
- * a few ulp), and control.h keeps their inputs normal: with ftz they are
- * one instruction each, where exp2f and __fdividef guard against
- * subnormals and log2f is a polynomial of some twenty. */
-CUBIE_DEV float cubie_exp2(float x)
-{
-	float r;
-	asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(x));
-	return r;
-}
-CUBIE_DEV float cubie_log2(float x)
-{
-	float r;
-	asm("lg2.approx.ftz.f32 %0, %1;" : "=f"(r) : "f"(x));
-	return r;
-}
 CUBIE_DEV float cubie_recip(float x)
 {
 	float r;
@@ -35,8 +42,12 @@ CUBIE_DEV float cubie_recip(float x)
 	return r;
 }
 #else
-CUBIE_DEV double cubie_exp2(double x) { return exp2(x); }
-CUBIE_DEV double cubie_log2(double x) { return log2(x); }
+CUBIE_DEV double cubie_recip(double x)
+{
+	double r;
+	asm("rcp.approx.ftz.f64 %0, %1;" : "=d"(r) : "d"(x));
+	return r;
+}
 #endif
 #else
 /* b where a is NaN, as fmax; NaN where b is, where fmax would not: b is
