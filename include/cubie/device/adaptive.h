@@ -138,9 +138,7 @@ CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, 
 	if (any)
 		cubie_f0_valid(b, t_start);
 #endif
-	/* by two on the GPU: two attempts to schedule as one (dopri5 at 2^22
-	 * on an H200: 1.40 ms, against 1.50 ms; by three 1.37 ms, but dop853
-	 * then needs 103 registers, not 71) */
+	/* unrolled on the GPU by precision (prelude.h) */
 	CUBIE_UNROLL_ATTEMPTS
 	while (any) {
 		int f0_ok[CUBIE_W], took[CUBIE_W];

@@ -12,7 +12,16 @@
  * h products once per 8 steps (rk4 at 2^22 on an H200: 6.86 ms, against
  * 7.27 ms by 4) */
 #define CUBIE_UNROLL_STEPS _Pragma("unroll 8")
-#define CUBIE_UNROLL_ATTEMPTS _Pragma("unroll 2") /* adaptive.h */
+/* adaptive.h's attempts: by two in float32, two attempts to schedule as
+ * one (dopri5 at 2^22 on an H200: 1.41 ms, against 1.45 ms by one; by
+ * three 1.37 ms, but dop853 then needs 103 registers, not 71); by one in
+ * float64, where the FP64 pipe is the limit and two attempts' registers
+ * halve the warps (dopri5 2.68 ms, against 2.82 ms by two; vern7 15%) */
+#if CUBIE_PRECISION == 32
+#define CUBIE_UNROLL_ATTEMPTS _Pragma("unroll 2")
+#else
+#define CUBIE_UNROLL_ATTEMPTS _Pragma("unroll 1")
+#endif
 #define CUBIE_NAN __longlong_as_double(0x7ff8000000000000ULL)
 #define CUBIE_INF __longlong_as_double(0x7ff0000000000000ULL)
 #define CUBIE_COUNT(p) atomicAdd((p), 1)
