@@ -136,11 +136,11 @@ static double compare_spans(const char *method, const char *ctl, size_t *n_value
 /* The adaptive loop's accepted attempts take a path of their own on the
  * GPU (adaptive.h; t/lanes.c checks it bit for bit on the host): the
  * attempts (accepted and rejected) of all runs on each backend, and the
- * runs whose counts differ. Rounding moves a decision here and there (on
- * an H200 at 1e-8: dormand_prince_54 11 of 1000 runs, 4 attempts of
- * 118190 in all; tsit5 21 runs); a controller that differs moves the
- * total (steps go as the norm to the power -1 / 5: 0.2% is a norm 1%
- * off). */
+ * runs whose counts differ. Rounding moves a decision here and there, and
+ * the GPU's controller computes in float (on an H200 at 1e-8:
+ * dormand_prince_54 31 of 1000 runs, 5 attempts of 118199 in all; tsit5
+ * 27 runs); a controller that differs moves the total (steps go as the
+ * norm to the power -1 / 5: 0.2% is a norm 1% off). */
 static int count_steps(const char *method, const char *tol, long *cpu, long *gpu, int *differ)
 {
 	char m[64], at[64], rt[64];
