@@ -115,8 +115,19 @@ int controller_defines(cubie_solver *s, sbuf *b, cubie_error *e)
 		          "#define CUBIE_JAC_UPDATE %d\n", ntol, nit,
 		       so->jacobian_update == JACOBIAN_ITERATION);
 	}
-	return ctl || implicit
-		? (tolerances(s, "atol", b, e) || tolerances(s, "rtol", b, e) ? CUBIE_ERR_CONFIG : 0)
-		: 0;
+	if (!ctl && !implicit)
+		return 0;
+	if (tolerances(s, "atol", b, e) || tolerances(s, "rtol", b, e))
+		return CUBIE_ERR_CONFIG;
+	/* a state whose scale is 0 passes no error but none at all */
+	for (size_t i = 0; i < s->model->n_states; i++)
+		if (so->atol[so->n_atol == 1 ? 0 : i] == 0 && so->rtol[so->n_rtol == 1 ? 0 : i] == 0) {
+			const struct cfg_entry def = {"solve", "atol", NULL, "default", 0};
+			return cb_fail(e, CUBIE_ERR_CONFIG, "%s: [solve] atol and rtol are both 0 for "
+			               "state '%s': no step can meet that; give one of them a positive "
+			               "value", cfg_loc(so->at.atol ? so->at.atol : &def, loc, sizeof loc),
+			               s->model->states[i]);
+		}
+	return 0;
 }
 

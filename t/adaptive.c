@@ -145,6 +145,32 @@ int main(void)
 	r = solve_text(problem, per_state, &e);
 	ok(r != NULL, "one atol per state is accepted");
 	cubie_result_free(r);
+	/* atol = 0: relative control alone; a state that stays exactly 0 adds
+	 * nothing to the norms (not 0 / 0), in each kind of norm: the loop's,
+	 * DOP853's own, the first step's (no dt here) and Newton's */
+	const char *zero_state = "[model]\nstates = x, w\nparameters = k\n[equations]\n"
+	                         "dx = -k * x\ndw = 0\n[initial]\nx = 1\nw = 0\n[parameters]\n"
+	                         "k = 1, 2\n[solve]\natol = 0\nrtol = 1e-8\n[device]\nbackend = cpu\n";
+	static const char *const relative[] = {"dormand_prince_54", "dormand_prince_853", "rodas5p",
+	                                       "kvaerno5", NULL};
+	for (int i = 0; relative[i]; i++) {
+		char m[64];
+		snprintf(m, sizeof m, "solve.integrator=%s", relative[i]);
+		const char *over[] = {m, NULL};
+		r = solve_text(zero_state, over, &e);
+		const double err = r ? fmax(fabs(value_at(r, 1, 0, 0) - exp(-1.0)) / exp(-1.0),
+		                            fabs(value_at(r, 1, 0, 1) - exp(-2.0)) / exp(-2.0)) : 1;
+		if (!ok(r && cubie_result_failed(r) == 0 && err < 1e-6 && value_at(r, 1, 1, 1) == 0,
+		        "%s, atol = 0 and a state that stays 0: solved, x to %.1e relative",
+		        relative[i], err))
+			diag("%s", r ? "" : e.msg);
+		cubie_result_free(r);
+	}
+	const char *both_zero[] = {"solve.integrator=tsit5", "solve.rtol=1e-8, 0", NULL};
+	if (!ok(!solve_text(zero_state, both_zero, &e) && e.code == CUBIE_ERR_CONFIG &&
+	        strstr(e.msg, "[solve] atol and rtol are both 0 for state 'w'"),
+	        "atol and rtol both 0 for a state are refused, naming it"))
+		diag("%s", e.msg);
 	const char *rk4_default[] = {"solve.integrator=rk4", "device.backend=cpu", NULL};
 	r = solve_text(problem, rk4_default, &e);
 	st = r ? cubie_result_find(r, "steps") : NULL;

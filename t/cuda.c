@@ -34,6 +34,11 @@ static const char *driven =
 	"w = 0, 0.5, 1, 0.5, 0.25\n"
 	"[initial]\nx = 0\nv = 0\n[parameters]\nk = 0, 1, 2\nc = linspace(0, 1, 300)\n"
 	"[solve]\nduration = 5\ndt = 0.001\n[output]\nsave_every = 0.5\n";
+/* A state that stays 0, for atol = 0 (relative control alone). */
+static const char *zero_state =
+	"[model]\nstates = x, w\nparameters = k\n[equations]\ndx = -k * x\ndw = 0\n"
+	"[initial]\nx = 1\nw = 0\n[parameters]\nk = linspace(0.5, 2, 1000)\n"
+	"[solve]\nduration = 1\n[output]\nsave_every = 0.25\n";
 static const char *model = NULL; /* NULL: lorenz */
 static const char *extra[3];      /* more overrides, NULL-terminated */
 
@@ -242,6 +247,18 @@ int main(void)
 	ok(d <= 1e-6, "drivers, dormand_prince_54 at tol 1e-10: cuda = cpu to %.2e relative", d);
 	d = compare("rosenbrock23", "float64", "1e-8", 1, &n);
 	ok(d <= 1e-5, "drivers, rosenbrock23 at tol 1e-8: cuda = cpu to %.2e relative", d);
+	/* atol = 0: the state at 0 adds nothing to the norms (vmath.h's floored
+	 * scale), the first step's among them (no dt) */
+	model = zero_state;
+	extra[0] = "solve.atol=0";
+	d = compare("dormand_prince_54", "float32", "1e-6", 1, &n);
+	ok(d <= 1e-5, "atol = 0, a state at 0, dormand_prince_54 float32: cuda = cpu to %.2e relative",
+	   d);
+	d = compare("dormand_prince_54", "float64", "1e-8", 1, &n);
+	ok(d <= 1e-6, "... float64: cuda = cpu to %.2e relative", d);
+	d = compare("rodas5p", "float64", "1e-8", 1, &n);
+	ok(d <= 1e-6, "... rodas5p float64: cuda = cpu to %.2e relative", d);
+	extra[0] = NULL;
 	model = NULL;
 	sweep_checks(lorenz, "device.backend=cuda");
 	done_testing();

@@ -29,8 +29,8 @@ CUBIE_DEV cubie_real cubie_norm2(const cubie_real *y, const cubie_real *y_new,
 	CUBIE_UNROLL
 	for (int j = 0; j < CUBIE_NSTATES; j++) {
 		const cubie_real m = CUBIE_FMAX(CUBIE_M(fabs)(y[j]), CUBIE_M(fabs)(y_new[j]));
-		const cubie_real r = CUBIE_QUOT(err[j], CUBIE_R(atol[j] * sqrt_n) +
-		                                            CUBIE_R(rtol[j] * sqrt_n) * m);
+		const cubie_real r = CUBIE_QUOT(err[j], cubie_err_scale(atol[j] * sqrt_n,
+		                                                        rtol[j] * sqrt_n, m));
 		sum += r * r;
 	}
 	return sum;
@@ -91,7 +91,7 @@ CUBIE_DEV cubie_real cubie_first_step(double t, const cubie_real *y, const cubie
 	cubie_rhs(t, y, p, f0);
 	CUBIE_UNROLL
 	for (int j = 0; j < CUBIE_NSTATES; j++) {
-		sc[j] = CUBIE_R(atol[j]) + CUBIE_R(rtol[j]) * CUBIE_M(fabs)(y[j]);
+		sc[j] = cubie_err_scale(atol[j], rtol[j], CUBIE_M(fabs)(y[j]));
 		d0 += (y[j] / sc[j]) * (y[j] / sc[j]);
 		d1 += (f0[j] / sc[j]) * (f0[j] / sc[j]);
 	}

@@ -97,7 +97,7 @@ CUBIE_DEV void cubie_step(double t, cubie_real h, const cubie_real *y, const cub
 		for (int i = 0; i < CUBIE_NSTATES; i++) {
 			const cubie_real acc = cubie_erk_sum(h, e3, k, i, ERK_STAGES);
 			const cubie_real m = CUBIE_FMAX(CUBIE_M(fabs)(y[i]), CUBIE_M(fabs)(y_new[i]));
-			const cubie_real sc = CUBIE_R(atol[i]) + CUBIE_R(rtol[i]) * m;
+			const cubie_real sc = cubie_err_scale(atol[i], rtol[i], m);
 			const cubie_real r5 = err[i] / sc, r3 = acc / sc;
 			s5 += r5 * r5;
 			s3 += r3 * r3;

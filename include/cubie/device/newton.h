@@ -8,14 +8,16 @@
 
 #define CUBIE_STEP_STATUS 1
 
-/* sqrt(mean((v_i / (atol_i + rtol_i |y_i|))^2)) */
+/* sqrt(mean((v_i / (atol_i + rtol_i |y_i|))^2)), in double; the scale
+ * floored as cubie_err_scale's */
 CUBIE_DEV double cubie_wrms(const cubie_real *v, const cubie_real *y)
 {
 	const double atol[CUBIE_NSTATES] = CUBIE_ATOL, rtol[CUBIE_NSTATES] = CUBIE_RTOL;
 	double s = 0;
 	CUBIE_UNROLL
 	for (int i = 0; i < CUBIE_NSTATES; i++) {
-		const double r = (double)v[i] / (atol[i] + rtol[i] * fabs((double)y[i]));
+		const double sc = atol[i] + rtol[i] * fabs((double)y[i]);
+		const double r = (double)v[i] / (atol[i] > 0 ? sc : fmax(sc, 2.2250738585072014e-308));
 		s += r * r;
 	}
 	return sqrt(s / CUBIE_NSTATES);

@@ -126,4 +126,14 @@ CUBIE_DEV cubie_real cubie_log2(cubie_real x)
 #undef CUBIE_MANT_
 #undef CUBIE_BIAS_
 #endif
+/* A state's error scale, atol + rtol m at magnitude m. With atol 0
+ * (relative control) it is floored at the smallest normal, so that a
+ * state that stays exactly 0, with no error, adds 0 to a norm and not
+ * 0 / 0. atol is a constant of the kernel: the test folds away. */
+CUBIE_DEV cubie_real cubie_err_scale(double atol, double rtol, cubie_real m)
+{
+	const cubie_real sc = CUBIE_R(atol) + CUBIE_R(rtol) * m;
+	return atol > 0 ? sc : CUBIE_FMAX(sc, CUBIE_R(CUBIE_PRECISION == 32 ? 1.1754943508222875e-38
+	                                                                    : 2.2250738585072014e-308));
+}
 #endif
