@@ -41,6 +41,15 @@ for b in ${CUBIE_BENCH:-spine adaptive pipeline stiff cpu}; do
 			./bench/lorenz-bench bench/lorenz.ini 20 22 -s solve.integrator=$m \
 				-s solve.atol=$tol -s solve.rtol=$tol -s memory.streams=1 | grep '^N ='
 		done; done ;;
+	adaptive64) # float64, the default precision: kernels at one stream
+		for c in "dormand_prince_54 1e-6" "dormand_prince_54 1e-8" "tsit5 1e-8" \
+			"dormand_prince_853 1e-10" "vern7 1e-10"; do
+			set -- $c
+			echo "-- $1 atol = rtol = $2, float64, one stream"
+			./bench/lorenz-bench bench/lorenz.ini 20 22 -s solve.precision=float64 \
+				-s solve.integrator=$1 -s solve.atol=$2 -s solve.rtol=$2 -s memory.streams=1 |
+				grep '^N ='
+		done ;;
 	pipeline) for c in 8 16; do ./bench/pipeline-bench bench/lorenz.ini 22 $c; done ;;
 	stiff) ./bench/stiff-bench bench/robertson.ini 14 16 20 ;;
 	cpu) # the cpu backend against the hand-vectorized loop of bench/cpu-ref.h, every
