@@ -28,15 +28,18 @@ static int tolerances(cubie_solver *s, const char *key, sbuf *b, cubie_error *e)
 		rc = cb_fail(e, CUBIE_ERR_CONFIG,
 		             "%s: [solve] %s has %zu values: give one, or one per state (%zu)",
 		             cfg_loc(en ? en : &def, loc, sizeof loc), key, n, ns);
-	/* float32 resolves about 1.2e-7 of a value: below that the controller
-	 * keeps shrinking the step and runs end "successfully" after millions */
+	/* float32 resolves about 1.2e-7 of a value, float64 2.2e-16: below
+	 * that the controller keeps shrinking the step, and runs end
+	 * "successfully" after millions or fail on a step too small */
 	int adaptive = ((const cubie_integrator_ops *)s->integrator.desc->ops)->error_order > 0;
-	for (size_t i = 0; !rc && adaptive && s->precision == 32 && rtol && i < n; i++)
-		if (v[i] < 1e-7) {
-			cb_log(CUBIE_LOG_WARN, "%s: [solve] rtol = %g is below what float32 resolves "
-			       "(about 1e-7): the step size collapses and the step count explodes; use "
-			       "precision = float64, or rtol >= 1e-6", cfg_loc(en ? en : &def, loc,
-			       sizeof loc), v[i]);
+	const int f32 = s->precision == 32;
+	for (size_t i = 0; !rc && adaptive && rtol && i < n; i++)
+		if (v[i] < (f32 ? 1e-7 : 2.2e-16)) {
+			cb_log(CUBIE_LOG_WARN, "%s: [solve] rtol = %g is below what %s resolves "
+			       "(about %s): the step size collapses and the step count explodes; use "
+			       "%s", cfg_loc(en ? en : &def, loc, sizeof loc), v[i],
+			       f32 ? "float32" : "float64", f32 ? "1e-7" : "2e-16",
+			       f32 ? "precision = float64, or rtol >= 1e-6" : "rtol >= 1e-14");
 			break;
 		}
 	if (!rc) {

@@ -164,6 +164,9 @@ check "a 3000-character states line (and a long comment) is accepted" 0 "$cubie"
 check "float32 with rtol 1e-10" 0 "$cubie" check "$tmp/m.ini" -s solve.precision=float32 \
 	-s solve.integrator=dormand_prince_54 -s solve.rtol=1e-10
 has "... warns that float32 cannot resolve it" "warning: command line: \[solve\] rtol = 1e-10 is below what float32 resolves" "$tmp/err"
+check "float64 with rtol 1e-17" 0 "$cubie" check "$tmp/m.ini" -s solve.precision=float64 \
+	-s solve.integrator=dormand_prince_54 -s solve.rtol=1e-17
+has "... warns that float64 cannot resolve it" "warning: command line: \[solve\] rtol = 1e-17 is below what float64 resolves" "$tmp/err"
 
 # ---- plugin authors ----
 mkdir -p "$tmp/pp/integrator"
