@@ -21,6 +21,16 @@
 #define CUBIE_F0_KEPT 0
 #endif
 
+/* The time after a run's last step is exactly t_end where anything reads
+ * it inside the loop (events, samples, the cpu's finished lanes, which go
+ * on computing); one GPU lane leaves the loop then, and cubie_advance
+ * sets the time reached after it: no select per step. */
+#if CUBIE_W > 1 || CUBIE_EVENTS || CUBIE_SAMPLE_STEPS
+#define CUBIE_T_EXACT 1
+#else
+#define CUBIE_T_EXACT 0
+#endif
+
 /* What an attempt of lane l leaves behind, once its error sum is known:
  * the controller's next step, the counts, the state and the flags (see
  * cubie_adaptive_lane). go: the attempt counts; ok: it is accepted; stop:
@@ -36,7 +46,7 @@ CUBIE_DEV void cubie_adaptive_commit(struct cubie_lanes *b, int l, double t_end,
 	/* rejected, failed or not finite: a smaller step, or the end */
 	const int finite = !fail & (sum < CUBIE_R(1e30));
 	const cubie_real gain = cubie_gain(le, h, ok, b->le1[l], b->le2[l], b->h_prev[l],
-	                                   b->rejected[l]);
+	                                   b->gain_cap[l]);
 	const cubie_real h_next = h * ((ok | finite) ? gain : CUBIE_R(CUBIE_MIN_GAIN));
 	/* the end of a run whose step cannot shrink further: computed on
 	 * rejections only (a branch on the GPU, a select on the CPU) */
@@ -57,9 +67,10 @@ CUBIE_DEV void cubie_adaptive_commit(struct cubie_lanes *b, int l, double t_end,
 #if CUBIE_CONTROLLER == 4
 	b->h_prev[l] = take ? h : b->h_prev[l];
 #endif
-	b->rejected[l] = go ? !ok : b->rejected[l];
+	/* no growth right after a rejection */
+	b->gain_cap[l] = !go ? b->gain_cap[l] : ok ? CUBIE_R(CUBIE_MAX_GAIN) : CUBIE_R(1);
 	cubie_lane_accept(b, l, take, y_new, f1);
-	const double t_next = last ? t_end : t[l] + hd; /* h is hd's unless last */
+	const double t_next = last && CUBIE_T_EXACT ? t_end : t[l] + hd;
 #if CUBIE_EVENTS
 	CUBIE_UNROLL /* the step's start (b->y has moved) */
 	for (int j = 0; j < CUBIE_NSTATES; j++)
@@ -69,11 +80,15 @@ CUBIE_DEV void cubie_adaptive_commit(struct cubie_lanes *b, int l, double t_end,
 	(void)y;
 #endif
 	t[l] = take ? t_next : t[l];
-	/* go implies act: spelt out, the GPU's fast path (go = 1) drops these selects */
+	/* An active lane's status is 0 (act is cleared wherever a status is
+	 * set), so these are no-ops on the GPU's fast path (status = 0). go
+	 * implies act: spelt out for that path too. A failure stops at the
+	 * attempt's start; a lane that ends well gets its time reached from
+	 * cubie_advance. */
 	const int was_act = go | act[l];
-	b->reached[l] = was_act ? t[l] : b->reached[l]; /* a failure stops at the attempt's start */
+	b->reached[l] = was_act && status ? t[l] : b->reached[l];
 	took[l] = take;
-	b->status[l] = was_act ? status : b->status[l];
+	b->status[l] |= was_act ? status : 0;
 	act[l] = go & !(ok & last) & !ends;
 	/* the step stored f(t, y) in f0 unless it failed; an accepted step
 	 * moved y, and only FSAL knows f there */
@@ -92,13 +107,14 @@ CUBIE_DEV void cubie_adaptive_lane(struct cubie_lanes *b, int l, double t_end, d
 	cubie_real h = b->h[l];
 	if (CUBIE_DT_MAX > 0)
 		h = h > CUBIE_R(CUBIE_DT_MAX) ? CUBIE_R(CUBIE_DT_MAX) : h;
-	/* land on t_end exactly; stretch a step that would leave a sliver */
-	const double hd = (double)h;
-	const int last = t[l] + 1.0001 * hd >= t_end;
+	/* land on t_end; stretch a step that would leave a sliver (tested in
+	 * the working precision: double compares cost the GPU more) */
+	const cubie_real h_end = CUBIE_R(t_end - t[l]);
+	const int last = CUBIE_R(1.0001) * h >= h_end;
 	const int over = b->accepted[l] + b->rejections[l] >= CUBIE_MAX_STEPS;
 	const int tiny = !last & (h < CUBIE_R(CUBIE_DT_MIN));
-	const cubie_real h_end = CUBIE_R(t_end - t[l]);
 	h = last ? h_end : h;
+	const double hd = (double)h;
 	CUBIE_UNROLL
 	for (int j = 0; j < CUBIE_NSTATES; j++)
 		y[j] = b->y[j][l];
@@ -165,5 +181,7 @@ CUBIE_DEV void cubie_advance(const struct cubie_args *a, struct cubie_lanes *b, 
 		}
 		b->f0_ok = all;
 	}
+	for (int l = 0; l < CUBIE_W; l++)
+		b->reached[l] = b->status[l] ? b->reached[l] : t_end;
 }
 #endif

@@ -47,34 +47,38 @@ CUBIE_DEV cubie_real cubie_log2_norm(cubie_real sum)
 /* The step-size factor after an attempt with le from cubie_log2_norm;
  * accepted: the attempt was accepted (the controllers with memory apply).
  * le1, le2: the last two accepted attempts' le; h_prev: the last accepted
- * step; rejected: the last attempt was rejected. */
+ * step; cap: the largest factor allowed (1 after a rejection). */
 CUBIE_DEV cubie_real cubie_gain(cubie_real le, cubie_real h, int accepted, cubie_real le1,
-                                cubie_real le2, cubie_real h_prev, int rejected)
+                                cubie_real le2, cubie_real h_prev, cubie_real cap)
 {
-	/* le is twice the log2 of the norm, hence the half */
-	const cubie_real k = CUBIE_R(0.5 / (CUBIE_ERR_ORDER + 1.0));
-	cubie_real x = -le; /* i: elementary */
-	/* the fused multiply-adds spelt out: left to the compiler, they form
-	 * otherwise in the GPU's path of adaptive.h than in the lanes' */
+	/* le is twice the log2 of the norm, hence the half; the exponent is
+	 * k x + log2(safety) for a weighted sum x of the errors' logs, with k
+	 * folded into the weights: one fused multiply-add per term. Spelt out,
+	 * as left to the compiler the GPU's path of adaptive.h and the lanes'
+	 * would contract them differently. */
+	const double k = 0.5 / (CUBIE_ERR_ORDER + 1.0);
+	const cubie_real c = CUBIE_R(CUBIE_LOG2_SAFETY);
+	cubie_real x = CUBIE_M(fma)(CUBIE_R(-k), le, c); /* i: elementary */
 #if CUBIE_CONTROLLER == 2 /* pi: Gustafsson's PI.3.4, kI = 0.3, kP = 0.4 */
-	x = accepted ? CUBIE_M(fma)(CUBIE_R(0.4), le1, CUBIE_R(-0.7) * le) : x;
+	x = accepted ? CUBIE_M(fma)(CUBIE_R(0.4 * k), le1, CUBIE_M(fma)(CUBIE_R(-0.7 * k), le, c))
+	             : x;
 #elif CUBIE_CONTROLLER == 3 /* pid: kI = 0.3, kP = 0.4, kD = 0.1 (velocity form) */
-	x = accepted ? CUBIE_M(fma)(CUBIE_R(0.6), le1,
-	                            CUBIE_M(fma)(CUBIE_R(-0.1), le2, CUBIE_R(-0.8) * le))
+	x = accepted ? CUBIE_M(fma)(CUBIE_R(0.6 * k), le1,
+	                            CUBIE_M(fma)(CUBIE_R(-0.1 * k), le2,
+	                                         CUBIE_M(fma)(CUBIE_R(-0.8 * k), le, c)))
 	             : x;
 #endif
-	cubie_real fac = cubie_exp2(k * x + CUBIE_R(CUBIE_LOG2_SAFETY));
+	cubie_real fac = cubie_exp2(x);
 #if CUBIE_CONTROLLER == 4 /* gustafsson: predictive (Hairer-Wanner IV.8, RADAU5) */
 	if (accepted && h_prev > 0) {
-		const cubie_real pred = fac * (h / h_prev) * cubie_exp2(k * (le1 - le));
+		const cubie_real pred = fac * (h / h_prev) * cubie_exp2(CUBIE_R(k) * (le1 - le));
 		fac = pred < fac ? pred : fac;
 	}
 #endif
 	(void)le2, (void)h, (void)h_prev;
-	const cubie_real hi = rejected ? CUBIE_R(1) : CUBIE_R(CUBIE_MAX_GAIN);
 	/* two statements: GCC does not vectorize the lane loop with the two
 	 * macros nested */
-	const cubie_real g = CUBIE_FMIN(fac, hi);
+	const cubie_real g = CUBIE_FMIN(fac, cap);
 	return CUBIE_FMAX(g, CUBIE_R(CUBIE_MIN_GAIN));
 }
 #if CUBIE_AUTO_DT

@@ -64,7 +64,7 @@ struct cubie_lanes {
 	cubie_real h[CUBIE_W];                /* next step */
 	cubie_real le1[CUBIE_W], le2[CUBIE_W]; /* log2 error norms of the last two accepted steps */
 	cubie_real h_prev[CUBIE_W];           /* the last accepted step */
-	int rejected[CUBIE_W];                /* the last attempt was rejected */
+	cubie_real gain_cap[CUBIE_W];         /* the largest gain: 1 after a rejection */
 #endif
 #if CUBIE_EVENTS /* events.h */
 	cubie_real ev_g[CUBIE_NEVENTS][CUBIE_W];  /* event functions at the reference point */
@@ -288,7 +288,7 @@ CUBIE_DEV void cubie_init_lane(const struct cubie_args *a, struct cubie_lanes *b
 	b->h[l] = CUBIE_R(a->dt);
 	b->le1[l] = b->le2[l] = 0;
 	b->h_prev[l] = 0;
-	b->rejected[l] = 0;
+	b->gain_cap[l] = CUBIE_R(CUBIE_MAX_GAIN);
 #if CUBIE_AUTO_DT
 	{
 		cubie_real y[CUBIE_NSTATES], p[CUBIE_NP_], f0[CUBIE_NSTATES];

@@ -17,11 +17,12 @@
  * three 1.37 ms, but dop853 then needs 103 registers, not 71); by one in
  * float64, where the FP64 pipe is the limit and two attempts' registers
  * halve the warps (dopri5 2.68 ms, against 2.82 ms by two; vern7 15%) */
-#if CUBIE_PRECISION == 32
-#define CUBIE_UNROLL_ATTEMPTS _Pragma("unroll 2")
-#else
-#define CUBIE_UNROLL_ATTEMPTS _Pragma("unroll 1")
+#ifndef CUBIE_ATTEMPTS_UNROLL /* -D in CUBIE_NVRTC_OPTIONS: a tuning run's */
+#define CUBIE_ATTEMPTS_UNROLL (CUBIE_PRECISION == 32 ? 2 : 1)
 #endif
+#define CUBIE_PRAGMA_(x) _Pragma(#x)
+#define CUBIE_PRAGMA(x) CUBIE_PRAGMA_(x)
+#define CUBIE_UNROLL_ATTEMPTS CUBIE_PRAGMA(unroll CUBIE_ATTEMPTS_UNROLL)
 #define CUBIE_NAN __longlong_as_double(0x7ff8000000000000ULL)
 #define CUBIE_INF __longlong_as_double(0x7ff0000000000000ULL)
 #define CUBIE_COUNT(p) atomicAdd((p), 1)
