@@ -50,6 +50,15 @@ for b in ${CUBIE_BENCH:-spine adaptive pipeline stiff cpu}; do
 				-s solve.integrator=$1 -s solve.atol=$2 -s solve.rtol=$2 -s memory.streams=1 |
 				grep '^N ='
 		done ;;
+	large) # Lorenz-96 of 8 to 100 states, dopri5 float32, 2^18 runs, one stream:
+		# NVRTC's full optimization against --Ofast-compile=mid (CUBIE_LARGE_OPTIONS)
+		for n in ${CUBIE_LARGE_N:-8 24 40 64 100}; do
+			sh bench/lorenz96.sh $n >"$work/l96-$n.ini"
+			for o in "" "${CUBIE_LARGE_OPTIONS:---Ofast-compile=mid}"; do
+				echo "-- $n states [$o]: $(CUBIE_NVRTC_OPTIONS=$o ./bench/lorenz-bench "$work/l96-$n.ini" 18 \
+					-s memory.streams=1 | grep '^N =')"
+			done
+		done ;;
 	pipeline) for c in 8 16; do ./bench/pipeline-bench bench/lorenz.ini 22 $c; done ;;
 	stiff) ./bench/stiff-bench bench/robertson.ini 14 16 20 ;;
 	cpu) # the cpu backend against the hand-vectorized loop of bench/cpu-ref.h, every

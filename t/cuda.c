@@ -39,6 +39,28 @@ static const char *zero_state =
 	"[model]\nstates = x, w\nparameters = k\n[equations]\ndx = -k * x\ndw = 0\n"
 	"[initial]\nx = 1\nw = 0\n[parameters]\nk = linspace(0.5, 2, 1000)\n"
 	"[solve]\nduration = 1\n[output]\nsave_every = 0.25\n";
+/* Lorenz-96 of L96_N states, forcing swept: more states than the GPU
+ * keeps in registers (255 of them, and local memory). */
+#define L96_N 24
+static char l96[8192];
+static const char *lorenz96(void)
+{
+	size_t o = 0;
+	o += snprintf(l96 + o, sizeof l96 - o, "[model]\nstates = x0");
+	for (int i = 1; i < L96_N; i++)
+		o += snprintf(l96 + o, sizeof l96 - o, ", x%d", i);
+	o += snprintf(l96 + o, sizeof l96 - o, "\nparameters = F\n[equations]\n");
+	for (int i = 0; i < L96_N; i++)
+		o += snprintf(l96 + o, sizeof l96 - o, "dx%d = (x%d - x%d) * x%d - x%d + F\n", i,
+		              (i + 1) % L96_N, (i + L96_N - 2) % L96_N, (i + L96_N - 1) % L96_N, i);
+	o += snprintf(l96 + o, sizeof l96 - o, "[initial]\nx0 = 1.01\n");
+	for (int i = 1; i < L96_N; i++)
+		o += snprintf(l96 + o, sizeof l96 - o, "x%d = %g\n", i, 0.01 * i);
+	snprintf(l96 + o, sizeof l96 - o,
+	         "[parameters]\nF = linspace(0, 8, 200)\n[solve]\nduration = 1\ndt = 0.001\n"
+	         "[output]\nsave = x0, x11, x23\nsave_every = 0.25\n");
+	return l96;
+}
 static const char *model = NULL; /* NULL: lorenz */
 static const char *extra[3];      /* more overrides, NULL-terminated */
 
@@ -259,6 +281,18 @@ int main(void)
 	d = compare("rodas5p", "float64", "1e-8", 1, &n);
 	ok(d <= 1e-6, "... rodas5p float64: cuda = cpu to %.2e relative", d);
 	extra[0] = NULL;
+	/* a model too large to unroll over its states: loops on the GPU */
+	model = lorenz96();
+	d = compare("rk4", "float64", NULL, 0, &n);
+	ok(d <= 1e-12, "Lorenz-96, %d states, rk4 float64: cuda = cpu to %.2e relative", L96_N, d);
+	d = compare("dormand_prince_54", "float32", "1e-6", 1, &n);
+	ok(d <= 1e-4, "... dormand_prince_54 float32: cuda = cpu to %.2e relative", d);
+	d = compare("dormand_prince_853", "float64", "1e-10", 1, &n);
+	ok(d <= 1e-8, "... dormand_prince_853 float64: cuda = cpu to %.2e relative", d);
+	d = compare("rodas5p", "float64", "1e-8", 1, &n);
+	ok(d <= 1e-6, "... rodas5p float64: cuda = cpu to %.2e relative", d);
+	d = compare("kvaerno5", "float64", "1e-8", 1, &n);
+	ok(d <= 1e-6, "... kvaerno5 float64: cuda = cpu to %.2e relative", d);
 	model = NULL;
 	sweep_checks(lorenz, "device.backend=cuda");
 	done_testing();

@@ -302,6 +302,26 @@ CUBIE_DEV void cubie_init_lane(const struct cubie_args *a, struct cubie_lanes *b
 #endif
 }
 
+/* The runs at t0, once settled: checked, the first save, events armed,
+ * summaries begun. */
+CUBIE_DEV void cubie_begin(const struct cubie_args *a, struct cubie_lanes *b, long long i0,
+                           double t0)
+{
+	cubie_check(b);
+#if CUBIE_EVENTS
+	cubie_ev_start(a, b, t0);
+#endif
+	cubie_store(a, b, i0, 0, t0);
+#if CUBIE_NSUMVARS
+	for (int l = 0; l < CUBIE_W; l++)
+		cubie_sums_init(&b->sums[l]);
+#ifdef CUBIE_S_EXACT
+	cubie_f0_valid(b, t0); /* for the exact derivatives; the first step reuses it */
+#endif
+	cubie_sample_at(b, t0, 1);
+#endif
+}
+
 /* Runs i0 .. i0 + W - 1 (those below n). */
 CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i0)
 {
@@ -326,38 +346,31 @@ CUBIE_DEV void cubie_run(const struct cubie_args *a, long long i0)
 	 * run that went bad in between carries NaN to the next one. A failed
 	 * lane is not advanced (adaptive) or advances unseen (fixed: its
 	 * values are never saved, its counts and time no longer move). */
-	if (settle > 0)
-		cubie_advance(a, &b, t0 - settle, t0);
-	cubie_check(&b);
-#if CUBIE_EVENTS
-	cubie_ev_start(a, &b, t0);
-#endif
-	cubie_store(a, &b, i0, 0, t0);
-#if CUBIE_NSUMVARS
-	for (int l = 0; l < CUBIE_W; l++)
-		cubie_sums_init(&b.sums[l]);
-#ifdef CUBIE_S_EXACT
-	cubie_f0_valid(&b, t0); /* for the exact derivatives; the first step reuses it */
-#endif
-	cubie_sample_at(&b, t0, 1);
-	int window = 0;
-#endif
+	if (!(settle > 0))
+		cubie_begin(a, &b, i0, t0);
 	/* ticks to the next save, sample and window: countdowns, not a modulo
 	 * per tick (an integer division is dear on a GPU) */
 	int save = 1, to_save = a->save_ticks;
 #if CUBIE_NSUMVARS
-	int to_sample = a->sample_ticks, to_window = a->window_ticks;
+	int to_sample = a->sample_ticks, to_window = a->window_ticks, window = 0;
 #endif
-	for (int k = 1; k <= n_ticks; k++) {
-		const double t_start = t0 + (double)(k - 1) * a->tick;
-		const double t_end = k == n_ticks ? t0 + duration : t0 + (double)k * a->tick;
+	/* Tick k is [t0 + (k - 1) tick, t0 + k tick]; k = 0 is the settling
+	 * interval [t0 - settle, t0]. One loop, so that the steps' code (most
+	 * of the kernel) is there once: NVRTC takes twice as long over two. */
+	for (int k = settle > 0 ? 0 : 1; k <= n_ticks; k++) {
+		const double t_start = k == 0 ? t0 - settle : t0 + (double)(k - 1) * a->tick;
+		const double t_end = k == 0 ? t0 : k == n_ticks ? t0 + duration : t0 + (double)k * a->tick;
+		cubie_advance(a, &b, t_start, t_end);
+		if (k == 0) {
+			cubie_begin(a, &b, i0, t0);
+			continue;
+		}
 		const int last = k == n_ticks, saves = --to_save == 0 || last;
 #if CUBIE_NSUMVARS
 		const int ends_window = --to_window == 0 || last;
 #else
 		const int ends_window = 0;
 #endif
-		cubie_advance(a, &b, t_start, t_end);
 		if (saves || ends_window) /* what is written is checked, nothing else */
 			cubie_check(&b);
 #if CUBIE_NSUMVARS && CUBIE_SAMPLE_TICKS
