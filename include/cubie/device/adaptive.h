@@ -86,7 +86,8 @@ CUBIE_DEV void cubie_adaptive_commit(struct cubie_lanes *b, int l, double t_end,
 	 * attempt's start; a lane that ends well gets its time reached from
 	 * cubie_advance. */
 	const int was_act = go | act[l];
-	b->reached[l] = was_act & (status != 0) ? t[l] : b->reached[l]; /* &, not &&: see above */
+	/* &, not &&: a branch leaves GCC's lane loop scalar (t/vectorize.sh) */
+	b->reached[l] = was_act & (status != 0) ? t[l] : b->reached[l];
 	took[l] = take;
 	b->status[l] |= was_act ? status : 0;
 	act[l] = go & !(ok & last) & !ends;

@@ -14,7 +14,7 @@
 #define CUBIE_UNROLL_STEPS _Pragma("unroll 8")
 /* adaptive.h's attempts: by two in float32, two attempts to schedule as
  * one (dopri5 at 2^22 on an H200: 1.41 ms, against 1.45 ms by one; by
- * three 1.37 ms, but dop853 then needs 103 registers, not 71); by one in
+ * three 1.3% faster, but dop853 then needs 103 registers, not 71); by one in
  * float64, where the FP64 pipe is the limit and two attempts' registers
  * halve the warps (dopri5 2.68 ms, against 2.82 ms by two; vern7 15%) */
 #ifndef CUBIE_ATTEMPTS_UNROLL /* -D in CUBIE_NVRTC_OPTIONS: a tuning run's */
