@@ -281,7 +281,7 @@ int main(void)
 	d = compare("rodas5p", "float64", "1e-8", 1, &n);
 	ok(d <= 1e-6, "... rodas5p float64: cuda = cpu to %.2e relative", d);
 	extra[0] = NULL;
-	/* a model too large to unroll over its states: loops on the GPU */
+	/* a model too large for the GPU's registers: its stages spill */
 	model = lorenz96();
 	d = compare("rk4", "float64", NULL, 0, &n);
 	ok(d <= 1e-12, "Lorenz-96, %d states, rk4 float64: cuda = cpu to %.2e relative", L96_N, d);
